@@ -1,0 +1,240 @@
+"""`pinwarden` command line: thin glue over the core. main(argv) -> exit code.
+
+Exit codes: 0 fine, 1 findings or refusal, 2 error (bad input, bad arguments, I/O).
+Importing this module imports neither poetry nor pip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from . import __version__
+from .shared.compare import compare
+from .shared.errors import PinwardenError
+from .shared.ledger import Ledger
+from .shared.locks import parse_lock
+from .shared.model import Finding, FindingKind, InvalidValue, LockedRelease, LockFile, TrustHow, normalize_name
+from .shared.render import findings_json, findings_text, ledger_json, ledger_text, select
+from .shared.store import LedgerStore, ledger_path, load_settings, read_text, utc_now
+from .shared.trust import adopt_new, record
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2, like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        raise PinwardenError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--ledger", type=Path, metavar="PATH", help="ledger file (default: beside the lock)")
+    locks = _Parser(add_help=False)
+    locks.add_argument(
+        "locks", nargs="*", type=Path, metavar="LOCK", help="poetry.lock or hashed requirements files"
+    )
+    parser = _Parser(
+        prog="pinwarden",
+        description="Trust on first use for dependency hashes: a ledger of every file hash you trusted.",
+    )
+    parser.add_argument("--version", action="version", version=f"pinwarden {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    sub.add_parser("init", parents=[common, locks], help="trust what the lock files hold now (adoption)")
+    check = sub.add_parser("check", parents=[common, locks], help="compare lock files with the ledger, offline")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    approve = sub.add_parser(
+        "approve", parents=[common], help="trust what the lock files now hold for NAME==VERSION"
+    )
+    approve.add_argument("items", nargs="+", metavar="NAME==VERSION|LOCK", help="versions to trust, then locks")
+    approve.add_argument("--reason", help="why this change is expected (kept in the ledger)")
+    show = sub.add_parser("show", parents=[common], help="list what the ledger trusts")
+    show.add_argument("name", nargs="?", help="only this project")
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Where the locks and the ledger are, resolved once from the arguments and pyproject.toml."""
+
+    locks: tuple[LockFile, ...]
+    ledger: LedgerStore
+    explicit_locks: bool
+
+    @property
+    def releases(self) -> list[LockedRelease]:
+        return [r for lock in self.locks for r in lock.releases]
+
+    def lock_args(self) -> str:
+        return " ".join(lock.path for lock in self.locks) if self.explicit_locks else ""
+
+
+def _discover(cwd: Path) -> list[Path]:
+    """No lock named: poetry.lock and the hashed requirements files of this directory."""
+    found = [cwd / "poetry.lock"] if (cwd / "poetry.lock").is_file() else []
+    for candidate in sorted(cwd.glob("requirements*.txt")):
+        if candidate.is_file() and "--hash" in read_text(candidate, "requirements file"):
+            found.append(candidate)
+    if not found:
+        raise PinwardenError(f"no poetry.lock or hashed requirements*.txt in {cwd}: name the lock files")
+    return found
+
+
+def _context(args: argparse.Namespace, lock_paths: Sequence[Path]) -> _Context:
+    cwd = Path.cwd()
+    paths = list(lock_paths) or _discover(cwd)
+    locks = tuple(parse_lock(read_text(p, "lock file"), _label(p, cwd)) for p in paths)
+    settings, base = load_settings(cwd)
+    store = LedgerStore(ledger_path(args.ledger, settings, base, paths))
+    return _Context(locks=locks, ledger=store, explicit_locks=bool(lock_paths))
+
+
+def _label(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    ctx = _context(args, args.locks)
+    if not ctx.ledger.exists():
+        raise PinwardenError(f"{ctx.ledger.path}: no ledger yet; run 'pinwarden init' to trust the current locks")
+    findings = compare(ctx.ledger.load(), ctx.releases)
+    if args.format == "json":
+        out.write(findings_json(findings, ledger=str(ctx.ledger.path)) + "\n")
+    elif findings:
+        out.write(findings_text(findings, ledger_path=str(ctx.ledger.path), approve_prefix="pinwarden approve",
+                                lock_args=ctx.lock_args()))
+    else:
+        out.write(f"pinwarden: {len(ctx.releases)} locked versions, all trusted and complete ({ctx.ledger.path})\n")
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    ctx = _context(args, args.locks)
+    with ctx.ledger.locked():
+        ledger = ctx.ledger.load()
+        conflicts = [f for f in compare(ledger, ctx.releases) if not _is_first_use(f, ledger)]
+        if conflicts:
+            out.write("pinwarden: init never overrides trust already recorded; these need a review:\n\n")
+            out.write(findings_text(conflicts, ledger_path=str(ctx.ledger.path), approve_prefix="pinwarden approve",
+                                    lock_args=ctx.lock_args()))
+            return EXIT_FINDINGS
+        updated = adopt_new(ledger, ctx.releases, how=TrustHow.INIT, at=utc_now())
+        ctx.ledger.save(updated)
+    added = len(updated) - len(ledger)
+    files = sum(len(r.files) for r in ctx.releases)
+    names = ", ".join(lock.path for lock in ctx.locks)
+    out.write(f"pinwarden: trusted {added} new versions ({files} locked files) from {names}; ledger {ctx.ledger.path}\n")
+    return EXIT_OK
+
+
+def _is_first_use(finding: Finding, ledger: Ledger) -> bool:
+    return ledger.get(finding.project, finding.version) is None
+
+
+def _split_approve_items(items: Sequence[str]) -> tuple[list[tuple[str, str]], list[Path]]:
+    specs: list[tuple[str, str]] = []
+    locks: list[Path] = []
+    for item in items:
+        if "==" not in item:
+            locks.append(Path(item))
+            continue
+        raw_name, _, version = item.partition("==")
+        try:
+            name = normalize_name(raw_name.strip())
+        except InvalidValue as exc:
+            raise PinwardenError(f"{item!r}: {exc}") from None
+        if not version.strip() or "=" in version:
+            raise PinwardenError(f"{item!r}: expected NAME==VERSION")
+        specs.append((name, version.strip()))
+    if not specs:
+        raise PinwardenError("approve needs at least one NAME==VERSION")
+    return specs, locks
+
+
+def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
+    from .shared.filenames import same_version
+
+    specs, lock_paths = _split_approve_items(args.items)
+    ctx = _context(args, lock_paths)
+    chosen: list[LockedRelease] = []
+    for name, version in specs:
+        matches = [r for r in ctx.releases if r.name == name and same_version(r.version, version)]
+        if not matches:
+            where = ", ".join(lock.path for lock in ctx.locks)
+            raise PinwardenError(f"{name}=={version} is not pinned in {where}")
+        chosen.extend(matches)
+    with ctx.ledger.locked():
+        ledger = ctx.ledger.load()
+        before = compare(ledger, chosen)
+        ctx.ledger.save(record(ledger, chosen, how=TrustHow.APPROVAL, at=utc_now(), reason=args.reason))
+    _report_approval(out, specs, before, ctx.ledger.path)
+    return EXIT_OK
+
+
+def _report_approval(out: TextIO, specs: list[tuple[str, str]], before: Sequence[Finding], path: Path) -> None:
+    for name, version in specs:
+        changes = [f for f in before if f.project == name and f.kind is not FindingKind.NEW_VERSION]
+        first = any(f.project == name and f.kind is FindingKind.NEW_VERSION for f in before)
+        state = "first trusted" if first else ("approved " + _count(changes) if changes else "already trusted")
+        out.write(f"pinwarden: {name}=={version}: {state}; ledger {path}\n")
+        for f in changes:
+            out.write(f"  {f.kind.value:<13} {f.filename or '(no filename)'}  {f.hash or f.trusted_hash or ''}\n")
+
+
+def _count(changes: Sequence[Finding]) -> str:
+    return f"{len(changes)} change(s)"
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    settings, base = load_settings(Path.cwd())
+    store = LedgerStore(ledger_path(args.ledger, settings, base, []))
+    if not store.exists():
+        raise PinwardenError(f"{store.path}: no ledger yet; run 'pinwarden init'")
+    name = normalize_name(args.name) if args.name else None
+    releases = select(store.load(), name)
+    if name is not None and not releases:
+        raise PinwardenError(f"{args.name}: not in the ledger {store.path}")
+    out.write(ledger_json(releases) + "\n" if args.format == "json" else ledger_text(releases))
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args, out)
+    except PinwardenError as exc:
+        err.write(f"pinwarden: error: {exc}\n")
+        return EXIT_ERROR
+    except InvalidValue as exc:
+        err.write(f"pinwarden: error: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err.write("pinwarden: interrupted; nothing was written\n")
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("PINWARDEN_DEBUG"):
+            raise
+        err.write(f"pinwarden: internal error: {type(exc).__name__}: {exc} (PINWARDEN_DEBUG=1 shows where)\n")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

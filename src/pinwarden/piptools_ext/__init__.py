@@ -1,0 +1,1 @@
+"""The pip-compile wrapper (see issue: guard requirements files)."""

@@ -1,0 +1,1 @@
+"""The Poetry plugin (see issue: guard poetry.lock writes and installs)."""

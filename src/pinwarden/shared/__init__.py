@@ -1,0 +1,1 @@
+"""The pure core: models, ledger, lock readers, comparison, rendering."""

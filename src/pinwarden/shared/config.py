@@ -1,0 +1,63 @@
+"""`[tool.pinwarden]` in pyproject.toml -> settings. Pure: the caller reads the file."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Collector, toml_problem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FIRST_USE_CHOICES = ("trust", "ask")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    ledger: str | None = None
+    first_use: str = "trust"
+    late_upload_days: int = 14
+
+
+def parse_settings(text: str, source: str = "pyproject.toml") -> Settings:
+    """Only `[tool.pinwarden]` is validated; the rest of pyproject.toml is Poetry's business."""
+    problems = Collector()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problem = toml_problem(exc)
+        problems.add(problem.where, problem.message)
+        problems.raise_if_any(source, "pyproject.toml")
+        raise AssertionError("unreachable") from exc
+    tool = data.get("tool", {})
+    table: Any = tool.get("pinwarden", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        problems.add("tool.pinwarden", "must be a table")
+        problems.raise_if_any(source, "pyproject.toml")
+    settings = _read(table, problems)
+    problems.raise_if_any(source, "pyproject.toml")
+    return settings
+
+
+def _read(table: dict[str, Any], problems: Collector) -> Settings:
+    where = "tool.pinwarden"
+    ledger = table.get("ledger")
+    first_use = table.get("first-use", "trust")
+    days = table.get("late-upload-days", 14)
+    for key in table:
+        if key not in ("ledger", "first-use", "late-upload-days"):
+            problems.add(f"{where}.{key}", "unknown setting (known: ledger, first-use, late-upload-days)")
+    if ledger is not None and (not isinstance(ledger, str) or not ledger.strip()):
+        problems.add(f"{where}.ledger", "must be a path string")
+        ledger = None
+    if first_use not in FIRST_USE_CHOICES:
+        problems.add(f"{where}.first-use", f"must be one of {', '.join(FIRST_USE_CHOICES)}, found {first_use!r}")
+        first_use = "trust"
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        problems.add(f"{where}.late-upload-days", f"must be a whole number of days, found {days!r}")
+        days = 14
+    return Settings(ledger=ledger, first_use=first_use, late_upload_days=days)

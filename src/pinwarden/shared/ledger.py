@@ -1,0 +1,302 @@
+"""The ledger as a value, and its text form. No I/O here (see store.py for the file).
+
+The text is a canonical, sorted TOML document, one line per file, so that a review shows exactly
+which trust changed and two branches adding different projects merge without conflict:
+
+    ledger-format = 1
+
+    [projects.demo."1.0"]
+    index = "https://pypi.org/simple/"
+    trusted = [
+      { how = "init", at = "2026-11-25T03:00:00Z" },
+    ]
+    files = [
+      { file = "demo-1.0-py3-none-any.whl", hashes = ["sha256:..."] },
+      { hashes = ["sha256:..."] },  # from a requirements file: no filename
+    ]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Collector, toml_problem
+from .model import (
+    FileHash,
+    InvalidValue,
+    NormalizedName,
+    TrustedFile,
+    TrustedRelease,
+    TrustEvent,
+    TrustHow,
+    hash_sort_key,
+    normalize_name,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+FORMAT_VERSION = 1
+LEDGER_FILENAME = "pinwarden-ledger.toml"
+HEADER = """\
+# pinwarden ledger: every distribution file this project has trusted, by project and version.
+# A hash here stays the only accepted content for its file, across every update; versions no
+# longer locked stay too (like go.sum). Change it with `pinwarden approve`; review it like code.
+"""
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+Key = tuple[NormalizedName, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Every trusted release, keyed by (normalized name, version). Never mutated: edits copy."""
+
+    releases: Mapping[Key, TrustedRelease] = field(default_factory=dict)
+
+    def get(self, name: NormalizedName, version: str) -> TrustedRelease | None:
+        return self.releases.get((name, version))
+
+    def with_releases(self, releases: Iterable[TrustedRelease]) -> Ledger:
+        merged = dict(self.releases)
+        for release in releases:
+            merged[release.key] = release
+        return Ledger(merged)
+
+    def projects(self) -> list[NormalizedName]:
+        return sorted({name for name, _ in self.releases})
+
+    def __len__(self) -> int:
+        return len(self.releases)
+
+
+# ---------------------------------------------------------------------------------------------
+# ledger -> text
+
+
+def dumps(ledger: Ledger) -> str:
+    """Canonical text: the same ledger always gives the same bytes."""
+    from .filenames import version_key
+
+    def order(key: Key) -> tuple[str, tuple[int, Any]]:
+        return (key[0], version_key(key[1]))
+
+    parts = [HEADER, f"ledger-format = {FORMAT_VERSION}\n"]
+    parts.extend(_dump_release(ledger.releases[key]) for key in sorted(ledger.releases, key=order))
+    return "".join(parts)
+
+
+def _quote(text: str) -> str:
+    # A JSON string is a valid TOML basic string: same escapes, and non-ASCII kept as is.
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _key(text: str) -> str:
+    return text if _BARE_KEY.match(text) else _quote(text)
+
+
+def _dump_release(release: TrustedRelease) -> str:
+    lines = ["", f"[projects.{_key(release.name)}.{_quote(release.version)}]"]
+    if release.index is not None:
+        lines.append(f"index = {_quote(release.index)}")
+    if release.source is not None:
+        lines.append(f"source = {_quote(release.source)}")
+    lines.append("trusted = [")
+    lines.extend(f"  {_dump_event(event)}," for event in release.history)
+    lines.append("]")
+    if release.files:
+        lines.append("files = [")
+        lines.extend(f"  {_dump_file(f)}," for f in sorted(release.files, key=TrustedFile.sort_key))
+        lines.append("]")
+    else:
+        lines.append("files = []")
+    return "\n".join(lines) + "\n"
+
+
+def _dump_event(event: TrustEvent) -> str:
+    items = [f"how = {_quote(event.how.value)}", f"at = {_quote(event.at)}"]
+    if event.reason:
+        items.append(f"reason = {_quote(event.reason)}")
+    return "{ " + ", ".join(items) + " }"
+
+
+def _dump_file(trusted: TrustedFile) -> str:
+    items = []
+    if trusted.filename is not None:
+        items.append(f"file = {_quote(trusted.filename)}")
+    hashes = ", ".join(_quote(str(h)) for h in sorted(trusted.hashes, key=hash_sort_key))
+    items.append(f"hashes = [{hashes}]")
+    if trusted.vanished:
+        items.append("vanished = true")
+    return "{ " + ", ".join(items) + " }"
+
+
+# ---------------------------------------------------------------------------------------------
+# text -> ledger
+
+
+def loads(text: str, source: str = "pinwarden-ledger.toml") -> Ledger:
+    """Parse a ledger; every problem is reported with its key path (InputError)."""
+    problems = Collector()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problem = toml_problem(exc)
+        problems.add(problem.where, problem.message)
+        problems.raise_if_any(source, "pinwarden ledger")
+        raise AssertionError("unreachable") from exc
+    releases = list(_read_document(data, problems))
+    problems.raise_if_any(source, "pinwarden ledger")
+    return Ledger({r.key: r for r in releases})
+
+
+def _read_document(data: dict[str, Any], problems: Collector) -> Iterator[TrustedRelease]:
+    fmt = data.get("ledger-format")
+    if fmt != FORMAT_VERSION:
+        problems.add("ledger-format", f"expected {FORMAT_VERSION}, found {fmt!r}")
+    for key in data:
+        if key not in ("ledger-format", "projects"):
+            problems.add(key, "unknown key")
+    projects = data.get("projects", {})
+    if not isinstance(projects, dict):
+        problems.add("projects", "must be a table")
+        return
+    seen: set[Key] = set()
+    for raw_name, versions in projects.items():
+        where = f"projects.{_key(raw_name)}"
+        try:
+            name = normalize_name(raw_name)
+        except InvalidValue as exc:
+            problems.add(where, str(exc))
+            continue
+        if name != raw_name:
+            problems.add(where, f"project names are stored normalized ({name!r})")
+            continue
+        if not isinstance(versions, dict):
+            problems.add(where, "must be a table of versions")
+            continue
+        for version, body in versions.items():
+            release = _read_release(name, version, body, f"{where}.{_quote(version)}", problems)
+            if release is not None and release.key not in seen:
+                seen.add(release.key)
+                yield release
+
+
+def _read_release(
+    name: NormalizedName, version: str, body: Any, where: str, problems: Collector
+) -> TrustedRelease | None:
+    if not isinstance(body, dict):
+        problems.add(where, "must be a table")
+        return None
+    before = len(problems.problems)
+    for key in body:
+        if key not in ("index", "source", "trusted", "files"):
+            problems.add(f"{where}.{key}", "unknown key")
+    index = _optional_str(body, "index", where, problems)
+    source = _optional_str(body, "source", where, problems)
+    history = tuple(_read_list(body, "trusted", where, problems, _read_event))
+    files = tuple(_read_list(body, "files", where, problems, _read_file))
+    if not history:
+        problems.add(f"{where}.trusted", "must record how the version was trusted")
+    if len(problems.problems) > before:
+        return None
+    return TrustedRelease(
+        name=name, version=version, files=files, history=history, index=index, source=source
+    )
+
+
+def _optional_str(body: dict[str, Any], key: str, where: str, problems: Collector) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        problems.add(f"{where}.{key}", "must be a string")
+        return None
+    return value
+
+
+def _read_list(
+    body: dict[str, Any],
+    key: str,
+    where: str,
+    problems: Collector,
+    read_item: Any,
+) -> Iterator[Any]:
+    items = body.get(key, [])
+    if not isinstance(items, list):
+        problems.add(f"{where}.{key}", "must be an array")
+        return
+    for i, item in enumerate(items):
+        item_where = f"{where}.{key}[{i}]"
+        if not isinstance(item, dict):
+            problems.add(item_where, "must be an inline table")
+            continue
+        value = read_item(item, item_where, problems)
+        if value is not None:
+            yield value
+
+
+def _read_event(item: dict[str, Any], where: str, problems: Collector) -> TrustEvent | None:
+    try:
+        how = TrustHow(item.get("how"))
+    except ValueError:
+        known = ", ".join(h.value for h in TrustHow)
+        problems.add(f"{where}.how", f"must be one of {known}, found {item.get('how')!r}")
+        return None
+    at = item.get("at")
+    reason = item.get("reason")
+    if not isinstance(at, str) or not at:
+        problems.add(f"{where}.at", "must be a timestamp string")
+        return None
+    if reason is not None and not isinstance(reason, str):
+        problems.add(f"{where}.reason", "must be a string")
+        return None
+    for key in item:
+        if key not in ("how", "at", "reason"):
+            problems.add(f"{where}.{key}", "unknown key")
+    return TrustEvent(how=how, at=at, reason=reason)
+
+
+def _read_file(item: dict[str, Any], where: str, problems: Collector) -> TrustedFile | None:
+    filename = item.get("file")
+    raw_hashes = item.get("hashes")
+    vanished = item.get("vanished", False)
+    ok = True
+    if filename is not None and (not isinstance(filename, str) or not _plain_filename(filename)):
+        problems.add(f"{where}.file", f"{filename!r} is not a plain filename")
+        ok = False
+    if not isinstance(vanished, bool):
+        problems.add(f"{where}.vanished", "must be true or false")
+        ok = False
+    if not isinstance(raw_hashes, list) or not raw_hashes:
+        problems.add(f"{where}.hashes", "must be a non-empty array of algorithm:hex strings")
+        return None
+    hashes = []
+    for i, raw in enumerate(raw_hashes):
+        try:
+            parsed = FileHash.parse(raw) if isinstance(raw, str) else None
+        except InvalidValue as exc:
+            problems.add(f"{where}.hashes[{i}]", str(exc))
+            ok = False
+            continue
+        if parsed is None or not parsed.strong:
+            problems.add(f"{where}.hashes[{i}]", f"{raw!r} is not a strong hash (sha256, sha384, sha512)")
+            ok = False
+            continue
+        hashes.append(parsed)
+    for key in item:
+        if key not in ("file", "hashes", "vanished"):
+            problems.add(f"{where}.{key}", "unknown key")
+            ok = False
+    if not ok:
+        return None
+    return TrustedFile(filename=filename, hashes=tuple(sorted(hashes, key=hash_sort_key)), vanished=vanished)
+
+
+def _plain_filename(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")

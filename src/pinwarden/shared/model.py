@@ -1,0 +1,217 @@
+"""Frozen values shared by every part of pinwarden: hashes, locked and trusted releases, findings.
+
+Nothing here does I/O. A lock reader turns text into `LockedRelease`s, the ledger holds
+`TrustedRelease`s, and `compare` turns the two into `Finding`s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NewType
+
+NormalizedName = NewType("NormalizedName", str)
+
+# pip accepts only these for --hash; anything weaker can be forged and is never trusted.
+STRONG_ALGORITHMS = ("sha256", "sha384", "sha512")
+WEAK_ALGORITHMS = ("md5", "sha1", "sha224")
+_HEX_LENGTH = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
+_NAME_SEPARATORS = re.compile(r"[-_.]+")
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+class InvalidValue(ValueError):
+    """A name, version or hash that cannot be what it claims to be."""
+
+
+def normalize_name(name: str) -> NormalizedName:
+    """PEP 503 normalization, as `packaging.utils.canonicalize_name` does it.
+
+    Kept local because importing packaging.utils pulls in packaging.tags, which costs more than
+    a whole offline check of a clean lock; tests pin the two to the same answers.
+    """
+    if not _VALID_NAME.match(name):
+        raise InvalidValue(f"{name!r} is not a valid project name")
+    return NormalizedName(_NAME_SEPARATORS.sub("-", name).lower())
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FileHash:
+    """One digest of one file, written `algorithm:hex`."""
+
+    algorithm: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> FileHash:
+        algorithm, sep, value = text.strip().partition(":")
+        algorithm = algorithm.lower()
+        value = value.lower()
+        if not sep:
+            raise InvalidValue(f"{text!r} is not of the form algorithm:hex")
+        expected = _HEX_LENGTH.get(algorithm)
+        if expected is None:
+            raise InvalidValue(f"{text!r} uses an unknown hash algorithm {algorithm!r}")
+        if len(value) != expected or not _HEX.match(value):
+            raise InvalidValue(f"{text!r} is not a {algorithm} digest ({expected} hex digits)")
+        return cls(algorithm, value)
+
+    @property
+    def strong(self) -> bool:
+        return self.algorithm in STRONG_ALGORITHMS
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.value}"
+
+
+def hash_sort_key(h: FileHash) -> tuple[int, str, str]:
+    """sha256 first (what every tool writes), then the other algorithms by name."""
+    return (0 if h.algorithm == "sha256" else 1, h.algorithm, h.value)
+
+
+class SourceKind(str, Enum):
+    INDEX = "index"
+    GIT = "git"
+    URL = "url"
+    FILE = "file"
+    DIRECTORY = "directory"
+
+
+@dataclass(frozen=True, slots=True)
+class LockedFile:
+    """A file as a lock names it. Requirements files give a hash and no filename."""
+
+    filename: str | None
+    hash: FileHash
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedRelease:
+    """One (project, version) as one lock file pins it."""
+
+    name: NormalizedName
+    version: str
+    files: tuple[LockedFile, ...]
+    lockfile: str
+    source_kind: SourceKind = SourceKind.INDEX
+    source_url: str | None = None
+    # git: the resolved commit, the only identity such a package has.
+    source_reference: str | None = None
+    marker: str | None = None
+
+    @property
+    def key(self) -> tuple[NormalizedName, str]:
+        return (self.name, self.version)
+
+    @property
+    def source_identity(self) -> str | None:
+        """What stands in for file hashes where a lock has none (git)."""
+        if self.source_kind is SourceKind.GIT and self.source_url:
+            return f"git+{self.source_url}@{self.source_reference or ''}"
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockFile:
+    """What one lock file holds: its releases and the indexes it names."""
+
+    path: str
+    format: str
+    releases: tuple[LockedRelease, ...]
+    index_urls: tuple[str, ...] = ()
+
+
+class TrustHow(str, Enum):
+    INIT = "init"
+    FIRST_USE = "first-use"
+    APPROVAL = "approval"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustEvent:
+    how: TrustHow
+    at: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustedFile:
+    """A file trusted once. `filename` is None for a hash learnt from a requirements file.
+
+    A vanished file stays, so that the same name coming back with other bytes is caught.
+    """
+
+    filename: str | None
+    hashes: tuple[FileHash, ...]
+    vanished: bool = False
+
+    def sort_key(self) -> tuple[int, str, str]:
+        first = str(self.hashes[0]) if self.hashes else ""
+        return (1 if self.filename is None else 0, self.filename or "", first)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustedRelease:
+    name: NormalizedName
+    version: str
+    files: tuple[TrustedFile, ...]
+    history: tuple[TrustEvent, ...]
+    index: str | None = None
+    source: str | None = None
+
+    @property
+    def key(self) -> tuple[NormalizedName, str]:
+        return (self.name, self.version)
+
+
+class FindingKind(str, Enum):
+    NEW_VERSION = "new-version"
+    NEW_FILE = "new-file"
+    CHANGED_FILE = "changed-file"
+    MISSING_FILE = "missing-file"
+    BUILD_TAG = "build-tag"
+    SDIST_ADDED = "sdist-added"
+    FILENAME_MISMATCH = "filename-mismatch"
+    WEAK_HASH = "weak-hash"
+
+
+# Order in reports: the gravest first.
+SEVERITY = {
+    FindingKind.CHANGED_FILE: 0,
+    FindingKind.FILENAME_MISMATCH: 1,
+    FindingKind.WEAK_HASH: 2,
+    FindingKind.NEW_FILE: 3,
+    FindingKind.BUILD_TAG: 4,
+    FindingKind.SDIST_ADDED: 5,
+    FindingKind.MISSING_FILE: 6,
+    FindingKind.NEW_VERSION: 7,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    kind: FindingKind
+    project: NormalizedName
+    version: str
+    lockfile: str
+    filename: str | None = None
+    hash: str | None = None
+    trusted_hash: str | None = None
+    detail: str | None = field(default=None, compare=False)
+
+    def sort_key(self) -> tuple[str, str, int, str, str]:
+        return (self.project, self.version, SEVERITY[self.kind], self.filename or "", self.hash or "")
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "kind": self.kind.value,
+            "project": self.project,
+            "version": self.version,
+            "filename": self.filename,
+            "hash": self.hash,
+            "trusted_hash": self.trusted_hash,
+            "lockfile": self.lockfile,
+            "detail": self.detail,
+        }
