@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 import urllib.parse
 import urllib.request
 import zipfile
@@ -25,7 +26,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from tests.support.index import (
     HTML_TYPE,
     JSON_TYPE,
@@ -83,7 +83,9 @@ def fetch(url: str, accept: str | None = None) -> tuple[str, bytes]:
         return response.headers.get_content_type(), response.read()
 
 
-def raw_get(index: PackageIndex, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+def raw_get(
+    index: PackageIndex, path: str, headers: dict[str, str] | None = None
+) -> http.client.HTTPResponse:
     """One request without following redirects."""
     parts = urllib.parse.urlsplit(index.url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
@@ -140,7 +142,9 @@ def test_wheel_is_valid_normalized_and_deterministic() -> None:
         assert (digest, int(size)) == (f"sha256={expected}", len(members[path]))
     assert len(record) - 1 == len(members)
 
-    tagged, tagged_data = build_wheel(NAME, "1.0", build_tag=1, python_tag="cp311", abi="cp311", platform="linux_x86_64")
+    tagged, tagged_data = build_wheel(
+        NAME, "1.0", build_tag=1, python_tag="cp311", abi="cp311", platform="linux_x86_64"
+    )
     assert tagged == "pwdemo_alpha-1.0-1-cp311-cp311-linux_x86_64.whl"
     with zipfile.ZipFile(io.BytesIO(tagged_data)) as archive:
         wheel = archive.read("pwdemo_alpha-1.0.dist-info/WHEEL").decode()
@@ -155,7 +159,9 @@ def test_sdist_is_deterministic_and_carries_static_metadata() -> None:
     assert data[4:8] == b"\0\0\0\0"  # gzip mtime
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as archive:
         names = set(archive.getnames())
-        pkg_info = archive.extractfile("pwdemo_alpha-1.0/PKG-INFO").read().decode()  # type: ignore[union-attr]
+        member = archive.extractfile("pwdemo_alpha-1.0/PKG-INFO")
+        assert member is not None
+        pkg_info = member.read().decode()
     assert {"pwdemo_alpha-1.0/pyproject.toml", "pwdemo_alpha-1.0/pwdemo_alpha/__init__.py"} <= names
     assert pkg_info.startswith("Metadata-Version: 2.2\n")
     assert "Requires-Dist: pwdemo-beta\n" in pkg_info
@@ -262,7 +268,10 @@ def test_range_requests(index: PackageIndex) -> None:
     size = len(WHEEL[1])
     suffix = raw_get(index, path, {"Range": "bytes=-10"})
     assert (suffix.status, suffix.getheader("Content-Range")) == (206, f"bytes {size - 10}-{size - 1}/{size}")
-    assert raw_get(index, path, {"Range": "bytes=-100000"}).getheader("Content-Range") == f"bytes 0-{size - 1}/{size}"
+    assert (
+        raw_get(index, path, {"Range": "bytes=-100000"}).getheader("Content-Range")
+        == f"bytes 0-{size - 1}/{size}"
+    )
     assert raw_get(index, path, {"Range": f"bytes={size}-"}).status == 416
     assert raw_get(index, path).status == 200
 
@@ -286,7 +295,12 @@ def test_changes_apply_to_next_request_and_requests_are_logged(index: PackageInd
     index.remove(NAME, WHEEL[0])
     assert WHEEL[0] not in fetch(page_url, "text/html")[1].decode()
     assert raw_get(index, f"/files/{NAME}/{WHEEL[0]}").status == 404
-    assert index.requests == [f"/simple/{NAME}/", f"/simple/{NAME}/", f"/simple/{NAME}/", f"/files/{NAME}/{WHEEL[0]}"]
+    assert index.requests == [
+        f"/simple/{NAME}/",
+        f"/simple/{NAME}/",
+        f"/simple/{NAME}/",
+        f"/files/{NAME}/{WHEEL[0]}",
+    ]
 
 
 def test_serves_concurrent_requests_while_changing(index: PackageIndex) -> None:
@@ -297,6 +311,7 @@ def test_serves_concurrent_requests_while_changing(index: PackageIndex) -> None:
         while not stop.is_set():
             index.add(NAME, "1.0", late_name, late_data)
             index.remove(NAME, late_name)
+            time.sleep(0.001)  # let the server threads have the GIL
 
     changer = threading.Thread(target=churn)
     changer.start()
@@ -314,7 +329,21 @@ def test_write_static_tree_works_with_pip_over_file_urls(tmp_path: Path, env: di
     index.add(NAME, "1.0", *WHEEL)
     url = index.write_static(tmp_path / "static")
     assert url == (tmp_path / "static" / "simple").as_uri() + "/"
-    run([sys.executable, "-m", "pip", "download", "--no-deps", "--index-url", url, "-d", str(tmp_path / "dl"), f"{NAME}==1.0"], env)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--index-url",
+            url,
+            "-d",
+            str(tmp_path / "dl"),
+            f"{NAME}==1.0",
+        ],
+        env,
+    )
     assert (tmp_path / "dl" / WHEEL[0]).read_bytes() == WHEEL[1]
 
 
@@ -322,9 +351,14 @@ def test_write_static_tree_works_with_pip_over_file_urls(tmp_path: Path, env: di
 
 
 @pytest.mark.e2e
-def test_pip_downloads_and_installs_wheel_and_sdist(index: PackageIndex, tmp_path: Path, env: dict[str, str]) -> None:
+def test_pip_downloads_and_installs_wheel_and_sdist(
+    index: PackageIndex, tmp_path: Path, env: dict[str, str]
+) -> None:
     pip = [sys.executable, "-m", "pip"]
-    run([*pip, "download", "--no-deps", "--index-url", index.url, "-d", str(tmp_path / "dl"), f"{NAME}==1.0"], env)
+    run(
+        [*pip, "download", "--no-deps", "--index-url", index.url, "-d", str(tmp_path / "dl"), f"{NAME}==1.0"],
+        env,
+    )
     assert (tmp_path / "dl" / WHEEL[0]).read_bytes() == WHEEL[1]
 
     venv = tmp_path / "venv"
@@ -355,7 +389,11 @@ def test_pip_compile_sees_a_late_wheel_only_without_hash_reuse(
     index.add(NAME, "1.0", *LATE_WHEEL)
     # Default reruns reuse the old file's hashes even with a cold cache: the late wheel stays invisible.
     assert compile_("cache2") == {sha256(WHEEL[1]), sha256(SDIST[1])}
-    assert compile_("cache3", "--no-reuse-hashes") == {sha256(WHEEL[1]), sha256(SDIST[1]), sha256(LATE_WHEEL[1])}
+    assert compile_("cache3", "--no-reuse-hashes") == {
+        sha256(WHEEL[1]),
+        sha256(SDIST[1]),
+        sha256(LATE_WHEEL[1]),
+    }
 
 
 @pytest.mark.e2e
@@ -381,7 +419,9 @@ def test_poetry_lock_silently_picks_up_a_late_wheel_on_a_cold_cache(
 
 
 @pytest.mark.e2e
-def test_poetry_reads_an_html_only_index_with_sha512(index: PackageIndex, tmp_path: Path, env: dict[str, str]) -> None:
+def test_poetry_reads_an_html_only_index_with_sha512(
+    index: PackageIndex, tmp_path: Path, env: dict[str, str]
+) -> None:
     index.json_enabled = False
     index.hash_algorithm = "sha512"
     project = tmp_path / "project"

@@ -19,7 +19,15 @@ from .shared.compare import compare
 from .shared.errors import PinwardenError
 from .shared.ledger import Ledger
 from .shared.locks import parse_lock
-from .shared.model import Finding, FindingKind, InvalidValue, LockedRelease, LockFile, TrustHow, normalize_name
+from .shared.model import (
+    Finding,
+    FindingKind,
+    InvalidValue,
+    LockedRelease,
+    LockFile,
+    TrustHow,
+    normalize_name,
+)
 from .shared.render import findings_json, findings_text, ledger_json, ledger_text, select
 from .shared.store import LedgerStore, ledger_path, load_settings, read_text, utc_now
 from .shared.trust import adopt_new, record
@@ -48,12 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pinwarden {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("init", parents=[common, locks], help="trust what the lock files hold now (adoption)")
-    check = sub.add_parser("check", parents=[common, locks], help="compare lock files with the ledger, offline")
+    check = sub.add_parser(
+        "check", parents=[common, locks], help="compare lock files with the ledger, offline"
+    )
     check.add_argument("--format", choices=("text", "json"), default="text")
     approve = sub.add_parser(
         "approve", parents=[common], help="trust what the lock files now hold for NAME==VERSION"
     )
-    approve.add_argument("items", nargs="+", metavar="NAME==VERSION|LOCK", help="versions to trust, then locks")
+    approve.add_argument(
+        "items", nargs="+", metavar="NAME==VERSION|LOCK", help="versions to trust, then locks"
+    )
     approve.add_argument("--reason", help="why this change is expected (kept in the ledger)")
     show = sub.add_parser("show", parents=[common], help="list what the ledger trusts")
     show.add_argument("name", nargs="?", help="only this project")
@@ -107,15 +119,25 @@ def _label(path: Path, cwd: Path) -> str:
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     ctx = _context(args, args.locks)
     if not ctx.ledger.exists():
-        raise PinwardenError(f"{ctx.ledger.path}: no ledger yet; run 'pinwarden init' to trust the current locks")
+        raise PinwardenError(
+            f"{ctx.ledger.path}: no ledger yet; run 'pinwarden init' to trust the current locks"
+        )
     findings = compare(ctx.ledger.load(), ctx.releases)
     if args.format == "json":
         out.write(findings_json(findings, ledger=str(ctx.ledger.path)) + "\n")
     elif findings:
-        out.write(findings_text(findings, ledger_path=str(ctx.ledger.path), approve_prefix="pinwarden approve",
-                                lock_args=ctx.lock_args()))
+        out.write(
+            findings_text(
+                findings,
+                ledger_path=str(ctx.ledger.path),
+                approve_prefix="pinwarden approve",
+                lock_args=ctx.lock_args(),
+            )
+        )
     else:
-        out.write(f"pinwarden: {len(ctx.releases)} locked versions, all trusted and complete ({ctx.ledger.path})\n")
+        out.write(
+            f"pinwarden: {len(ctx.releases)} locked versions, all trusted and complete ({ctx.ledger.path})\n"
+        )
     return EXIT_FINDINGS if findings else EXIT_OK
 
 
@@ -126,15 +148,22 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
         conflicts = [f for f in compare(ledger, ctx.releases) if not _is_first_use(f, ledger)]
         if conflicts:
             out.write("pinwarden: init never overrides trust already recorded; these need a review:\n\n")
-            out.write(findings_text(conflicts, ledger_path=str(ctx.ledger.path), approve_prefix="pinwarden approve",
-                                    lock_args=ctx.lock_args()))
+            out.write(
+                findings_text(
+                    conflicts,
+                    ledger_path=str(ctx.ledger.path),
+                    approve_prefix="pinwarden approve",
+                    lock_args=ctx.lock_args(),
+                )
+            )
             return EXIT_FINDINGS
         updated = adopt_new(ledger, ctx.releases, how=TrustHow.INIT, at=utc_now())
         ctx.ledger.save(updated)
     added = len(updated) - len(ledger)
     files = sum(len(r.files) for r in ctx.releases)
     names = ", ".join(lock.path for lock in ctx.locks)
-    out.write(f"pinwarden: trusted {added} new versions ({files} locked files) from {names}; ledger {ctx.ledger.path}\n")
+    out.write(f"pinwarden: trusted {added} new versions ({files} locked files) from {names}\n")
+    out.write(f"pinwarden: ledger written to {ctx.ledger.path}; commit it beside the lock\n")
     return EXIT_OK
 
 
@@ -182,14 +211,20 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _report_approval(out: TextIO, specs: list[tuple[str, str]], before: Sequence[Finding], path: Path) -> None:
+def _report_approval(
+    out: TextIO, specs: list[tuple[str, str]], before: Sequence[Finding], path: Path
+) -> None:
     for name, version in specs:
         changes = [f for f in before if f.project == name and f.kind is not FindingKind.NEW_VERSION]
         first = any(f.project == name and f.kind is FindingKind.NEW_VERSION for f in before)
-        state = "first trusted" if first else ("approved " + _count(changes) if changes else "already trusted")
+        state = (
+            "first trusted" if first else ("approved " + _count(changes) if changes else "already trusted")
+        )
         out.write(f"pinwarden: {name}=={version}: {state}; ledger {path}\n")
         for f in changes:
-            out.write(f"  {f.kind.value:<13} {f.filename or '(no filename)'}  {f.hash or f.trusted_hash or ''}\n")
+            out.write(
+                f"  {f.kind.value:<13} {f.filename or '(no filename)'}  {f.hash or f.trusted_hash or ''}\n"
+            )
 
 
 def _count(changes: Sequence[Finding]) -> str:

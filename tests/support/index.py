@@ -414,8 +414,9 @@ class PackageIndex:
     def start(self) -> str:
         if self._server is not None:
             raise RuntimeError("index is already serving")
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, index=self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _Server(("127.0.0.1", 0), partial(_Handler, index=self))
+        # A short poll keeps stop() fast: shutdown() waits for the loop's next poll (0.5 s by default).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
         self._thread.start()
         return self.url
 
@@ -482,6 +483,12 @@ def _negotiate(accept: str | None) -> str:
         if score(candidate) > best_score:
             best, best_score = candidate, score(candidate)
     return best
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops bursts of parallel connections (Poetry and the
+    # concurrency test open several), and each dropped SYN costs a one-second retransmit.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

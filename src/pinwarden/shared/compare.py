@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from .ledger import Ledger
 from .model import (
@@ -20,14 +21,19 @@ from .model import (
 def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding, ...]:
     """Every way the locked releases differ from what the ledger trusts, gravest first per version."""
     findings: set[Finding] = set()
+    groups: dict[tuple[str, str], list[LockedRelease]] = {}
     for release in releases:
-        if release.source_kind is SourceKind.DIRECTORY:
-            continue  # the project's own code: nothing an index could swap
-        trusted = ledger.get(release.name, release.version)
-        if trusted is None:
-            findings.update(_new_version(release))
-        else:
-            findings.update(_against_trusted(release, trusted))
+        if release.source_kind is not SourceKind.DIRECTORY:  # the project's own code: nothing to swap
+            groups.setdefault(release.key, []).append(release)
+    for group in groups.values():
+        trusted = ledger.get(group[0].name, group[0].version)
+        for release in group:
+            if trusted is None:
+                findings.update(_new_version(release))
+            else:
+                findings.update(_against_trusted(release, trusted))
+        if trusted is not None:
+            findings.update(_missing(group, trusted))
     return tuple(sorted(findings, key=Finding.sort_key))
 
 
@@ -40,7 +46,9 @@ def untrusted_keys(findings: Iterable[Finding]) -> list[tuple[str, str]]:
 
 
 def _finding(release: LockedRelease, kind: FindingKind, **fields: str | None) -> Finding:
-    return Finding(kind=kind, project=release.name, version=release.version, lockfile=release.lockfile, **fields)
+    return Finding(
+        kind=kind, project=release.name, version=release.version, lockfile=release.lockfile, **fields
+    )
 
 
 def _new_version(release: LockedRelease) -> Iterator[Finding]:
@@ -71,36 +79,42 @@ def _against_trusted(release: LockedRelease, trusted: TrustedRelease) -> Iterato
             trusted_hash=trusted.source,
             detail="the git source points at another commit",
         )
-    by_name = {f.filename: f for f in trusted.files if f.filename is not None}
-    unnamed = {h for f in trusted.files if f.filename is None for h in f.hashes}
-    named_hashes = {h for f in by_name.values() for h in f.hashes}
+    view = _TrustedView.of(trusted)
     for locked in release.files:
-        yield from _against_file(release, trusted, locked, by_name, unnamed | named_hashes, unnamed)
-    yield from _missing(release, trusted)
+        yield from _against_file(release, view, locked)
 
 
-def _against_file(
-    release: LockedRelease,
-    trusted: TrustedRelease,
-    locked: LockedFile,
-    by_name: dict[str, TrustedFile],
-    all_hashes: set[FileHash],
-    unnamed: set[FileHash],
-) -> Iterator[Finding]:
+@dataclass(frozen=True, slots=True)
+class _TrustedView:
+    """A trusted release indexed for lookups by filename and by hash."""
+
+    release: TrustedRelease
+    by_name: dict[str, TrustedFile]
+    unnamed: frozenset[FileHash]
+    all_hashes: frozenset[FileHash]
+
+    @classmethod
+    def of(cls, trusted: TrustedRelease) -> _TrustedView:
+        by_name = {f.filename: f for f in trusted.files if f.filename is not None}
+        unnamed = frozenset(h for f in trusted.files if f.filename is None for h in f.hashes)
+        return cls(trusted, by_name, unnamed, unnamed | {h for f in by_name.values() for h in f.hashes})
+
+
+def _against_file(release: LockedRelease, view: _TrustedView, locked: LockedFile) -> Iterator[Finding]:
     if not locked.hash.strong:
         yield _weak(release, locked)
         return
     if locked.filename is None:
         # A requirements file: any hash trusted for this version is acceptable bytes.
-        if locked.hash not in all_hashes:
+        if locked.hash not in view.all_hashes:
             yield _finding(release, FindingKind.NEW_FILE, hash=str(locked.hash))
         return
-    known = by_name.get(locked.filename)
+    known = view.by_name.get(locked.filename)
     if known is not None:
         yield from _against_known_file(release, locked, known)
-    elif locked.hash not in unnamed:
+    elif locked.hash not in view.unnamed:
         yield _finding(release, FindingKind.NEW_FILE, filename=locked.filename, hash=str(locked.hash))
-        yield from _file_signs(release, locked, trusted)
+        yield from _file_signs(release, locked, view.release)
 
 
 def _against_known_file(release: LockedRelease, locked: LockedFile, known: TrustedFile) -> Iterator[Finding]:
@@ -129,23 +143,29 @@ def _against_known_file(release: LockedRelease, locked: LockedFile, known: Trust
         )
 
 
-def _missing(release: LockedRelease, trusted: TrustedRelease) -> Iterator[Finding]:
-    if release.source_kind is SourceKind.GIT:
+def _missing(group: list[LockedRelease], trusted: TrustedRelease) -> Iterator[Finding]:
+    """Trusted files that no lock pinning this version lists (one version may sit in several locks)."""
+    if group[0].source_kind is SourceKind.GIT:
         return
-    names = {f.filename for f in release.files if f.filename is not None}
-    hashes = {f.hash for f in release.files}
+    names = {f.filename for r in group for f in r.files if f.filename is not None}
+    hashes = {f.hash for r in group for f in r.files}
+    lockfiles = ", ".join(sorted({r.lockfile for r in group}))
     for known in trusted.files:
         if known.vanished or known.filename in names or hashes.intersection(known.hashes):
             continue
-        yield _finding(
-            release,
-            FindingKind.MISSING_FILE,
+        yield Finding(
+            kind=FindingKind.MISSING_FILE,
+            project=trusted.name,
+            version=trusted.version,
+            lockfile=lockfiles,
             filename=known.filename,
             trusted_hash=str(known.hashes[0]),
         )
 
 
-def _file_signs(release: LockedRelease, locked: LockedFile, trusted: TrustedRelease | None) -> Iterator[Finding]:
+def _file_signs(
+    release: LockedRelease, locked: LockedFile, trusted: TrustedRelease | None
+) -> Iterator[Finding]:
     """Warning signs read from a filename alone (build tag, late sdist, wrong project or version)."""
     if locked.filename is None:
         return
@@ -155,7 +175,11 @@ def _file_signs(release: LockedRelease, locked: LockedFile, trusted: TrustedRele
     mismatch = belongs_to(locked.filename, release.name, release.version)
     if mismatch is not None and release.source_kind is SourceKind.INDEX:
         yield _finding(
-            release, FindingKind.FILENAME_MISMATCH, filename=locked.filename, hash=str(locked.hash), detail=mismatch
+            release,
+            FindingKind.FILENAME_MISMATCH,
+            filename=locked.filename,
+            hash=str(locked.hash),
+            detail=mismatch,
         )
     if parsed.build_tag is not None:
         yield _finding(

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Collector, toml_problem
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .errors import Collector
+from .toml import key_path, load_toml
 
 FIRST_USE_CHOICES = ("trust", "ask")
 
@@ -25,14 +20,8 @@ class Settings:
 
 def parse_settings(text: str, source: str = "pyproject.toml") -> Settings:
     """Only `[tool.pinwarden]` is validated; the rest of pyproject.toml is Poetry's business."""
+    data = load_toml(text, source, "pyproject.toml")
     problems = Collector()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problem = toml_problem(exc)
-        problems.add(problem.where, problem.message)
-        problems.raise_if_any(source, "pyproject.toml")
-        raise AssertionError("unreachable") from exc
     tool = data.get("tool", {})
     table: Any = tool.get("pinwarden", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
@@ -50,12 +39,17 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
     days = table.get("late-upload-days", 14)
     for key in table:
         if key not in ("ledger", "first-use", "late-upload-days"):
-            problems.add(f"{where}.{key}", "unknown setting (known: ledger, first-use, late-upload-days)")
-    if ledger is not None and (not isinstance(ledger, str) or not ledger.strip()):
+            problems.add(
+                f"{where}.{key_path(key)}", "unknown setting (known: ledger, first-use, late-upload-days)"
+            )
+    # A NUL cannot be in a path: the OS would refuse it later, with a less helpful error.
+    if ledger is not None and (not isinstance(ledger, str) or not ledger.strip() or "\0" in ledger):
         problems.add(f"{where}.ledger", "must be a path string")
         ledger = None
     if first_use not in FIRST_USE_CHOICES:
-        problems.add(f"{where}.first-use", f"must be one of {', '.join(FIRST_USE_CHOICES)}, found {first_use!r}")
+        problems.add(
+            f"{where}.first-use", f"must be one of {', '.join(FIRST_USE_CHOICES)}, found {first_use!r}"
+        )
         first_use = "trust"
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         problems.add(f"{where}.late-upload-days", f"must be a whole number of days, found {days!r}")

@@ -49,12 +49,3 @@ class Collector:
     def raise_if_any(self, source: str, what: str) -> None:
         if self.problems:
             raise InputError(source, what, self.problems)
-
-
-def toml_problem(exc: ValueError) -> Problem:
-    """tomllib puts the position at the end of its message: '... (at line 3, column 7)'."""
-    text = str(exc)
-    head, sep, tail = text.rpartition(" (at ")
-    if sep and tail.endswith(")"):
-        return Problem(tail[:-1], f"invalid TOML: {head}")
-    return Problem("", f"invalid TOML: {text}")

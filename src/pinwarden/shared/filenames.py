@@ -61,14 +61,14 @@ def _parse_wheel(filename: str) -> DistFilename:
     except (InvalidWheelFilename, InvalidVersion):
         return DistFilename(filename, DistKind.WHEEL)
     build_tag = f"{build[0]}{build[1]}" if build else None
-    return DistFilename(filename, DistKind.WHEEL, NormalizedName(name), str(version), build_tag, tags)
+    return DistFilename(filename, DistKind.WHEEL, NormalizedName(str(name)), str(version), build_tag, tags)
 
 
 def _parse_sdist(filename: str) -> DistFilename:
     try:
         if filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
-            return DistFilename(filename, DistKind.SDIST, NormalizedName(name), str(version))
+            return DistFilename(filename, DistKind.SDIST, NormalizedName(str(name)), str(version))
     except (InvalidSdistFilename, InvalidVersion):
         pass
     return DistFilename(filename, DistKind.SDIST)
@@ -82,7 +82,7 @@ def _parse_egg(filename: str) -> DistFilename:
         version = str(Version(parts[1]))
     except InvalidVersion:
         return DistFilename(filename, DistKind.EGG)
-    return DistFilename(filename, DistKind.EGG, canonicalize_name(parts[0]), version)
+    return DistFilename(filename, DistKind.EGG, NormalizedName(str(canonicalize_name(parts[0]))), version)
 
 
 def belongs_to(filename: str, project: NormalizedName, version: str) -> str | None:

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Collector, toml_problem
+from .errors import Collector
 from .model import (
     FileHash,
     InvalidValue,
@@ -37,11 +36,7 @@ from .model import (
     hash_sort_key,
     normalize_name,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from .toml import load_toml
 
 FORMAT_VERSION = 1
 LEDGER_FILENAME = "pinwarden-ledger.toml"
@@ -144,14 +139,8 @@ def _dump_file(trusted: TrustedFile) -> str:
 
 def loads(text: str, source: str = "pinwarden-ledger.toml") -> Ledger:
     """Parse a ledger; every problem is reported with its key path (InputError)."""
+    data = load_toml(text, source, "pinwarden ledger")
     problems = Collector()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problem = toml_problem(exc)
-        problems.add(problem.where, problem.message)
-        problems.raise_if_any(source, "pinwarden ledger")
-        raise AssertionError("unreachable") from exc
     releases = list(_read_document(data, problems))
     problems.raise_if_any(source, "pinwarden ledger")
     return Ledger({r.key: r for r in releases})

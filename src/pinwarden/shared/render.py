@@ -43,7 +43,9 @@ def findings_json(findings: Sequence[Finding], **extra: object) -> str:
     return json.dumps({"findings": [f.as_json() for f in findings], **extra}, indent=2, sort_keys=False)
 
 
-def findings_text(findings: Sequence[Finding], *, ledger_path: str, approve_prefix: str, lock_args: str = "") -> str:
+def findings_text(
+    findings: Sequence[Finding], *, ledger_path: str, approve_prefix: str, lock_args: str = ""
+) -> str:
     """The report: an ssh-style banner when trusted bytes changed, then per version, then what to run."""
     if not findings:
         return ""
@@ -95,7 +97,9 @@ def _finding_lines(finding: Finding) -> list[str]:
 def ledger_text(releases: Iterable[TrustedRelease]) -> str:
     lines: list[str] = []
     for release in releases:
-        events = ", ".join(f"{e.how.value} {e.at}" + (f" ({e.reason})" if e.reason else "") for e in release.history)
+        events = ", ".join(
+            f"{e.how.value} {e.at}" + (f" ({e.reason})" if e.reason else "") for e in release.history
+        )
         lines.append(f"{release.name} {release.version}  [{events}]")
         if release.index:
             lines.append(f"    index {release.index}")

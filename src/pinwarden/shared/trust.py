@@ -25,13 +25,13 @@ from .model import (
 PYPI_SIMPLE = "https://pypi.org/simple/"
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """A trusted file while it is being rebuilt: its hashes and whether this lock still lists it."""
+@dataclass(slots=True)
+class _Slot:
+    """A trusted file while it is being rebuilt; `present` says whether a lock still lists it."""
 
-    hashes: frozenset[FileHash]
-    present: bool
-    vanished: bool
+    filename: str | None
+    hashes: set[FileHash]
+    present: bool = False
 
 
 def record(
@@ -55,72 +55,50 @@ def record(
     return ledger.with_releases(updated)
 
 
-def _record_one(trusted: TrustedRelease | None, group: list[LockedRelease], event: TrustEvent) -> TrustedRelease:
+def _record_one(
+    trusted: TrustedRelease | None, group: list[LockedRelease], event: TrustEvent
+) -> TrustedRelease:
     first = group[0]
-    named: dict[str, _Entry] = {}
-    unnamed: dict[FileHash, _Entry] = {}
-    for known in trusted.files if trusted else ():
-        entry = _Entry(frozenset(known.hashes), present=False, vanished=known.vanished)
-        if known.filename is None:
-            unnamed[known.hashes[0]] = entry
-        else:
-            named[known.filename] = entry
+    slots = [_Slot(f.filename, set(f.hashes)) for f in trusted.files] if trusted else []
     for release in group:
         for locked in release.files:
             if locked.hash.strong:
-                _take(named, unnamed, locked.filename, locked.hash)
-    files = [_finish(name, entry) for name, entry in named.items()]
-    files += [_finish(None, entry) for entry in unnamed.values()]
-    history = (*trusted.history, event) if trusted else (event,)
+                _take(slots, locked.filename, locked.hash)
+    files = (
+        TrustedFile(
+            filename=slot.filename,
+            hashes=tuple(sorted(slot.hashes, key=hash_sort_key)),
+            vanished=not slot.present,
+        )
+        for slot in slots
+    )
     return TrustedRelease(
         name=first.name,
         version=first.version,
         files=tuple(sorted(files, key=TrustedFile.sort_key)),
-        history=history,
+        history=(*trusted.history, event) if trusted else (event,),
         index=_index_of(group, trusted),
-        source=first.source_identity if first.source_identity else (trusted.source if trusted else None),
+        source=first.source_identity or (trusted.source if trusted else None),
     )
 
 
-def _take(named: dict[str, _Entry], unnamed: dict[FileHash, _Entry], filename: str | None, h: FileHash) -> None:
+def _take(slots: list[_Slot], filename: str | None, digest: FileHash) -> None:
+    holder = next((s for s in slots if digest in s.hashes), None)
     if filename is None:
-        for key, entry in [*named.items(), *unnamed.items()]:
-            if h in entry.hashes:
-                _mark_present(named, unnamed, key, entry)
-                return
-        unnamed[h] = _Entry(frozenset({h}), present=True, vanished=False)
+        if holder is None:
+            slots.append(_Slot(None, {digest}, present=True))
+        else:
+            holder.present = True
         return
-    # Bytes first learnt without a name (requirements file) now get their filename.
-    for key, entry in list(unnamed.items()):
-        if h in entry.hashes:
-            del unnamed[key]
-            named[filename] = _Entry(entry.hashes, present=True, vanished=False)
-            return
-    entry = named.get(filename)
-    if entry is None:
-        named[filename] = _Entry(frozenset({h}), present=True, vanished=False)
+    if holder is not None and holder.filename is None:
+        slots.remove(holder)  # bytes first learnt from a requirements file now get their filename
+    slot = next((s for s in slots if s.filename == filename), None)
+    if slot is None:
+        slots.append(_Slot(filename, {digest}, present=True))
         return
     # An approved change replaces the digest of the same algorithm; others stay beside it.
-    kept = {old for old in entry.hashes if old.algorithm != h.algorithm}
-    named[filename] = _Entry(frozenset({*kept, h}), present=True, vanished=False)
-
-
-def _mark_present(
-    named: dict[str, _Entry], unnamed: dict[FileHash, _Entry], key: str | FileHash, entry: _Entry
-) -> None:
-    updated = _Entry(entry.hashes, present=True, vanished=False)
-    if isinstance(key, str):
-        named[key] = updated
-    else:
-        unnamed[key] = updated
-
-
-def _finish(filename: str | None, entry: _Entry) -> TrustedFile:
-    return TrustedFile(
-        filename=filename,
-        hashes=tuple(sorted(entry.hashes, key=hash_sort_key)),
-        vanished=not entry.present,
-    )
+    slot.hashes = {old for old in slot.hashes if old.algorithm != digest.algorithm} | {digest}
+    slot.present = True
 
 
 def _index_of(group: list[LockedRelease], trusted: TrustedRelease | None) -> str | None:

@@ -6,11 +6,10 @@ of one package share one list; each file goes to the version its filename names.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import Collector, toml_problem
+from ..errors import Collector
 from ..model import (
     FileHash,
     InvalidValue,
@@ -21,11 +20,7 @@ from ..model import (
     SourceKind,
     normalize_name,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ..toml import key_path, load_toml
 
 FORMAT = "poetry.lock"
 PYPI_SIMPLE = "https://pypi.org/simple/"
@@ -41,15 +36,9 @@ _SOURCE_KINDS = {
 
 def parse_poetry_lock(text: str, path: str = "poetry.lock") -> LockFile:
     """Every problem in the file is collected and raised together as an InputError."""
+    data = load_toml(text, path, "poetry.lock")
     problems = Collector()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problem = toml_problem(exc)
-        problems.add(problem.where, problem.message)
-        data = {}
-    else:
-        _check_metadata(data, problems)
+    _check_metadata(data, problems)
     shared_files = _metadata_files(data, problems)
     releases = list(_packages(data, path, shared_files, problems))
     problems.raise_if_any(path, "poetry.lock")
@@ -80,7 +69,7 @@ def _metadata_files(data: dict[str, Any], problems: Collector) -> dict[Normalize
         return {}
     shared: dict[NormalizedName, list[LockedFile]] = {}
     for raw_name, entries in raw.items():
-        where = f"metadata.files.{raw_name}"
+        where = f"metadata.files.{key_path(raw_name)}"
         try:
             name = normalize_name(raw_name)
         except InvalidValue as exc:
@@ -126,7 +115,9 @@ def _packages(
         )
 
 
-def _identity(package: dict[str, Any], where: str, problems: Collector) -> tuple[NormalizedName | None, str | None]:
+def _identity(
+    package: dict[str, Any], where: str, problems: Collector
+) -> tuple[NormalizedName | None, str | None]:
     raw_name, version = package.get("name"), package.get("version")
     name = None
     if not isinstance(raw_name, str):
@@ -148,10 +139,12 @@ def _source(raw: Any, where: str, problems: Collector) -> tuple[SourceKind, str 
     if not isinstance(raw, dict):
         problems.add(where, "must be a table")
         return SourceKind.INDEX, None, None
-    kind = _SOURCE_KINDS.get(raw.get("type", ""))
+    raw_type = raw.get("type")
+    # Only a string can be looked up: `type = ["git"]` is as wrong as an unknown type.
+    kind = _SOURCE_KINDS.get(raw_type) if isinstance(raw_type, str) else None
     url = raw.get("url")
     if kind is None:
-        problems.add(f"{where}.type", f"unknown source type {raw.get('type')!r}")
+        problems.add(f"{where}.type", f"unknown source type {raw_type!r}")
         return SourceKind.INDEX, None, None
     if not isinstance(url, str):
         problems.add(f"{where}.url", "missing or not a string")
@@ -193,6 +186,10 @@ def _share(files: list[LockedFile], version: str, all_versions: list[str]) -> li
     mine = []
     for locked in files:
         named = parse_filename(locked.filename or "").version
-        if named is None or same_version(named, version) or not any(same_version(named, v) for v in all_versions):
+        if (
+            named is None
+            or same_version(named, version)
+            or not any(same_version(named, v) for v in all_versions)
+        ):
             mine.append(locked)
     return mine

@@ -10,10 +10,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from ..errors import Collector
-from ..model import FileHash, InvalidValue, LockedFile, LockedRelease, LockFile, SourceKind, normalize_name
+from ..model import (
+    FileHash,
+    InvalidValue,
+    LockedFile,
+    LockedRelease,
+    LockFile,
+    NormalizedName,
+    SourceKind,
+    normalize_name,
+)
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 FORMAT = "requirements"
 _COMMENT = re.compile(r"(^|\s+)#.*$")
@@ -53,7 +66,9 @@ def parse_requirements(text: str, path: str = "requirements.txt") -> LockFile:
     state.problems.raise_if_any(path, "hashed requirements file")
     if state.index is not None:
         state.releases = [_with_index(r, state.index) for r in state.releases]
-    return LockFile(path=path, format=FORMAT, releases=tuple(state.releases), index_urls=tuple(state.index_urls))
+    return LockFile(
+        path=path, format=FORMAT, releases=tuple(state.releases), index_urls=tuple(state.index_urls)
+    )
 
 
 def _with_index(release: LockedRelease, index: str) -> LockedRelease:
@@ -147,20 +162,29 @@ def _parse_requirement(state: _State, where: str, text: str, hashes: list[FileHa
 
     try:
         req = Requirement(text)
+        name = normalize_name(req.name)
     except InvalidRequirement as exc:
+        # packaging adds the line and a caret below it; the line number says where already.
+        first_line = str(exc).partition("\n")[0]
+        state.problems.add(where, f"not a requirement: {first_line}")
+        return
+    except InvalidValue as exc:  # packaging accepts a name ending in "_", PEP 508 does not
         state.problems.add(where, f"not a requirement: {exc}")
         return
     if not hashes:
-        state.problems.add(where, f"{req.name} has no --hash (pip refuses such a file under --require-hashes)")
+        state.problems.add(
+            where, f"{req.name} has no --hash (pip refuses such a file under --require-hashes)"
+        )
         return
-    name = normalize_name(req.name)
     marker = str(req.marker) if req.marker else None
     if req.url:
-        _direct_url(state, where, req.url, name, marker, hashes)
+        _direct_url(state, where, req, name, hashes)
         return
     pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
     if len(pins) != 1 or len(req.specifier) != 1:
-        state.problems.add(where, f"{req.name}: not pinned to one version with == ({req.specifier or 'no version'})")
+        state.problems.add(
+            where, f"{req.name}: not pinned to one version with == ({req.specifier or 'no version'})"
+        )
         return
     files = tuple(LockedFile(None, h) for h in hashes)
     state.releases.append(
@@ -169,28 +193,28 @@ def _parse_requirement(state: _State, where: str, text: str, hashes: list[FileHa
 
 
 def _direct_url(
-    state: _State, where: str, url: str, name: str, marker: str | None, hashes: list[FileHash]
+    state: _State, where: str, req: Requirement, name: NormalizedName, hashes: list[FileHash]
 ) -> None:
+    """`name @ https://host/path/name-1.0.tar.gz --hash=...`: the URL names the file and version."""
     from ..filenames import parse_filename
 
-    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    url = req.url or ""
+    try:
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    except ValueError:  # urlsplit rejects a malformed host such as `http://[x/`
+        filename = ""
     version = parse_filename(filename).version if filename else None
     if version is None:
-        state.problems.add(where, f"cannot tell the version of {name} from its URL {url}")
-        return
-    try:
-        normalized = normalize_name(name)
-    except InvalidValue as exc:  # pragma: no cover - Requirement already validated the name
-        state.problems.add(where, str(exc))
+        state.problems.add(where, f"cannot tell the version of {req.name} from its URL {url}")
         return
     state.releases.append(
         LockedRelease(
-            name=normalized,
+            name=name,
             version=version,
             files=tuple(LockedFile(filename, h) for h in hashes),
             lockfile=state.path,
             source_kind=SourceKind.URL,
             source_url=url,
-            marker=marker,
+            marker=str(req.marker) if req.marker else None,
         )
     )

@@ -1,0 +1,42 @@
+"""TOML text -> mapping, with a parse error turned into a located Problem."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any
+
+from .errors import InputError, Problem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - 3.10 only
+    import tomli as tomllib
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+\Z")
+
+
+def load_toml(text: str, source: str, what: str) -> dict[str, Any]:
+    """Raise InputError naming the line and column tomllib reports."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(source, what, [_problem(exc)]) from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table: `a = [[[[...` exhausts the stack.
+        raise InputError(source, what, [Problem("", "invalid TOML: nested too deeply")]) from None
+
+
+def key_path(key: str) -> str:
+    """A key as it would be written in TOML, escaped, so a problem's location stays one line."""
+    return key if _BARE_KEY.match(key) else json.dumps(key)
+
+
+def _problem(exc: ValueError) -> Problem:
+    # tomllib ends its message with the position: '... (at line 3, column 7)'.
+    text = str(exc)
+    head, sep, tail = text.rpartition(" (at ")
+    if sep and tail.endswith(")"):
+        return Problem(tail[:-1], f"invalid TOML: {head}")
+    return Problem("", f"invalid TOML: {text}")
