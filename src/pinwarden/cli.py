@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pinwarden {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("init", parents=[common, locks], help="trust what the lock files hold now (adoption)")
+    sub.add_parser(
+        "pip-compile",
+        add_help=False,
+        help="run pip-compile, refusing untrusted hashes (pinwarden[pip-tools])",
+    )
     check = sub.add_parser(
         "check", parents=[common, locks], help="compare lock files with the ledger, offline"
     )
@@ -247,28 +252,33 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show}
 
 
+def run(argv: list[str], out: TextIO, err: TextIO) -> int:
+    if argv[:1] == ["pip-compile"]:
+        # Every argument after it belongs to pip-compile: argparse must not see them.
+        from .piptools_ext.wrapper import main as pip_compile_main
+
+        return pip_compile_main(argv[1:], out, err)
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command](args, out)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Every error ends here as one line on stderr and exit code 2; never a traceback."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args, out)
-    except PinwardenError as exc:
+        return run(list(sys.argv[1:] if argv is None else argv), out, err)
+    except (PinwardenError, InvalidValue) as exc:
         err.write(f"pinwarden: error: {exc}\n")
-        return EXIT_ERROR
-    except InvalidValue as exc:
-        err.write(f"pinwarden: error: {exc}\n")
-        return EXIT_ERROR
     except KeyboardInterrupt:
         err.write("pinwarden: interrupted; nothing was written\n")
-        return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:
         if os.environ.get("PINWARDEN_DEBUG"):
             raise
         err.write(f"pinwarden: internal error: {type(exc).__name__}: {exc} (PINWARDEN_DEBUG=1 shows where)\n")
-        return EXIT_ERROR
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .ledger import Ledger
 from .model import (
@@ -35,6 +35,16 @@ def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding,
         if trusted is not None:
             findings.update(_missing(group, trusted))
     return tuple(sorted(findings, key=Finding.sort_key))
+
+
+def trusted_subset(ledger: Ledger, release: LockedRelease) -> LockedRelease:
+    """The release with only the files the ledger trusts: what a rejected version may lock."""
+    trusted = ledger.get(release.name, release.version)
+    if trusted is None:
+        return replace(release, files=())
+    view = _TrustedView.of(trusted)
+    kept = tuple(f for f in release.files if not any(True for _ in _against_file(release, view, f)))
+    return replace(release, files=kept)
 
 
 def untrusted_keys(findings: Iterable[Finding]) -> list[tuple[str, str]]:

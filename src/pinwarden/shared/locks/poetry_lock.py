@@ -53,7 +53,9 @@ def _check_metadata(data: dict[str, Any], problems: Collector) -> None:
         return
     version = metadata.get("lock-version")
     if not isinstance(version, str) or version not in _SUPPORTED:
-        problems.add("metadata.lock-version", f"unsupported lock-version {version!r} (known: 1.1, 2.0, 2.1)")
+        problems.add(
+            "metadata.lock-version", f"unsupported lock-version {version!r} (known: {', '.join(_SUPPORTED)})"
+        )
     if "package" in data and not isinstance(data["package"], list):
         problems.add("package", "must be an array of tables")
 

@@ -1,0 +1,153 @@
+"""The approval flow shared by the Poetry plugin and the pip-compile wrapper.
+
+findings -> a plan (what is trusted on first use, what needs a person) -> per-version decisions
+(approve, reject, abort) -> the ledger to save and the releases the lock may hold.
+Prompting is injected (`ask`), so the flow itself stays pure and testable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from .compare import trusted_subset
+from .ledger import Ledger
+from .model import Finding, FindingKind, LockedRelease, NormalizedName, TrustHow
+from .trust import record
+
+Key = tuple[NormalizedName, str]
+_FIRST_USE_KINDS = {FindingKind.NEW_VERSION, FindingKind.BUILD_TAG, FindingKind.FILENAME_MISMATCH}
+
+
+class Choice(str, Enum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    ABORT = "abort"
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One version whose new state needs a person's decision, with everything found about it."""
+
+    project: NormalizedName
+    version: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def key(self) -> Key:
+        return (self.project, self.version)
+
+    @property
+    def is_new_version(self) -> bool:
+        return any(f.kind is FindingKind.NEW_VERSION for f in self.findings)
+
+    @property
+    def can_reject(self) -> bool:
+        """Rejecting keeps only trusted files; a version with none cannot be locked that way."""
+        return not self.is_new_version
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    first_use: tuple[Key, ...]
+    questions: tuple[Question, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not self.first_use and not self.questions
+
+
+def plan(findings: Sequence[Finding], *, first_use: str = "trust") -> Plan:
+    """A never-seen version is trusted on first use (unless `first-use = "ask"`); anything else asks.
+
+    A new version whose filenames name another project or version is never trusted silently.
+    """
+    by_key: dict[Key, list[Finding]] = {}
+    for finding in findings:
+        by_key.setdefault((finding.project, finding.version), []).append(finding)
+    auto: list[Key] = []
+    questions: list[Question] = []
+    for key, group in by_key.items():
+        kinds = {f.kind for f in group}
+        silent_ok = kinds <= _FIRST_USE_KINDS and FindingKind.FILENAME_MISMATCH not in kinds
+        if FindingKind.NEW_VERSION in kinds and silent_ok and first_use == "trust":
+            auto.append(key)
+        else:
+            questions.append(Question(key[0], key[1], tuple(group)))
+    return Plan(first_use=tuple(auto), questions=tuple(questions))
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    approved: frozenset[Key]
+    rejected: frozenset[Key]
+    aborted: bool
+
+    @property
+    def refused(self) -> bool:
+        return self.aborted
+
+
+def decide(the_plan: Plan, ask: Callable[[Question], Choice] | None) -> Decisions:
+    """Ask per version; with nobody to ask (`ask is None`), every question is a refusal."""
+    if the_plan.questions and ask is None:
+        return Decisions(frozenset(), frozenset(), aborted=True)
+    approved: set[Key] = set()
+    rejected: set[Key] = set()
+    for question in the_plan.questions:
+        assert ask is not None
+        choice = ask(question)
+        if choice is Choice.ABORT or (choice is Choice.REJECT and not question.can_reject):
+            return Decisions(frozenset(), frozenset(), aborted=True)
+        (approved if choice is Choice.APPROVE else rejected).add(question.key)
+    return Decisions(frozenset(approved), frozenset(rejected), aborted=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What may be written: the new ledger and, per release, what the lock may hold."""
+
+    ledger: Ledger
+    releases: tuple[LockedRelease, ...]
+    changed_ledger: bool
+
+
+def apply(
+    ledger: Ledger, releases: Iterable[LockedRelease], the_plan: Plan, decisions: Decisions, *, at: str
+) -> Outcome:
+    """Record first use and approvals; cut rejected versions down to their trusted files."""
+    if decisions.aborted:
+        raise ValueError("an aborted decision writes nothing")
+    releases = tuple(releases)
+    first_use = set(the_plan.first_use)
+    updated = record(ledger, [r for r in releases if r.key in first_use], how=TrustHow.FIRST_USE, at=at)
+    approved = [r for r in releases if r.key in decisions.approved]
+    updated = record(updated, approved, how=TrustHow.APPROVAL, at=at)
+    kept = tuple(trusted_subset(updated, r) if r.key in decisions.rejected else r for r in releases)
+    return Outcome(ledger=updated, releases=kept, changed_ledger=updated != ledger)
+
+
+# ---------------------------------------------------------------------------------------------
+# The words a person sees at the prompt
+
+
+def prompt_text(question: Question) -> str:
+    options = "approve/reject/abort" if question.can_reject else "approve/abort"
+    return f"Trust the new state of {question.project} {question.version}? ({options}) [abort]: "
+
+
+def parse_answer(answer: str, question: Question) -> Choice | None:
+    """None for an answer that means nothing. Approving takes a word, like ssh's 'yes'; Enter aborts."""
+    text = answer.strip().lower()
+    if text in ("", "abort", "no", "n", "q", "quit"):
+        return Choice.ABORT
+    if text in ("approve", "yes", "y"):
+        return Choice.APPROVE
+    if text in ("reject", "r") and question.can_reject:
+        return Choice.REJECT
+    return None
+
+
+def approve_commands(keys: Iterable[Key], prefix: str) -> list[str]:
+    return [f"{prefix} {name}=={version}" for name, version in keys]
