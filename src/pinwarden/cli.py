@@ -1,7 +1,8 @@
 """`pinwarden` command line: thin glue over the core. main(argv) -> exit code.
 
 Exit codes: 0 fine, 1 findings or refusal, 2 error (bad input, bad arguments, I/O).
-Importing this module imports neither poetry nor pip.
+Importing this module imports neither poetry nor pip; what only some commands need is imported
+inside them, because `check` runs on every commit and its start-up time is most of its cost.
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ from .shared.model import (
     TrustHow,
     normalize_name,
 )
-from .shared.render import findings_json, findings_text, ledger_json, ledger_text, select
 from .shared.store import LedgerStore, ledger_path, load_settings, read_text, utc_now
-from .shared.trust import adopt_new, record
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -122,6 +121,8 @@ def _label(path: Path, cwd: Path) -> str:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from .shared.render import findings_json, findings_text
+
     ctx = _context(args, args.locks)
     if not ctx.ledger.exists():
         raise PinwardenError(
@@ -147,6 +148,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    from .shared.render import findings_text
+    from .shared.trust import adopt_new
+
     ctx = _context(args, args.locks)
     with ctx.ledger.locked():
         ledger = ctx.ledger.load()
@@ -198,6 +202,7 @@ def _split_approve_items(items: Sequence[str]) -> tuple[list[tuple[str, str]], l
 
 def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
     from .shared.filenames import same_version
+    from .shared.trust import record
 
     specs, lock_paths = _split_approve_items(args.items)
     ctx = _context(args, lock_paths)
@@ -237,6 +242,8 @@ def _count(changes: Sequence[Finding]) -> str:
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    from .shared.render import ledger_json, ledger_text, select
+
     settings, base = load_settings(Path.cwd())
     store = LedgerStore(ledger_path(args.ledger, settings, base, []))
     if not store.exists():

@@ -18,7 +18,6 @@ which trust changed and two branches adding different projects merge without con
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from .model import (
     hash_sort_key,
     normalize_name,
 )
-from .toml import load_toml
+from .toml import load_toml, no_gc
 
 FORMAT_VERSION = 1
 LEDGER_FILENAME = "pinwarden-ledger.toml"
@@ -90,6 +89,8 @@ def dumps(ledger: Ledger) -> str:
 
 def _quote(text: str) -> str:
     # A JSON string is a valid TOML basic string: same escapes, and non-ASCII kept as is.
+    import json
+
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -139,9 +140,20 @@ def _dump_file(trusted: TrustedFile) -> str:
 
 def loads(text: str, source: str = "pinwarden-ledger.toml") -> Ledger:
     """Parse a ledger; every problem is reported with its key path (InputError)."""
+    from .ledger_fast import fast_loads
+
+    with no_gc():
+        fast = fast_loads(text)
+    return Ledger(fast) if fast is not None else loads_full(text, source)
+
+
+def loads_full(text: str, source: str = "pinwarden-ledger.toml") -> Ledger:
+    """The general path (any valid TOML spelling, and the error reports); `loads` tries the
+    canonical fast path first, and tests hold the two to the same answers."""
     data = load_toml(text, source, "pinwarden ledger")
     problems = Collector()
-    releases = list(_read_document(data, problems))
+    with no_gc():
+        releases = list(_read_document(data, problems))
     problems.raise_if_any(source, "pinwarden ledger")
     return Ledger({r.key: r for r in releases})
 

@@ -20,6 +20,11 @@ _HEX_LENGTH = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, 
 _NAME_SEPARATORS = re.compile(r"[-_.]+")
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _HEX = re.compile(r"^[0-9a-f]+$")
+# The common, well-formed case in one match; anything else takes the slow path for a precise error.
+_WELL_FORMED = re.compile(
+    r"^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|sha384:[0-9a-f]{96}|sha1:[0-9a-f]{40}|md5:[0-9a-f]{32}"
+    r"|sha224:[0-9a-f]{56})$"
+)
 
 
 class InvalidValue(ValueError):
@@ -37,7 +42,7 @@ def normalize_name(name: str) -> NormalizedName:
     return NormalizedName(_NAME_SEPARATORS.sub("-", name).lower())
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class FileHash:
     """One digest of one file, written `algorithm:hex`."""
 
@@ -46,6 +51,9 @@ class FileHash:
 
     @classmethod
     def parse(cls, text: str) -> FileHash:
+        if _WELL_FORMED.match(text):
+            algorithm, _, value = text.partition(":")
+            return cls(algorithm, value)
         algorithm, sep, value = text.strip().partition(":")
         algorithm = algorithm.lower()
         value = value.lower()

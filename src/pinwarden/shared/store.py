@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,8 @@ def read_text(path: Path, what: str) -> str:
 
 def atomic_write(path: Path, text: str) -> None:
     """Temp file beside the target, fsync, rename over it, fsync the directory."""
+    import tempfile
+
     directory = path.parent
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

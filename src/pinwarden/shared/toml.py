@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import re
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import InputError, Problem
@@ -20,12 +23,26 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+\Z")
 def load_toml(text: str, source: str, what: str) -> dict[str, Any]:
     """Raise InputError naming the line and column tomllib reports."""
     try:
-        return tomllib.loads(text)
+        with no_gc():
+            return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(source, what, [_problem(exc)]) from None
     except RecursionError:
         # tomllib recurses once per nested array or inline table: `a = [[[[...` exhausts the stack.
         raise InputError(source, what, [Problem("", "invalid TOML: nested too deeply")]) from None
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Parsing builds many small containers and no cycles: a collection there only costs time,
+    more than linearly on large ledgers."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def key_path(key: str) -> str:

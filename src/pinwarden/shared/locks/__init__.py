@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 from ..model import LockFile
-from .poetry_lock import parse_poetry_lock
-from .requirements import parse_requirements
-
-__all__ = ["is_poetry_lock", "parse_lock", "parse_poetry_lock", "parse_requirements"]
 
 
 def is_poetry_lock(path: str, text: str) -> bool:
@@ -20,6 +16,24 @@ def is_poetry_lock(path: str, text: str) -> bool:
 
 def parse_lock(text: str, path: str) -> LockFile:
     """Parse a lock of either format; raises InputError with every problem found."""
+    # Imported here: a check of a poetry.lock need not pay for the requirements reader, and back.
     if is_poetry_lock(path, text):
+        from .poetry_lock import parse_poetry_lock
+
         return parse_poetry_lock(text, path)
+    from .requirements import parse_requirements
+
     return parse_requirements(text, path)
+
+
+def __getattr__(name: str) -> object:
+    """`from pinwarden.shared.locks import parse_poetry_lock` still works, loaded on demand."""
+    if name == "parse_poetry_lock":
+        from .poetry_lock import parse_poetry_lock
+
+        return parse_poetry_lock
+    if name == "parse_requirements":
+        from .requirements import parse_requirements
+
+        return parse_requirements
+    raise AttributeError(name)

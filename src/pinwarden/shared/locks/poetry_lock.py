@@ -20,7 +20,7 @@ from ..model import (
     SourceKind,
     normalize_name,
 )
-from ..toml import key_path, load_toml
+from ..toml import key_path, load_toml, no_gc
 
 FORMAT = "poetry.lock"
 PYPI_SIMPLE = "https://pypi.org/simple/"
@@ -39,8 +39,9 @@ def parse_poetry_lock(text: str, path: str = "poetry.lock") -> LockFile:
     data = load_toml(text, path, "poetry.lock")
     problems = Collector()
     _check_metadata(data, problems)
-    shared_files = _metadata_files(data, problems)
-    releases = list(_packages(data, path, shared_files, problems))
+    with no_gc():
+        shared_files = _metadata_files(data, problems)
+        releases = list(_packages(data, path, shared_files, problems))
     problems.raise_if_any(path, "poetry.lock")
     urls = sorted({r.source_url for r in releases if r.source_kind is SourceKind.INDEX and r.source_url})
     return LockFile(path=path, format=FORMAT, releases=tuple(releases), index_urls=tuple(urls))

@@ -1,0 +1,176 @@
+"""pinwarden benchmarks: ratios against baselines measured in the same run (machines are noisy).
+
+    .venv/bin/python benchmarks/run.py            # all
+    .venv/bin/python benchmarks/run.py check      # one section: check, ledger
+
+Each section prints its figures and its limit; the script exits 1 when a limit is exceeded.
+- check:  `pinwarden check` on the largest corpus poetry.lock, against the floor of loading that
+          file with tomllib in a fresh interpreter (wall time and peak memory); limit 2x.
+- ledger: ledger load and save at 10k, 50k and 100k files; growth must be linear (the cost per
+          file at 100k within 1.5x of the cost per file at 10k).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+CORPUS_LOCK = ROOT.parent / "shared" / "corpus" / "locks" / "poetry" / "saleor__saleor__poetry@72b8c11.lock"
+BUNDLED_LOCK = ROOT / "benchmarks" / "data" / "saleor-poetry.lock"
+
+
+def child_env() -> dict[str, str]:
+    # Bytecode caching on, as in any installed copy; PYTHONDONTWRITEBYTECODE would time the compiler.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    return env
+
+
+def timed_run(argv: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0,):
+        assert proc.stderr is not None
+        raise SystemExit(f"benchmark child failed ({proc.returncode}): {argv}\n{proc.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss
+
+
+def interleaved(runs: int, **commands: tuple[list[str], Path]) -> dict[str, tuple[float, int]]:
+    """Median wall time and median peak RSS per command, runs interleaved so noise hits all alike."""
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (argv, cwd) in commands.items():
+            samples[name].append(timed_run(argv, cwd))
+    return {
+        name: (statistics.median(s[0] for s in values), int(statistics.median(s[1] for s in values)))
+        for name, values in samples.items()
+    }
+
+
+def bench_check(runs: int) -> bool:
+    lock = CORPUS_LOCK if CORPUS_LOCK.is_file() else BUNDLED_LOCK
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shutil.copyfile(lock, work / "poetry.lock")
+        py = sys.executable
+        subprocess.run(
+            [py, "-m", "pinwarden", "init"], cwd=work, env=child_env(), check=True, capture_output=True
+        )
+        subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "src")], env=child_env(), check=True)
+        floor_code = "import tomllib; tomllib.load(open('poetry.lock', 'rb'))"
+        results = interleaved(
+            runs,
+            python=([py, "-c", "pass"], work),
+            floor=([py, "-c", floor_code], work),
+            check=([py, "-c", "import sys; from pinwarden.cli import main; sys.exit(main(['check']))"], work),
+        )
+    floor_t, floor_m = results["floor"]
+    check_t, check_m = results["check"]
+    time_ratio, mem_ratio = check_t / floor_t, check_m / floor_m
+    print(f"check: {lock.name} ({lock.stat().st_size // 1024} KiB), median of {runs} interleaved runs")
+    print(
+        f"  bare interpreter   {results['python'][0] * 1000:7.1f} ms  {results['python'][1] / 1024:6.1f} MiB"
+    )
+    print(f"  floor (tomllib)    {floor_t * 1000:7.1f} ms  {floor_m / 1024:6.1f} MiB")
+    print(f"  pinwarden check    {check_t * 1000:7.1f} ms  {check_m / 1024:6.1f} MiB")
+    print(f"  ratio              {time_ratio:7.2f}x time (limit 2.00x)   {mem_ratio:.2f}x memory")
+    return time_ratio <= 2.0
+
+
+def synthetic_ledger(files: int):  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from pinwarden.shared.ledger import Ledger
+    from pinwarden.shared.model import FileHash, LockedFile, LockedRelease, TrustHow, normalize_name
+    from pinwarden.shared.trust import record
+
+    per_version = 10
+    releases = []
+    for v in range(files // per_version):
+        name, version = f"project-{v // 5:05d}", f"1.{v % 5}.0"
+        dist = name.replace("-", "_")
+        entries = [
+            LockedFile(
+                f"{dist}-{version}-cp3{i}-cp3{i}-manylinux_2_17_x86_64.whl",
+                FileHash("sha256", hashlib.sha256(f"{name}{version}{i}".encode()).hexdigest()),
+            )
+            for i in range(per_version)
+        ]
+        releases.append(
+            LockedRelease(
+                name=normalize_name(name), version=version, files=tuple(entries), lockfile="poetry.lock"
+            )
+        )
+    return record(Ledger(), releases, how=TrustHow.INIT, at="2026-11-25T00:00:00Z")
+
+
+def best_of(repeats: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_ledger(repeats: int) -> bool:
+    from pinwarden.shared.ledger import dumps, loads
+    from pinwarden.shared.store import atomic_write
+
+    print("ledger: load (parse + validate) and save (render + atomic write), best of", repeats)
+    per_file: dict[int, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "pinwarden-ledger.toml"
+        for size in (10_000, 50_000, 100_000):
+            ledger = synthetic_ledger(size)
+            text = dumps(ledger)
+            load = best_of(repeats, lambda t=text: loads(t))  # type: ignore[misc]
+            save = best_of(repeats, lambda lg=ledger: atomic_write(path, dumps(lg)))  # type: ignore[misc]
+            per_file[size] = (load / size, save / size)
+            load_text = f"load {load * 1000:7.1f} ms ({load / size * 1e6:4.1f} µs/file)"
+            save_text = f"save {save * 1000:7.1f} ms ({save / size * 1e6:4.1f} µs/file)"
+            print(f"  {size:>7} files  {len(text) / 1e6:5.1f} MB   {load_text}   {save_text}")
+    load_growth = per_file[100_000][0] / per_file[10_000][0]
+    save_growth = per_file[100_000][1] / per_file[10_000][1]
+    print(f"  per-file cost 100k vs 10k: load {load_growth:.2f}x, save {save_growth:.2f}x (linear: <= 1.50x)")
+    return load_growth <= 1.5 and save_growth <= 1.5
+
+
+SECTIONS = {
+    "check": lambda quick: bench_check(7 if quick else 21),
+    "ledger": lambda quick: bench_ledger(2 if quick else 3),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)}")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    failed = [name for name in args.sections or SECTIONS if not SECTIONS[name](args.quick)]
+    print("FAILED: " + ", ".join(failed) if failed else "all benchmark limits met")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
