@@ -167,7 +167,7 @@ def test_approving_a_change_replaces_only_that_algorithm() -> None:
 
 
 def test_git_package_is_pinned_by_its_commit() -> None:
-    git = dict(source_kind=SourceKind.GIT, source_url="https://example.org/x.git")
+    git = {"source_kind": SourceKind.GIT, "source_url": "https://example.org/x.git"}
     a = rel("x", "1.0", source_reference="a" * 40, **git)
     b = rel("x", "1.0", source_reference="b" * 40, **git)
     assert compare(trusted(a), [a]) == ()

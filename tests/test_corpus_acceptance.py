@@ -23,6 +23,7 @@ HERE = Path(__file__).parent
 CORPUS = HERE.parents[1] / "shared" / "corpus" / "locks"
 NEW_HEX = "e" * 63 + "f"
 PROBE_HEX = "c" * 63 + "d"
+PROBE_ENTRY = f'{{file = "pinwarden_probe-1.0.tar.gz", hash = "sha256:{PROBE_HEX}"}}'
 
 
 def _lock_files() -> list[Path]:
@@ -98,10 +99,10 @@ def poetry_add_version(text: str) -> str:
         )
         package += 'python-versions = "*"\n\n'
         text = text.replace("[metadata]", package + "[metadata]", 1)
-        files = f'pinwarden-probe = [\n    {{file = "pinwarden_probe-1.0.tar.gz", hash = "sha256:{PROBE_HEX}"}},\n]\n'
+        files = f"pinwarden-probe = [\n    {PROBE_ENTRY},\n]\n"
         return text.rstrip("\n") + "\n" + files
     package = '[[package]]\nname = "pinwarden-probe"\nversion = "1.0"\ndescription = ""\noptional = false\n'
-    package += f'python-versions = "*"\nfiles = [\n    {{file = "pinwarden_probe-1.0.tar.gz", hash = "sha256:{PROBE_HEX}"}},\n]\n\n'
+    package += f'python-versions = "*"\nfiles = [\n    {PROBE_ENTRY},\n]\n\n'
     return text.replace("[metadata]", package + "[metadata]", 1)
 
 

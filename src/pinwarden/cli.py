@@ -95,10 +95,10 @@ class _Context:
 
 def _discover(cwd: Path) -> list[Path]:
     """No lock named: poetry.lock and the hashed requirements files of this directory."""
-    found = [cwd / "poetry.lock"] if (cwd / "poetry.lock").is_file() else []
+    found = [Path("poetry.lock")] if (cwd / "poetry.lock").is_file() else []
     for candidate in sorted(cwd.glob("requirements*.txt")):
         if candidate.is_file() and "--hash" in read_text(candidate, "requirements file"):
-            found.append(candidate)
+            found.append(Path(candidate.name))
     if not found:
         raise PinwardenError(f"no poetry.lock or hashed requirements*.txt in {cwd}: name the lock files")
     return found

@@ -91,7 +91,8 @@ def _quote(text: str) -> str:
     # A JSON string is a valid TOML basic string: same escapes, and non-ASCII kept as is.
     import json
 
-    return json.dumps(text, ensure_ascii=False)
+    # JSON leaves DEL (U+007F) raw, which TOML forbids.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _key(text: str) -> str:
@@ -260,7 +261,7 @@ def _read_event(item: dict[str, Any], where: str, problems: Collector) -> TrustE
     for key in item:
         if key not in ("how", "at", "reason"):
             problems.add(f"{where}.{key}", "unknown key")
-    return TrustEvent(how=how, at=at, reason=reason)
+    return TrustEvent(how=how, at=at, reason=reason or None)
 
 
 def _read_file(item: dict[str, Any], where: str, problems: Collector) -> TrustedFile | None:

@@ -123,7 +123,9 @@ def _list_line(line: str, current: _Release) -> bool:
         event = _EVENT.match(line)
         if event is None:
             return False
-        current.events.append(TrustEvent(how=_HOW[event.group(1)], at=event.group(2), reason=event.group(3)))
+        current.events.append(
+            TrustEvent(how=_HOW[event.group(1)], at=event.group(2), reason=event.group(3) or None)
+        )
         return True
     entry = _FILE.match(line)
     if entry is None or entry.group(1) in (".", ".."):

@@ -118,7 +118,8 @@ class LedgerStore:
 
         if not self.path.parent.is_dir():
             raise PinwardenError(f"{self.path.parent}: no such directory for the ledger")
-        lock = FileLock(str(self.path) + ".lock")
+        # Hidden: the lock file stays behind (removing it would race with the next waiter).
+        lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")))
         try:
             lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
         except Timeout:

@@ -50,7 +50,7 @@ def record(
     for release in releases:
         if release.source_kind is not SourceKind.DIRECTORY:
             grouped[release.key].append(release)
-    event = TrustEvent(how=how, at=at, reason=reason)
+    event = TrustEvent(how=how, at=at, reason=reason or None)
     updated = [_record_one(ledger.get(*key), group, event) for key, group in grouped.items()]
     return ledger.with_releases(updated)
 
