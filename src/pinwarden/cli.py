@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
         raise PinwardenError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--ledger", type=Path, metavar="PATH", help="ledger file (default: beside the lock)")
     locks = _Parser(add_help=False)
@@ -49,9 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "locks", nargs="*", type=Path, metavar="LOCK", help="poetry.lock or hashed requirements files"
     )
     parser = _Parser(
-        prog="pinwarden",
+        prog=prog,
         description="Trust on first use for dependency hashes: a ledger of every file hash you trusted.",
     )
+    # `poetry pinwarden ...` runs these same commands: its reports name its own commands.
+    parser.set_defaults(prog=prog)
     parser.add_argument("--version", action="version", version=f"pinwarden {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("init", parents=[common, locks], help="trust what the lock files hold now (adoption)")
@@ -136,7 +138,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             findings_text(
                 findings,
                 ledger_path=str(ctx.ledger.path),
-                approve_prefix="pinwarden approve",
+                approve_prefix=f"{args.prog} approve",
                 lock_args=ctx.lock_args(),
             )
         )
@@ -161,7 +163,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
                 findings_text(
                     conflicts,
                     ledger_path=str(ctx.ledger.path),
-                    approve_prefix="pinwarden approve",
+                    approve_prefix=f"{args.prog} approve",
                     lock_args=ctx.lock_args(),
                 )
             )
@@ -259,22 +261,28 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show}
 
 
-def run(argv: list[str], out: TextIO, err: TextIO) -> int:
+def run(argv: list[str], out: TextIO, err: TextIO, prog: str = "pinwarden") -> int:
     if argv[:1] == ["pip-compile"]:
         # Every argument after it belongs to pip-compile: argparse must not see them.
         from .piptools_ext.wrapper import main as pip_compile_main
 
         return pip_compile_main(argv[1:], out, err)
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     return COMMANDS[args.command](args, out)
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    *,
+    prog: str = "pinwarden",
+) -> int:
     """Every error ends here as one line on stderr and exit code 2; never a traceback."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        return run(list(sys.argv[1:] if argv is None else argv), out, err)
+        return run(list(sys.argv[1:] if argv is None else argv), out, err, prog)
     except (PinwardenError, InvalidValue) as exc:
         err.write(f"pinwarden: error: {exc}\n")
     except KeyboardInterrupt:
