@@ -27,10 +27,12 @@ PROBE_ENTRY = f'{{file = "pinwarden_probe-1.0.tar.gz", hash = "sha256:{PROBE_HEX
 
 
 def _lock_files() -> list[Path]:
-    found = sorted((HERE / "data" / "locks").glob("*"))
+    """The copies in tests/data always; the rest of the corpus when it is beside the project."""
+    found = {p.name: p for p in (HERE / "data" / "locks").glob("*/*") if p.suffix in (".lock", ".txt")}
     if CORPUS.is_dir():
-        found += sorted(CORPUS.glob("*/*.lock")) + sorted(CORPUS.glob("*/*.txt"))
-    return [p for p in found if p.suffix in (".lock", ".txt")]
+        for path in [*CORPUS.glob("*/*.lock"), *CORPUS.glob("*/*.txt")]:
+            found.setdefault(path.name, path)
+    return sorted(found.values(), key=lambda p: p.name)
 
 
 LOCKS = _lock_files()
