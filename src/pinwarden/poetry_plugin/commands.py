@@ -1,0 +1,169 @@
+"""`poetry pinwarden check|approve|init|show`: the standalone CLI's commands, inside Poetry.
+
+check, init and show run the CLI itself (same options, output and exit codes: 0 fine, 1 findings,
+2 error) in the Poetry project's directory. approve fetches the version's current files through the
+project's Poetry sources, since a blocked `poetry lock` left poetry.lock unchanged; `--from-lock`
+approves what poetry.lock holds, as `pinwarden approve` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from cleo.helpers import argument, option
+from cleo.io.outputs.output import Type as OutputType
+from poetry.console.commands.command import Command
+
+if TYPE_CHECKING:
+    from cleo.io.inputs.argument import Argument
+    from cleo.io.inputs.option import Option
+
+PROG = "poetry pinwarden"
+EXIT_ERROR = 2
+
+
+def _ledger_option() -> Option:
+    return option("ledger", None, "Ledger file (default: beside poetry.lock).", flag=False)
+
+
+def _format_option() -> Option:
+    return option("format", None, "Output format: text or json.", flag=False, default="text")
+
+
+def _locks_argument() -> Argument:
+    return argument("locks", "poetry.lock or hashed requirements files.", optional=True, multiple=True)
+
+
+class _CliCommand(Command):
+    """Runs `pinwarden <cli_name> ...` in the project's directory and relays its output."""
+
+    cli_name: ClassVar[str]
+    path_arguments: ClassVar[tuple[str, ...]] = ()
+
+    def handle(self) -> int:
+        return self.run_cli(self.cli_argv())
+
+    def cli_argv(self) -> list[str]:
+        argv = [self.cli_name]
+        for name in self.path_arguments:
+            argv += [_absolute(p) for p in self.argument(name) or []]
+        if self.option("ledger"):
+            argv += ["--ledger", _absolute(self.option("ledger"))]
+        return argv
+
+    def run_cli(self, argv: list[str]) -> int:
+        from ..cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        with _chdir(self.get_application().project_directory):
+            code = main(argv, out, err, prog=PROG)
+        self.io.output.write(out.getvalue(), type=OutputType.RAW)
+        self.io.error_output.write(err.getvalue(), type=OutputType.RAW)
+        return code
+
+
+class CheckCommand(_CliCommand):
+    name = "pinwarden check"
+    description = "Compare poetry.lock with the pinwarden ledger, offline (exit 1 on findings)."
+    arguments: ClassVar[list[Argument]] = [_locks_argument()]
+    options: ClassVar[list[Option]] = [_ledger_option(), _format_option()]
+    cli_name = "check"
+    path_arguments = ("locks",)
+
+    def cli_argv(self) -> list[str]:
+        return [*super().cli_argv(), "--format", self.option("format")]
+
+
+class InitCommand(_CliCommand):
+    name = "pinwarden init"
+    description = "Trust what poetry.lock holds now and create the pinwarden ledger (adoption)."
+    arguments: ClassVar[list[Argument]] = [_locks_argument()]
+    options: ClassVar[list[Option]] = [_ledger_option()]
+    cli_name = "init"
+    path_arguments = ("locks",)
+
+
+class ShowCommand(_CliCommand):
+    name = "pinwarden show"
+    description = "List what the pinwarden ledger trusts."
+    arguments: ClassVar[list[Argument]] = [argument("name", "Only this project.", optional=True)]
+    options: ClassVar[list[Option]] = [_ledger_option(), _format_option()]
+    cli_name = "show"
+
+    def cli_argv(self) -> list[str]:
+        name = self.argument("name")
+        return [*super().cli_argv(), *([name] if name else []), "--format", self.option("format")]
+
+
+class ApproveCommand(_CliCommand):
+    name = "pinwarden approve"
+    description = "Trust a version's files as the project's sources serve them now."
+    arguments: ClassVar[list[Argument]] = [
+        argument("items", "NAME==VERSION to trust (with --from-lock, then lock files).", multiple=True)
+    ]
+    options: ClassVar[list[Option]] = [
+        option("reason", None, "Why this change is expected (kept in the ledger).", flag=False),
+        option("from-lock", None, "Trust what poetry.lock holds for the version instead."),
+        _ledger_option(),
+    ]
+    cli_name = "approve"
+    help = """Fetches each version's current file list and hashes through the project's own Poetry
+sources (their credentials included), shows them, and records them in the ledger as approved.
+Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
+
+    def handle(self) -> int:
+        items = [i if "==" in i else _absolute(i) for i in self.argument("items")]
+        if self.option("from-lock"):
+            reason = ["--reason", self.option("reason")] if self.option("reason") else []
+            return self.run_cli([*self.cli_argv(), *items, *reason])
+        return self._from_sources(items)
+
+    def _from_sources(self, items: list[str]) -> int:
+        from ..shared.errors import PinwardenError
+        from ..shared.model import InvalidValue
+        from .approve import approve_from_sources
+
+        out = io.StringIO()
+        ledger = self.option("ledger")
+        try:
+            approve_from_sources(
+                self.poetry,
+                items,
+                reason=self.option("reason"),
+                ledger=Path(_absolute(ledger)) if ledger else None,
+                out=out,
+            )
+        except (PinwardenError, InvalidValue) as error:
+            self.io.error_output.write(f"pinwarden: error: {error}\n", type=OutputType.RAW)
+            return EXIT_ERROR
+        finally:
+            self.io.output.write(out.getvalue(), type=OutputType.RAW)
+        return 0
+
+
+COMMANDS: dict[str, type[Command]] = {
+    "check": CheckCommand,
+    "approve": ApproveCommand,
+    "init": InitCommand,
+    "show": ShowCommand,
+}
+
+
+def _absolute(path: str) -> str:
+    """Poetry resolves arguments against the working directory; the CLI runs in the project's."""
+    return str(Path(path).absolute())
+
+
+@contextlib.contextmanager
+def _chdir(directory: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(previous)

@@ -1,0 +1,262 @@
+"""The plugin's review: locked releases x the ledger -> what may be written, asking a person when needed.
+
+No Poetry here. guard.py turns Poetry's packages and lock data into releases and supplies `Hooks` (the
+prompt, downloads, yank lookups); this module decides through the shared approval flow and writes the
+ledger under its file lock. Imported only once a lock is about to be written or packages installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..shared.compare import compare, trusted_subset
+from ..shared.decide import Choice, Decisions, Plan, Question, apply, decide, plan
+from ..shared.errors import PinwardenError
+from ..shared.ledger import Key, Ledger
+from ..shared.locks import parse_poetry_lock
+from ..shared.model import (
+    FileHash,
+    Finding,
+    FindingKind,
+    LockedRelease,
+    TrustedFile,
+    TrustHow,
+    hash_sort_key,
+)
+from ..shared.render import findings_text, short
+from ..shared.store import LedgerStore, ledger_path, load_settings, read_text, utc_now
+from ..shared.trust import record
+
+APPROVE_PREFIX = "poetry pinwarden approve"
+LOCK_LABEL = "poetry.lock"
+
+Verify = Callable[[Key, str, str], "str | None"]
+Yanked = Callable[[Key, str], "str | None"]
+
+
+def _no_verify(key: Key, filename: str, algorithm: str) -> str | None:
+    return None
+
+
+def _no_yank(key: Key, filename: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the Poetry side provides. `ask` is None when nobody is at the terminal."""
+
+    ask: Callable[[Question], Choice] | None
+    say: Callable[[str], None]
+    # (version, filename, algorithm) -> hex digest of the bytes the index serves now, None if unknown.
+    verify: Verify = _no_verify
+    # (version, filename) -> why the index yanked that file, None if it did not.
+    yanked: Yanked = _no_yank
+
+
+class Refused(PinwardenError):
+    """Something needs a person's approval and none can be given: nothing is written or installed."""
+
+    def __init__(self, report: str, keys: Sequence[Key], *, writes: bool) -> None:
+        self.report = report
+        self.keys = tuple(keys)
+        count = f"{len(self.keys)} version(s) need" if len(self.keys) != 1 else "1 version needs"
+        if writes:
+            reason = (
+                f"pinwarden: {count} a person's approval and nobody is at the terminal; "
+                "nothing was written or installed."
+            )
+        else:
+            reason = (
+                "pinwarden: poetry.lock holds files the ledger does not trust; nothing was installed. "
+                "Was the lock written without pinwarden (--no-plugins)?"
+            )
+        super().__init__(reason)
+
+
+class Aborted(PinwardenError):
+    def __init__(self) -> None:
+        super().__init__("pinwarden: aborted; nothing was written or installed.")
+
+
+@dataclass(frozen=True)
+class Review:
+    """A settled review: what to record, and per rejected version the files it may keep."""
+
+    releases: tuple[LockedRelease, ...]
+    plan: Plan
+    decisions: Decisions
+    verified: tuple[tuple[Key, str, FileHash], ...] = ()
+    kept: Mapping[Key, LockedRelease] = field(default_factory=dict)
+
+
+class Warden:
+    """One project's ledger and the decisions taken during one Poetry command."""
+
+    def __init__(self, project_dir: Path, lock_path: Path, *, ledger: Path | None = None) -> None:
+        settings, base = load_settings(project_dir)
+        self.lock_path = lock_path
+        self.store = LedgerStore(ledger_path(ledger, settings, base, [lock_path]))
+        self.first_use = settings.first_use
+        # An install reviews before the lock is written: the lock's review reuses these answers.
+        self.decided: dict[Key, Choice] = {}
+        self._digests: dict[tuple[Key, str, str], str | None] = {}
+
+    # -- the ledger ------------------------------------------------------------------------------
+
+    def trusted(self) -> Ledger:
+        """The ledger; without one, the lock on disk adopted as trusted (like ssh's first key)."""
+        if self.store.exists():
+            return self.store.load()
+        if not self.lock_path.is_file():
+            return Ledger()
+        lock = parse_poetry_lock(read_text(self.lock_path, "lock file"), LOCK_LABEL)
+        return record(Ledger(), lock.releases, how=TrustHow.INIT, at=utc_now())
+
+    def adopt(self) -> bool:
+        """Create the ledger from the lock as it is, when there is none; True if it was created."""
+        if self.store.exists() or not self.lock_path.is_file():
+            return False
+        with self.store.locked():
+            return self.store.save(self.trusted())
+
+    # -- review ----------------------------------------------------------------------------------
+
+    def review(self, releases: Iterable[LockedRelease], hooks: Hooks, *, writes: bool) -> Review:
+        """Compare, plan and decide. Raises Refused or Aborted; writes nothing.
+
+        `writes` is False for an install from an existing lock: it may refuse, never record.
+        """
+        releases = tuple(releases)
+        ledger = self.trusted()
+        findings, verified = self._verify_switches(compare(ledger, releases), hooks)
+        findings = [_describe_yank(f, hooks) for f in findings]
+        the_plan = plan(findings, first_use=self.first_use)
+        open_questions = [q for q in the_plan.questions if q.key not in self.decided]
+        if open_questions:
+            report = findings_text(
+                [f for q in open_questions for f in q.findings],
+                ledger_path=str(self.store.path),
+                approve_prefix=APPROVE_PREFIX,
+            )
+            if hooks.ask is None or not writes:
+                raise Refused(report, [q.key for q in open_questions], writes=writes)
+            hooks.say(report)
+        decisions = decide(the_plan, self._chooser(hooks))
+        if decisions.aborted:
+            raise Aborted()
+        self._remember(decisions, hooks)
+        with_verified = _with_hashes(ledger, verified)
+        kept = {r.key: trusted_subset(with_verified, r) for r in releases if r.key in decisions.rejected}
+        return Review(releases, the_plan, decisions, tuple(verified), kept)
+
+    def commit(self, review: Review, hooks: Hooks, write_lock: Callable[[], None]) -> None:
+        """Under the ledger's lock: record first use, approvals and verified hashes, then write the lock."""
+        with self.store.locked():
+            # Reloaded: another process may have recorded something since the review.
+            ledger = _with_hashes(self.trusted(), review.verified)
+            outcome = apply(ledger, review.releases, review.plan, review.decisions, at=utc_now())
+            self.store.save(outcome.ledger)
+            write_lock()
+        for name, version in review.plan.first_use:
+            hooks.say(f"pinwarden: {name} {version} trusted on first use (recorded in {self.store.path})")
+        for (name, version), filename, digest in review.verified:
+            hooks.say(
+                f"pinwarden: {name} {version}: the index now gives a {digest.algorithm} hash for "
+                f"{filename}; the downloaded file matches its trusted hash"
+            )
+
+    def _chooser(self, hooks: Hooks) -> Callable[[Question], Choice]:
+        def choose(question: Question) -> Choice:
+            earlier = self.decided.get(question.key)
+            if earlier is not None:
+                return earlier
+            return hooks.ask(question) if hooks.ask is not None else Choice.ABORT
+
+        return choose
+
+    def _remember(self, decisions: Decisions, hooks: Hooks) -> None:
+        for key in sorted(decisions.approved - self.decided.keys()):
+            hooks.say(f"pinwarden: {key[0]} {key[1]} approved; the ledger will trust its files")
+        for key in sorted(decisions.rejected - self.decided.keys()):
+            hooks.say(f"pinwarden: {key[0]} {key[1]} rejected; poetry.lock keeps only its trusted files")
+        self.decided.update(dict.fromkeys(decisions.approved, Choice.APPROVE))
+        self.decided.update(dict.fromkeys(decisions.rejected, Choice.REJECT))
+
+    # -- an index that switched hash algorithms --------------------------------------------------
+
+    def _verify_switches(
+        self, findings: Sequence[Finding], hooks: Hooks
+    ) -> tuple[list[Finding], list[tuple[Key, str, FileHash]]]:
+        """A file trusted by sha256 and now listed by sha512 is the same file only if its bytes are."""
+        kept: list[Finding] = []
+        verified: list[tuple[Key, str, FileHash]] = []
+        for finding in findings:
+            switched = _algorithm_switch(finding)
+            if switched is None:
+                kept.append(finding)
+                continue
+            filename, locked, trusted = switched
+            key = (finding.project, finding.version)
+            digest = self._digest(hooks, key, filename, trusted.algorithm)
+            if digest == trusted.value:
+                verified.append((key, filename, locked))
+            else:
+                kept.append(_unverified(finding, trusted, digest))
+        return kept, verified
+
+    def _digest(self, hooks: Hooks, key: Key, filename: str, algorithm: str) -> str | None:
+        slot = (key, filename, algorithm)
+        if slot not in self._digests:
+            self._digests[slot] = hooks.verify(key, filename, algorithm)
+        return self._digests[slot]
+
+
+def _algorithm_switch(finding: Finding) -> tuple[str, FileHash, FileHash] | None:
+    if finding.kind is not FindingKind.NEW_FILE or not finding.filename:
+        return None
+    if finding.hash is None or finding.trusted_hash is None:
+        return None
+    locked, trusted = FileHash.parse(finding.hash), FileHash.parse(finding.trusted_hash)
+    return (finding.filename, locked, trusted) if locked.algorithm != trusted.algorithm else None
+
+
+def _unverified(finding: Finding, trusted: FileHash, digest: str | None) -> Finding:
+    if digest is None:
+        return replace(
+            finding,
+            detail=f"listed by {short(finding.hash)}; the file could not be downloaded to check it "
+            f"against its trusted {trusted.algorithm} hash",
+        )
+    return replace(
+        finding,
+        kind=FindingKind.CHANGED_FILE,
+        detail=f"downloaded: its {trusted.algorithm} is now {short(f'{trusted.algorithm}:{digest}')}, "
+        "not the trusted one; the same file now has other bytes",
+    )
+
+
+def _describe_yank(finding: Finding, hooks: Hooks) -> Finding:
+    if finding.kind is not FindingKind.MISSING_FILE or not finding.filename:
+        return finding
+    reason = hooks.yanked((finding.project, finding.version), finding.filename)
+    if reason is None:
+        return finding
+    return replace(finding, detail=f"yanked upstream ({reason}): Poetry leaves yanked files out of the lock")
+
+
+def _with_hashes(ledger: Ledger, verified: Iterable[tuple[Key, str, FileHash]]) -> Ledger:
+    """Add hashes proven (by download) to name a trusted file's bytes, beside its trusted hashes."""
+    for (name, version), filename, digest in verified:
+        trusted = ledger.get(name, version)
+        if trusted is not None:
+            files = tuple(_add_hash(f, digest) if f.filename == filename else f for f in trusted.files)
+            ledger = ledger.with_releases([replace(trusted, files=files)])
+    return ledger
+
+
+def _add_hash(trusted_file: TrustedFile, digest: FileHash) -> TrustedFile:
+    hashes = sorted({*trusted_file.hashes, digest}, key=hash_sort_key)
+    return replace(trusted_file, hashes=tuple(hashes))

@@ -1,0 +1,228 @@
+"""The one module that reaches into Poetry's internals (checked against Poetry 2.5).
+
+- `GuardedLocker` replaces a project's `Locker` *instance* (`poetry.set_locker` and
+  `installer.set_locker`), never the class: `self` commands, isolated build environments and the
+  plugin manager build lockers of their own and stay untouched. Its `set_lock_data` reviews the new
+  lock data before poetry.lock is written, and its `_write_lock_data` writes atomically.
+- `add`, `update` and `remove` install before they write the lock, so the installer's
+  `executor.execute` is wrapped to review the packages it is about to put into the environment.
+
+pinwarden's own modules are imported inside functions: this module loads on every Poetry command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from poetry.packages.locker import Locker
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cleo.events.event import Event
+    from cleo.io.io import IO
+    from poetry.core.packages.package import Package
+    from poetry.installation.installer import Installer
+    from poetry.installation.operations.operation import Operation
+    from poetry.packages.transitive_package_info import TransitivePackageInfo
+    from poetry.poetry import Poetry
+    from tomlkit.toml_document import TOMLDocument
+
+    from ..shared.ledger import Key
+    from ..shared.model import LockedRelease
+    from .flow import Hooks, Review, Warden
+
+_MARK = "_pinwarden_guard"
+
+
+class PoetryGuard:
+    """One project Poetry instance: its warden (created on first need), IO and repository pool."""
+
+    def __init__(self, poetry: Poetry, io: IO) -> None:
+        self.poetry = poetry
+        self.io = io
+        self._warden: Warden | None = None
+
+    @property
+    def warden(self) -> Warden:
+        if self._warden is None:
+            from .flow import Warden
+
+            self._warden = Warden(self.poetry.pyproject_path.parent, self.poetry.locker.lock)
+        return self._warden
+
+    def adopt(self) -> None:
+        """Nothing to write: still, a project's first run creates its ledger from the lock."""
+        with _as_poetry_errors():
+            if self.warden.adopt():
+                self._hooks([]).say(f"pinwarden: trusted poetry.lock as it is; created {self.warden.store.path}")
+
+    def review_lock(self, text: str, packages: Iterable[Package]) -> Review:
+        from ..shared.locks import parse_poetry_lock
+        from .flow import LOCK_LABEL
+
+        packages = list(packages)
+        with _as_poetry_errors():
+            releases = parse_poetry_lock(text, LOCK_LABEL).releases
+            review = self.warden.review(releases, self._hooks(packages), writes=True)
+        _cut(packages, review)
+        return review
+
+    def review_install(self, packages: list[Package], *, writes: bool) -> None:
+        with _as_poetry_errors():
+            releases = [release_of(p) for p in packages]
+            review = self.warden.review(releases, self._hooks(packages), writes=writes)
+        _cut(packages, review)
+
+    def commit(self, review: Review, packages: Iterable[Package], write_lock: Callable[[], None]) -> None:
+        with _as_poetry_errors():
+            self.warden.commit(review, self._hooks(list(packages)), write_lock)
+
+    def _hooks(self, packages: list[Package]) -> Hooks:
+        from .index import SourceFiles
+        from .prompt import hooks_for
+
+        files = SourceFiles(self.poetry.pool, packages)
+        return hooks_for(self.io, files.digest, files.yanked)
+
+
+class GuardedLocker(Locker):
+    """Poetry's locker, reviewing before it writes and writing atomically."""
+
+    def __init__(self, lock: Path, pyproject_data: dict[str, Any], guard: PoetryGuard) -> None:
+        super().__init__(lock, pyproject_data)
+        self.guard = guard
+
+    def set_lock_data(self, root: Package, packages: dict[Package, TransitivePackageInfo]) -> bool:
+        data = self._compute_lock_data(root, packages)
+        if not self._should_write(data):
+            self.guard.adopt()
+            return False
+        review = self.guard.review_lock(data.as_string(), packages)
+        if review.kept:  # rejected versions lost their untrusted files: lock what is left
+            data = self._compute_lock_data(root, packages)
+        changed = self._should_write(data)
+        self.guard.commit(review, packages, lambda: self._write_lock_data(data) if changed else None)
+        return changed
+
+    def _write_lock_data(self, data: TOMLDocument) -> None:
+        from ..shared.store import atomic_write
+
+        atomic_write(self.lock, _keep_line_endings(data.as_string(), self.lock))
+        self._lock_data = None
+
+
+def guard_poetry(poetry: Poetry, io: IO) -> PoetryGuard:
+    """Give a project's Poetry instance a guarded locker (once); returns its guard."""
+    locker = poetry.locker
+    if isinstance(locker, GuardedLocker):
+        locker.guard.io = io
+        return locker.guard
+    guard = PoetryGuard(poetry, io)
+    poetry.set_locker(GuardedLocker(locker.lock, locker._pyproject_data, guard))
+    return guard
+
+
+def on_command(event: Event) -> None:
+    """COMMAND listener: guard the installer of every project command that has one."""
+    from cleo.events.console_command_event import ConsoleCommandEvent
+    from poetry.console.commands.installer_command import InstallerCommand
+    from poetry.console.commands.self.self_command import SelfCommand
+
+    if not isinstance(event, ConsoleCommandEvent):
+        return
+    command = event.command
+    if not isinstance(command, InstallerCommand) or isinstance(command, SelfCommand):
+        return
+    if command._installer is None:  # Poetry's own listener did not configure one: nothing to guard
+        return
+    guard = guard_poetry(command.poetry, event.io)
+    guard_installer(command.installer, guard)
+
+
+def guard_installer(installer: Installer, guard: PoetryGuard) -> None:
+    """Use the guarded locker, and review what the executor installs before it installs it."""
+    installer.set_locker(guard.poetry.locker)
+    executor = installer.executor
+    already = hasattr(executor, _MARK)
+    setattr(executor, _MARK, guard)
+    if already:
+        return
+    execute = executor.execute
+
+    def guarded_execute(operations: list[Operation]) -> int:
+        if not installer.is_dry_run():
+            packages = [op.package for op in operations if op.job_type != "uninstall"]
+            # Updating (add, update, remove, install without a lock) will write the lock; a plain
+            # install from the lock may only refuse.
+            getattr(executor, _MARK).review_install(packages, writes=installer.is_updating())
+        return execute(operations)
+
+    executor.execute = guarded_execute  # type: ignore[method-assign]
+
+
+def release_of(package: Package) -> LockedRelease:
+    """A package as poetry.lock would pin it (`Locker._dump_package`), for the review."""
+    from ..shared.locks.poetry_lock import PYPI_SIMPLE
+    from ..shared.model import FileHash, LockedFile, LockedRelease, SourceKind, normalize_name
+    from .flow import LOCK_LABEL
+
+    source_type = package.source_type or "legacy"
+    kind = {
+        "git": SourceKind.GIT,
+        "url": SourceKind.URL,
+        "file": SourceKind.FILE,
+        "directory": SourceKind.DIRECTORY,
+    }.get(source_type, SourceKind.INDEX)
+    reference = package.source_resolved_reference or package.source_reference
+    return LockedRelease(
+        name=normalize_name(package.name),
+        version=package.pretty_version,
+        files=tuple(LockedFile(f["file"], FileHash.parse(f["hash"])) for f in package.files),
+        lockfile=LOCK_LABEL,
+        source_kind=kind,
+        source_url=package.source_url if package.source_type else PYPI_SIMPLE,
+        source_reference=reference,
+    )
+
+
+def _cut(packages: Iterable[Package], review: Review) -> None:
+    """Rejected versions keep only their trusted files: in the lock, and for the installer's Chooser."""
+    if not review.kept:
+        return
+    from ..shared.model import FileHash, normalize_name
+
+    for package in packages:
+        key: Key = (normalize_name(package.name), package.pretty_version)
+        kept = review.kept.get(key)
+        if kept is not None:
+            allowed = {(f.filename, f.hash) for f in kept.files}
+            package.files = [f for f in package.files if (f["file"], FileHash.parse(f["hash"])) in allowed]
+
+
+def _keep_line_endings(text: str, lock: Path) -> str:
+    """As Poetry's own writer: an existing lock keeps its line endings."""
+    crlf = False
+    if lock.exists():
+        with lock.open(encoding="utf-8", newline="") as handle:
+            crlf = handle.readline().endswith("\r\n")
+    text = text.replace("\r\n", "\n")
+    return re.sub(r"\n", "\r\n", text) if crlf else text
+
+
+@contextlib.contextmanager
+def _as_poetry_errors() -> Iterator[None]:
+    """pinwarden's errors become Poetry's: one clean message, exit 1, no traceback."""
+    from ..shared.errors import PinwardenError
+    from ..shared.model import InvalidValue
+
+    try:
+        yield
+    except (PinwardenError, InvalidValue) as error:
+        from .prompt import poetry_error
+
+        wrapped = error if isinstance(error, PinwardenError) else PinwardenError(str(error))
+        raise poetry_error(wrapped) from None

@@ -1,0 +1,117 @@
+"""A version's files as the project's own Poetry sources serve them now.
+
+Everything goes through Poetry's repository pool and its authenticator, so private indexes, their
+credentials and certificates work as they do for `poetry lock`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from poetry.core.packages.package import Package
+    from poetry.repositories.http_repository import HTTPRepository
+    from poetry.repositories.repository_pool import RepositoryPool
+
+    from ..shared.ledger import Key
+
+_CHUNK = 1 << 16
+
+
+class SourceFiles:
+    """Downloads and yank lookups for the packages Poetry resolved during one command."""
+
+    def __init__(self, pool: RepositoryPool, packages: Iterable[Package]) -> None:
+        from ..shared.model import normalize_name
+
+        self._pool = pool
+        self._by_key: dict[Key, list[Package]] = {}
+        for package in packages:
+            key = (normalize_name(package.name), package.pretty_version)
+            self._by_key.setdefault(key, []).append(package)
+
+    def digest(self, key: Key, filename: str, algorithm: str) -> str | None:
+        """Hash of the file the source serves now under `filename`; None when it cannot be fetched."""
+        for package in self._by_key.get(key, []):
+            url = next((f.get("url") for f in package.files if f["file"] == filename), None)
+            repository = http_repository(self._pool, package)
+            if url and repository is not None:
+                return download_digest(repository, url, algorithm)
+        return None
+
+    def yanked(self, key: Key, filename: str) -> str | None:
+        """Why the source yanked `filename`, or None when it did not (or cannot tell)."""
+        for package in self._by_key.get(key, []):
+            repository = http_repository(self._pool, package)
+            if repository is None:
+                continue
+            try:
+                links = repository.find_links_for_package(package)
+            except Exception:  # an unreachable index: the finding stays a plain missing file
+                return None
+            for link in links:
+                if link.filename == filename and link.yanked:
+                    return link.yanked_reason or "no reason given"
+        return None
+
+
+def http_repository(pool: RepositoryPool, package: Package) -> HTTPRepository | None:
+    """The pool's repository a package came from, if it is an index (PyPI or a legacy source)."""
+    from poetry.repositories.http_repository import HTTPRepository
+
+    if package.source_type not in (None, "", "legacy"):
+        return None
+    name = package.source_reference or "PyPI"
+    if not pool.has_repository(name):
+        return None
+    repository = pool.repository(name)
+    return repository if isinstance(repository, HTTPRepository) else None
+
+
+def download_digest(repository: HTTPRepository, url: str, algorithm: str) -> str | None:
+    """Stream the file through the repository's authenticator and hash it; None on any failure."""
+    digest = hashlib.new(algorithm)
+    try:
+        # no-cache: an HTTP cache must not answer with bytes that were replaced since.
+        response = repository.session.get(url, stream=True, headers={"Cache-Control": "no-cache"})
+        for chunk in response.iter_content(_CHUNK):
+            digest.update(chunk)
+    except Exception:  # Poetry raises its own errors after retries; unverified is the honest answer
+        return None
+    return digest.hexdigest()
+
+
+def fetch_package(
+    pool: RepositoryPool, name: str, version: str, source: str | None
+) -> tuple[Package, str]:
+    """The version as its source lists it now (the cache forgotten first); also the source's name.
+
+    `source` is the one poetry.lock names for this project; otherwise the sources are searched in
+    Poetry's priority order, as the solver would.
+    """
+    from poetry.core.constraints.version import Version
+    from poetry.repositories.cached_repository import CachedRepository
+    from poetry.repositories.exceptions import PackageNotFoundError
+
+    from ..shared.errors import PinwardenError
+
+    wanted = Version.parse(version)
+    if source is not None and pool.has_repository(source):
+        repositories = [pool.repository(source)]
+    else:
+        repositories = pool.repositories
+    for repository in repositories:
+        if isinstance(repository, CachedRepository):
+            repository.forget(name, wanted)
+        try:
+            return repository.package(name, wanted), repository.name
+        except PackageNotFoundError:
+            continue
+    names = ", ".join(r.name for r in repositories) or "none"
+    raise PinwardenError(f"{name}=={version} is not on this project's sources ({names})")
+
+
+def files_of(package: Package) -> list[Mapping[str, Any]]:
+    return [dict(f) for f in package.files]

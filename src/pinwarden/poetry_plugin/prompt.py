@@ -1,0 +1,74 @@
+"""Talking to the person through Poetry's IO: the report, the per-version question, the refusal."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from typing import TYPE_CHECKING
+
+from cleo.formatters.formatter import Formatter
+
+from ..shared.decide import Choice, Question, parse_answer, prompt_text
+from ..shared.errors import PinwardenError
+from .flow import Hooks, Refused, Verify, Yanked
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cleo.io.io import IO
+    from poetry.console.exceptions import PoetryRuntimeError
+
+_TRUTHY = ("1", "true", "yes", "on")
+MAX_ATTEMPTS = 3
+
+
+def hooks_for(io: IO, verify: Verify, yanked: Yanked) -> Hooks:
+    return Hooks(
+        ask=asker(io) if at_terminal(io) else None,
+        say=partial(say, io),
+        verify=verify,
+        yanked=yanked,
+    )
+
+
+def at_terminal(io: IO) -> bool:
+    """Poetry's IO is non-interactive with -n, -q or no TTY on stdin; CI counts as nobody too."""
+    return io.is_interactive() and os.environ.get("CI", "").strip().lower() not in _TRUTHY
+
+
+def say(io: IO, text: str) -> None:
+    io.write_error_line(Formatter.escape(text.rstrip("\n")))
+
+
+def asker(io: IO) -> Callable[[Question], Choice]:
+    from cleo.ui.question import Question as CleoQuestion
+
+    def ask(question: Question) -> Choice:
+        prompt = CleoQuestion(Formatter.escape(prompt_text(question).rstrip()), default="")
+        prompt.set_max_attempts(MAX_ATTEMPTS)
+        prompt.set_validator(partial(_choice, question))
+        try:
+            choice: Choice = prompt.ask(io)
+        except Exception:  # end of input (cleo raises "Aborted") or three answers that meant nothing
+            return Choice.ABORT
+        return choice
+
+    return ask
+
+
+def _choice(question: Question, answer: str | None) -> Choice:
+    choice = parse_answer(answer or "", question)
+    if choice is None:
+        words = "approve, reject or abort" if question.can_reject else "approve or abort"
+        raise ValueError(f"Please answer {words}.")
+    return choice
+
+
+def poetry_error(error: PinwardenError) -> PoetryRuntimeError:
+    """Poetry prints a PoetryRuntimeError without a traceback and exits 1; a refusal ends with the
+    command that approves, so that is the last thing a CI log shows."""
+    from poetry.console.exceptions import ConsoleMessage, PoetryRuntimeError
+
+    messages = [ConsoleMessage(Formatter.escape(error.report.rstrip("\n")))] if isinstance(error, Refused) else []
+    text = str(error)
+    return PoetryRuntimeError(Formatter.escape(text if text.startswith("pinwarden") else f"pinwarden: {text}"), messages)
