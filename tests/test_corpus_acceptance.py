@@ -38,6 +38,14 @@ def _lock_files() -> list[Path]:
 LOCKS = _lock_files()
 
 
+TEXT_LABEL = {
+    "new-file": "NEW FILE",
+    "changed-file": "CHANGED",
+    "missing-file": "MISSING",
+    "new-version": "NEW VERSION",
+}
+
+
 def run(cwd: Path, *argv: str) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     import os
@@ -168,6 +176,8 @@ def test_init_check_and_every_tampering(lock: Path, tmp_path: Path) -> None:
         assert all(f["lockfile"] == name for f in findings)
         code, output = run(tmp_path, "check", name)
         assert code == 1
-        wanted = expected(kind, target, poetry)[0]
-        assert f"pinwarden approve {wanted[1]}=={wanted[2]}" in output
+        for wanted in expected(kind, target, poetry):
+            assert f"{wanted[1]} {wanted[2]}  ({name})" in output
+            assert f"  {TEXT_LABEL[wanted[0]]:<11} {wanted[3] or ''}" in output, (kind, output)
+            assert output.rstrip().endswith(f"pinwarden approve {wanted[1]}=={wanted[2]} {name}")
     assert (tmp_path / "pinwarden-ledger.toml").read_bytes() == ledger_bytes, "check must never write"
