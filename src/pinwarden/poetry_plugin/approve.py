@@ -16,8 +16,8 @@ from ..shared.compare import compare
 from ..shared.errors import PinwardenError
 from ..shared.filenames import same_version
 from ..shared.ledger import Ledger
-from ..shared.locks import parse_poetry_lock
-from ..shared.model import LockedRelease, NormalizedName, TrustHow
+from ..shared.locks.poetry_lock import parse_poetry_lock
+from ..shared.model import LockedRelease, NormalizedName, TrustHow, normalize_name
 from ..shared.store import read_text, utc_now
 from ..shared.trust import record
 from .flow import LOCK_LABEL, Warden
@@ -39,7 +39,9 @@ def approve_from_sources(
     warden = Warden(poetry.pyproject_path.parent, poetry.locker.lock, ledger=ledger)
     locked = _locked(poetry.locker.lock)
     # Fetched before taking the ledger's lock: a slow index must not hold up other approvals.
-    fetched = [_fetch(poetry, name, version, locked, warden.trusted()) for name, version in specs]
+    fetched = [
+        _fetch(poetry, normalize_name(name), version, locked, warden.trusted()) for name, version in specs
+    ]
     with warden.store.locked():
         trusted = warden.trusted()
         before = compare(trusted, fetched)

@@ -15,7 +15,7 @@ from ..shared.compare import compare, trusted_subset
 from ..shared.decide import Choice, Decisions, Plan, Question, apply, decide, plan
 from ..shared.errors import PinwardenError
 from ..shared.ledger import Key, Ledger
-from ..shared.locks import parse_poetry_lock
+from ..shared.locks.poetry_lock import parse_poetry_lock
 from ..shared.model import (
     FileHash,
     Finding,

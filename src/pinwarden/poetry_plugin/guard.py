@@ -58,10 +58,11 @@ class PoetryGuard:
         """Nothing to write: still, a project's first run creates its ledger from the lock."""
         with _as_poetry_errors():
             if self.warden.adopt():
-                self._hooks([]).say(f"pinwarden: trusted poetry.lock as it is; created {self.warden.store.path}")
+                path = self.warden.store.path
+                self._hooks([]).say(f"pinwarden: trusted poetry.lock as it is; created {path}")
 
     def review_lock(self, text: str, packages: Iterable[Package]) -> Review:
-        from ..shared.locks import parse_poetry_lock
+        from ..shared.locks.poetry_lock import parse_poetry_lock
         from .flow import LOCK_LABEL
 
         packages = list(packages)

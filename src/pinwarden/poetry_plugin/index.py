@@ -7,8 +7,8 @@ credentials and certificates work as they do for `poetry lock`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from poetry.core.packages.package import Package
@@ -83,9 +83,7 @@ def download_digest(repository: HTTPRepository, url: str, algorithm: str) -> str
     return digest.hexdigest()
 
 
-def fetch_package(
-    pool: RepositoryPool, name: str, version: str, source: str | None
-) -> tuple[Package, str]:
+def fetch_package(pool: RepositoryPool, name: str, version: str, source: str | None) -> tuple[Package, str]:
     """The version as its source lists it now (the cache forgotten first); also the source's name.
 
     `source` is the one poetry.lock names for this project; otherwise the sources are searched in
@@ -111,7 +109,3 @@ def fetch_package(
             continue
     names = ", ".join(r.name for r in repositories) or "none"
     raise PinwardenError(f"{name}=={version} is not on this project's sources ({names})")
-
-
-def files_of(package: Package) -> list[Mapping[str, Any]]:
-    return [dict(f) for f in package.files]

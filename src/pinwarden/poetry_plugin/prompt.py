@@ -69,6 +69,9 @@ def poetry_error(error: PinwardenError) -> PoetryRuntimeError:
     command that approves, so that is the last thing a CI log shows."""
     from poetry.console.exceptions import ConsoleMessage, PoetryRuntimeError
 
-    messages = [ConsoleMessage(Formatter.escape(error.report.rstrip("\n")))] if isinstance(error, Refused) else []
     text = str(error)
-    return PoetryRuntimeError(Formatter.escape(text if text.startswith("pinwarden") else f"pinwarden: {text}"), messages)
+    reason = text if text.startswith("pinwarden") else f"pinwarden: {text}"
+    messages = []
+    if isinstance(error, Refused):
+        messages.append(ConsoleMessage(Formatter.escape(error.report.rstrip("\n"))))
+    return PoetryRuntimeError(Formatter.escape(reason), messages)
