@@ -70,9 +70,18 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
         "approve", parents=[common], help="trust what the lock files now hold for NAME==VERSION"
     )
     approve.add_argument(
-        "items", nargs="+", metavar="NAME==VERSION|LOCK", help="versions to trust, then locks"
+        "items", nargs="*", metavar="NAME==VERSION|LOCK", help="versions to trust, then locks"
     )
     approve.add_argument("--reason", help="why this change is expected (kept in the ledger)")
+    approve.add_argument(
+        "--from-index",
+        nargs="?",
+        const="",
+        action="append",
+        metavar="URL",
+        help="trust the files the index serves now instead of reading locks (default URL: the "
+        "--index-url of the requirements files, else PyPI); repeat for several indexes",
+    )
     show = sub.add_parser("show", parents=[common], help="list what the ledger trusts")
     show.add_argument("name", nargs="?", help="only this project")
     show.add_argument("--format", choices=("text", "json"), default="text")
@@ -206,6 +215,8 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
     from .shared.filenames import same_version
     from .shared.trust import record
 
+    if args.from_index is not None:
+        return cmd_approve_from_index(args, out)
     specs, lock_paths = _split_approve_items(args.items)
     ctx = _context(args, lock_paths)
     chosen: list[LockedRelease] = []
@@ -221,6 +232,56 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
         ctx.ledger.save(record(ledger, chosen, how=TrustHow.APPROVAL, at=utc_now(), reason=args.reason))
     _report_approval(out, specs, before, ctx.ledger.path)
     return EXIT_OK
+
+
+def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
+    """`approve NAME==VERSION --from-index [URL]`: trust what the index serves now (no lock needed)."""
+    from .shared.index.fetch import PYPI_SIMPLE_URL, SimpleIndex, redact_url
+    from .shared.index.release import release_from_indexes
+    from .shared.trust import record
+
+    urls, items = _split_from_index(args.from_index, args.items)
+    specs, lock_paths = _split_approve_items(items)
+    urls = urls or _lock_index_urls(lock_paths) or [PYPI_SIMPLE_URL]
+    settings, base = load_settings(Path.cwd())
+    store = LedgerStore(ledger_path(args.ledger, settings, base, lock_paths))
+    indexes = [SimpleIndex(url) for url in urls]
+    try:
+        chosen = [release_from_indexes(indexes, name, version) for name, version in specs]
+    finally:
+        for index in indexes:
+            index.close()
+    with store.locked():
+        ledger = store.load()
+        before = compare(ledger, chosen)
+        store.save(record(ledger, chosen, how=TrustHow.APPROVAL, at=utc_now(), reason=args.reason))
+    where = ", ".join(redact_url(url) for url in urls)
+    for release in chosen:
+        out.write(f"pinwarden: {release.name}=={release.version} on {where}:\n")
+        out.writelines(f"  {f.filename}  {f.hash}\n" for f in release.files)
+    _report_approval(out, specs, before, store.path)
+    return EXIT_OK
+
+
+def _split_from_index(values: list[str], items: list[str]) -> tuple[list[str], list[str]]:
+    """`--from-index` takes an optional URL, so argparse may hand it the next NAME==VERSION or LOCK."""
+    urls = [v for v in values if "://" in v]
+    return urls, [*items, *(v for v in values if v and "://" not in v)]
+
+
+def _lock_index_urls(lock_paths: Sequence[Path]) -> list[str]:
+    """The indexes the named (else discovered) requirements files were compiled from."""
+    cwd = Path.cwd()
+    try:
+        paths = list(lock_paths) or _discover(cwd)
+    except PinwardenError:  # nothing to discover: PyPI
+        return []
+    urls: list[str] = []
+    for path in paths:
+        for url in parse_lock(read_text(path, "lock file"), _label(path, cwd)).index_urls:
+            if url not in urls:
+                urls.append(url)
+    return urls
 
 
 def _report_approval(

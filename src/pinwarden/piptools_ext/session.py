@@ -1,0 +1,267 @@
+"""One `pinwarden pip-compile` run after pip-compile has produced its result: compare, decide, write.
+
+The steps are decide.py's, shared with the Poetry plugin: findings -> plan (first use is trusted,
+anything else about a trusted version asks) -> decisions (a person at a terminal, or a refusal
+ending with the exact approve command) -> apply -> ledger saved under its lock, output replaced
+atomically or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import unquote, urlsplit
+
+from ..shared.compare import compare
+from ..shared.decide import Decisions, Outcome, Plan, apply, decide, plan
+from ..shared.errors import PinwardenError
+from ..shared.ledger import Ledger
+from ..shared.locks.requirements import parse_requirements
+from ..shared.model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind, normalize_name
+from ..shared.render import findings_text
+from ..shared.store import LedgerStore, atomic_write, utc_now
+from .lookup import look_up, name_files, still_served
+from .prompt import is_interactive, terminal_asker
+from .protocol import Mismatch, RunReport
+from .writer import Key, keep_hashes
+
+EXIT_OK, EXIT_REFUSED = 0, 1
+STDOUT = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Examination:
+    """pip-compile's result compared with the ledger, its files named from the index where possible."""
+
+    text: str
+    snapshot: Ledger
+    releases: tuple[LockedRelease, ...]
+    findings: tuple[Finding, ...]
+    unknown: Mapping[NormalizedName, str]
+
+
+def examine(text: str, label: str, ledger: Ledger, index_urls: tuple[str, ...]) -> Examination:
+    """Only versions with findings are looked up: a run with nothing new costs no request."""
+    releases = parse_requirements(text, label).releases
+    findings = compare(ledger, releases)
+    names = {f.project for f in findings}
+    if not names:
+        return Examination(text, ledger, releases, findings, {})
+    lookup = look_up(index_urls, names)
+    named = tuple(name_files(r, lookup) if _looked_up(r, names) else r for r in releases)
+    kept = tuple(f for f in compare(ledger, named) if not still_served(f, lookup))
+    return Examination(text, ledger, named, kept, lookup.unknown)
+
+
+def _looked_up(release: LockedRelease, names: set[NormalizedName]) -> bool:
+    return release.name in names and release.source_kind is SourceKind.INDEX
+
+
+def _versions(keys: Iterable[Key]) -> str:
+    return ", ".join(f"{name} {version}" for name, version in sorted(keys))
+
+
+class Session:
+    def __init__(self, report: RunReport, *, command: str, approve_suffix: str, err: TextIO) -> None:
+        self.report = report
+        self.command = command
+        self.approve_suffix = approve_suffix
+        self.err = err
+        self.output = report.output or STDOUT
+        self.label = "(standard output)" if self.output == STDOUT else self.output
+        self.store = LedgerStore(Path(report.ledger or "pinwarden-ledger.toml"))
+
+    def say(self, text: str) -> None:
+        self.err.write(text if text.endswith("\n") else text + "\n")
+
+    # -- the normal path -------------------------------------------------------------------------
+
+    def check(self, out: TextIO, stdin: TextIO) -> int:
+        exam = examine(self._result_text(), self.label, self.store.load(), self.report.indexes)
+        the_plan = plan(exam.findings, first_use=self.report.first_use)
+        for pin in self.report.stripped:
+            self.say(
+                f"pinwarden: {pin}: re-hashed, as the ledger no longer trusts the hashes {self.label} had"
+            )
+        if self.report.audit:
+            return self._audit(exam, the_plan)
+        if self.report.dry_run:
+            return self._dry_run(exam, the_plan)
+        if the_plan.questions and not is_interactive(stdin, self.err):
+            count = len(the_plan.questions)
+            needs = "1 version needs" if count == 1 else f"{count} versions need"
+            return self._refuse(exam, f"{needs} a person's approval and nobody is at the terminal")
+        if the_plan.questions:
+            self._notes(exam)
+            self.say(self._findings(exam.findings))
+        decisions = decide(the_plan, terminal_asker(stdin, self.err) if the_plan.questions else None)
+        if decisions.aborted:
+            self.say(f"pinwarden: aborted; nothing was written ({self._unchanged()})")
+            return EXIT_REFUSED
+        return self._commit(exam, the_plan, decisions, out)
+
+    def _result_text(self) -> str:
+        path = Path(self.report.temp_output or "")
+        if not path.is_file():
+            raise PinwardenError(f"pip-compile wrote no output; {self.label} was not changed")
+        with path.open(encoding="utf-8", newline="") as handle:  # keep its line endings
+            return handle.read()
+
+    def _commit(self, exam: Examination, the_plan: Plan, decisions: Decisions, out: TextIO) -> int:
+        with self.store.locked():
+            ledger = self.store.load()
+            if ledger != exam.snapshot:  # another run recorded trust meanwhile: judge against it now
+                the_plan = self._replan(ledger, exam, decisions)
+            outcome = apply(ledger, exam.releases, the_plan, decisions, at=utc_now())
+            final = self._final_text(exam.text, outcome, decisions)
+            if final is None:
+                return EXIT_REFUSED
+            if outcome.changed_ledger:
+                self.store.save(outcome.ledger)
+            written = self._write(final, out)
+        self._summary(the_plan, decisions, written, len(exam.releases))
+        return EXIT_OK
+
+    def _replan(self, ledger: Ledger, exam: Examination, decisions: Decisions) -> Plan:
+        fresh = plan(compare(ledger, exam.releases), first_use=self.report.first_use)
+        decided = decisions.approved | decisions.rejected
+        if any(q.key not in decided for q in fresh.questions):
+            raise PinwardenError(
+                f"{self.store.path} changed while this run was deciding; nothing was written. "
+                f"Rerun: {self.command}"
+            )
+        return fresh
+
+    def _final_text(self, text: str, outcome: Outcome, decisions: Decisions) -> str | None:
+        """The result with rejected versions cut down to their trusted hashes (None: impossible)."""
+        if not decisions.rejected:
+            return text
+        kept: dict[Key, set[str]] = {key: set() for key in decisions.rejected}
+        for release in outcome.releases:
+            if release.key in kept:
+                kept[release.key].update(str(f.hash) for f in release.files)
+        empty = [key for key, hashes in kept.items() if not hashes]
+        if empty:
+            self.say(
+                f"pinwarden: rejecting {_versions(empty)} leaves none of its files trusted, so "
+                f"{self.label} could not install it; nothing was written ({self._unchanged()})"
+            )
+            return None
+        return keep_hashes(text, lambda key, digest: key not in kept or str(digest) in kept[key])
+
+    def _write(self, text: str, out: TextIO) -> bool:
+        if self.output == STDOUT:
+            out.write(text)
+            out.flush()
+            return True
+        target = Path(self.output)
+        if target.is_file() and target.read_bytes() == text.encode("utf-8"):
+            return False  # byte-identical: leave the file (and its mtime) alone
+        atomic_write(target, text)
+        return True
+
+    def _summary(self, the_plan: Plan, decisions: Decisions, written: bool, pins: int) -> None:
+        for name, version in the_plan.first_use:
+            self.say(f"pinwarden: {name} {version} trusted on first use (recorded in {self.store.path})")
+        if decisions.approved:
+            self.say(f"pinwarden: {_versions(decisions.approved)} approved; the ledger trusts its files")
+        if decisions.rejected:
+            self.say(
+                f"pinwarden: {_versions(decisions.rejected)} rejected; {self.label} keeps only trusted hashes"
+            )
+        if self.output == STDOUT:
+            state = "written to standard output"
+        else:
+            state = f"wrote {self.label}" if written else f"{self.label} is unchanged"
+        self.say(f"pinwarden: {pins} pinned, all trusted; {state}")
+
+    # -- refusals and reports --------------------------------------------------------------------
+
+    def refuse_mismatches(self) -> int:
+        """pip refused a download of a pinned version: its bytes match no pinned hash."""
+        ledger = self.store.load()
+        findings = tuple(self._mismatch_finding(m, ledger) for m in self.report.mismatches)
+        self.say(
+            "pinwarden: pip refused a file whose bytes no longer match the hashes pinned in "
+            f"{self.label}: it changed upstream. Nothing was written ({self._unchanged()}).\n"
+            f"After approving, rerun: {self.command}\n"
+        )
+        self.err.write(self._findings(findings))
+        return EXIT_REFUSED
+
+    def _mismatch_finding(self, mismatch: Mismatch, ledger: Ledger) -> Finding:
+        from ..shared.filenames import parse_filename
+
+        filename = unquote(urlsplit(mismatch.url).path.rsplit("/", 1)[-1]) if mismatch.url else None
+        parsed = parse_filename(filename) if filename else None
+        name = normalize_name(mismatch.name) if mismatch.name else (parsed.name if parsed else None)
+        version = parsed.version if parsed and parsed.version else "?"
+        got = next((h for h in mismatch.got if h.startswith("sha256:")), None)
+        trusted = ledger.get(name, version) if name else None
+        known = next((f for f in trusted.files if f.filename == filename), None) if trusted else None
+        return Finding(
+            kind=FindingKind.CHANGED_FILE,
+            project=name or NormalizedName("?"),
+            version=version,
+            lockfile=self.label,
+            filename=filename,
+            hash=got or (mismatch.got[0] if mismatch.got else None),
+            trusted_hash=str(known.hashes[0]) if known else ", ".join(mismatch.expected) or None,
+            detail=f"pip refused it: its bytes match none of the hashes pinned in {self.label}",
+        )
+
+    def _refuse(self, exam: Examination, why: str) -> int:
+        self.say(f"pinwarden: {why}; nothing was written ({self._unchanged()}).")
+        self.say(f"After approving, rerun: {self.command}")
+        self._notes(exam)
+        self.err.write("\n" + self._findings(exam.findings))
+        return EXIT_REFUSED
+
+    def _audit(self, exam: Examination, the_plan: Plan) -> int:
+        self.say(
+            f"pinwarden: audit: re-hashed {len(exam.releases)} pinned of {self.label} from a fresh cache"
+        )
+        if the_plan.first_use:
+            self.say(
+                f"pinwarden: not in the ledger yet: {_versions(the_plan.first_use)} "
+                "(a normal run trusts them on first use)"
+            )
+        if the_plan.questions:
+            return self._refuse(exam, "the index now serves files the ledger does not trust")
+        self.say(f"pinwarden: every pinned file is trusted; nothing was written ({self.store.path})")
+        return EXIT_OK
+
+    def _dry_run(self, exam: Examination, the_plan: Plan) -> int:
+        if the_plan.first_use:
+            self.say(f"pinwarden: dry run: would trust on first use: {_versions(the_plan.first_use)}")
+        if the_plan.questions:
+            self.say("pinwarden: dry run: these would need approval; nothing was written")
+            self._notes(exam)
+            self.err.write("\n" + self._findings(exam.findings))
+            return EXIT_REFUSED
+        self.say(f"pinwarden: dry run: {len(exam.releases)} pinned, all trusted; nothing was written")
+        return EXIT_OK
+
+    def _findings(self, findings: tuple[Finding, ...]) -> str:
+        return findings_text(
+            findings,
+            ledger_path=str(self.store.path),
+            approve_prefix="pinwarden approve",
+            lock_args=self.approve_suffix,
+        )
+
+    def _notes(self, exam: Examination) -> None:
+        involved = {f.project for f in exam.findings if f.kind is not FindingKind.NEW_VERSION}
+        for name, reason in sorted(exam.unknown.items()):
+            if name in involved:
+                self.say(
+                    f"note: {name}: filenames unknown ({reason}); a changed file shows as a NEW FILE "
+                    "plus a MISSING one"
+                )
+
+    def _unchanged(self) -> str:
+        if self.output == STDOUT:
+            return "the ledger is unchanged"
+        return f"{self.label} and the ledger are unchanged"
