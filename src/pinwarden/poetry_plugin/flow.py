@@ -143,7 +143,8 @@ class Warden:
             )
             if hooks.ask is None or not writes:
                 raise Refused(report, [q.key for q in open_questions], writes=writes)
-            hooks.say(report)
+            # At the prompt, the person decides here: the trailer naming commands is for logs.
+            hooks.say(report.partition("\nIf these changes are expected")[0] + "\n")
         decisions = decide(the_plan, self._chooser(hooks))
         if decisions.aborted:
             raise Aborted()

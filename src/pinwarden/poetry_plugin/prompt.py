@@ -37,21 +37,26 @@ def at_terminal(io: IO) -> bool:
 
 
 def say(io: IO, text: str) -> None:
-    io.write_error_line(Formatter.escape(text.rstrip("\n")))
+    io.write_error_line(Formatter.escape(text.removesuffix("\n")))
 
 
 def asker(io: IO) -> Callable[[Question], Choice]:
     from cleo.ui.question import Question as CleoQuestion
 
     def ask(question: Question) -> Choice:
-        prompt = CleoQuestion(Formatter.escape(prompt_text(question).rstrip()), default="")
-        prompt.set_max_attempts(MAX_ATTEMPTS)
-        prompt.set_validator(partial(_choice, question))
-        try:
-            choice: Choice = prompt.ask(io)
-        except Exception:  # end of input (cleo raises "Aborted") or three answers that meant nothing
-            return Choice.ABORT
-        return choice
+        for _ in range(MAX_ATTEMPTS):
+            prompt = CleoQuestion(Formatter.escape(prompt_text(question).rstrip()), default="")
+            prompt.set_max_attempts(1)  # cleo would also retry at end of input, waiting forever
+            prompt.set_validator(partial(_choice, question))
+            try:
+                choice: Choice = prompt.ask(io)
+            except ValueError as error:  # an answer that means nothing: ask again
+                io.write_error_line(f"<error>{error}</error>")
+                continue
+            except Exception:  # end of input: cleo raises "Aborted"
+                return Choice.ABORT
+            return choice
+        return Choice.ABORT
 
     return ask
 

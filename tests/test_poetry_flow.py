@@ -1,0 +1,306 @@
+"""The plugin's review and its prompt, in process: no Poetry run, hooks as plain functions."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from cleo.io.buffered_io import BufferedIO
+
+from pinwarden.poetry_plugin.flow import Aborted, Hooks, Refused, Warden
+from pinwarden.poetry_plugin.prompt import asker, hooks_for, poetry_error
+from pinwarden.shared.decide import Choice, Question
+from pinwarden.shared.ledger import Key
+from pinwarden.shared.model import (
+    FileHash,
+    Finding,
+    FindingKind,
+    LockedFile,
+    LockedRelease,
+    NormalizedName,
+)
+
+DEMO = NormalizedName("demo")
+WHEEL, SDIST, LATE = "demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-1.0-1-py3-none-any.whl"
+
+
+def digest(data: str, algorithm: str = "sha256") -> FileHash:
+    return FileHash(algorithm, hashlib.new(algorithm, data.encode()).hexdigest())
+
+
+def release(*files: tuple[str, FileHash], version: str = "1.0") -> LockedRelease:
+    return LockedRelease(
+        name=DEMO,
+        version=version,
+        files=tuple(LockedFile(name, h) for name, h in files),
+        lockfile="poetry.lock",
+        source_url="http://127.0.0.1/simple",
+    )
+
+
+ORIGINAL = release((WHEEL, digest("wheel")), (SDIST, digest("sdist")))
+WITH_LATE = release((WHEEL, digest("wheel")), (SDIST, digest("sdist")), (LATE, digest("late")))
+CHANGED = release((WHEEL, digest("evil")), (SDIST, digest("sdist")))
+
+
+class Recorder:
+    """Hooks that answer from a script and remember what was said."""
+
+    def __init__(self, answers: list[Choice] | None = None) -> None:
+        self.answers = answers
+        self.asked: list[Key] = []
+        self.said: list[str] = []
+
+    def hooks(
+        self,
+        verify: Callable[[Key, str, str], str | None] = lambda *_: None,
+        yanked: Callable[[Key, str], str | None] = lambda *_: None,
+    ) -> Hooks:
+        return Hooks(
+            ask=self.ask if self.answers is not None else None,
+            say=self.said.append,
+            verify=verify,
+            yanked=yanked,
+        )
+
+    def ask(self, question: Question) -> Choice:
+        assert self.answers
+        self.asked.append(question.key)
+        return self.answers.pop(0)
+
+
+@pytest.fixture
+def warden(tmp_path: Path) -> Warden:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\n')
+    return Warden(tmp_path, tmp_path / "poetry.lock")
+
+
+def trust(warden: Warden, *releases: LockedRelease) -> None:
+    """A project whose ledger trusts the given releases (first use through the review itself)."""
+    recorder = Recorder()
+    review = warden.review(releases, recorder.hooks(), writes=True)
+    warden.commit(review, recorder.hooks(), lambda: None)
+    warden.decided.clear()
+
+
+def test_a_new_version_is_trusted_on_first_use_and_recorded(warden: Warden) -> None:
+    recorder = Recorder()
+    review = warden.review([ORIGINAL], recorder.hooks(), writes=True)
+    assert review.plan.first_use == ((DEMO, "1.0"),)
+    written: list[bool] = []
+    warden.commit(review, recorder.hooks(), lambda: written.append(warden.store.exists()))
+    assert written == [True]  # the ledger is saved before the lock is written
+    assert warden.trusted().get(DEMO, "1.0") is not None
+    assert any("trusted on first use" in line for line in recorder.said)
+
+
+def test_first_use_ask_needs_approval(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.pinwarden]\nfirst-use = "ask"\n')
+    warden = Warden(tmp_path, tmp_path / "poetry.lock")
+    with pytest.raises(Refused) as refused:
+        warden.review([ORIGINAL], Recorder().hooks(), writes=True)
+    assert refused.value.keys == ((DEMO, "1.0"),)
+    assert refused.value.report.rstrip().endswith("poetry pinwarden approve demo==1.0")
+
+
+def test_nobody_at_the_terminal_is_a_refusal_that_names_the_approve_command(warden: Warden) -> None:
+    trust(warden, ORIGINAL)
+    with pytest.raises(Refused) as refused:
+        warden.review([WITH_LATE], Recorder().hooks(), writes=True)
+    assert "NEW FILE" in refused.value.report
+    assert refused.value.report.splitlines()[-1].strip() == "poetry pinwarden approve demo==1.0"
+    assert "nothing was written or installed" in str(refused.value)
+
+
+def test_an_install_from_the_lock_refuses_even_with_a_person(warden: Warden) -> None:
+    trust(warden, ORIGINAL)
+    with pytest.raises(Refused, match="without pinwarden"):
+        warden.review([WITH_LATE], Recorder([Choice.APPROVE]).hooks(), writes=False)
+
+
+def test_approve_records_the_new_file(warden: Warden) -> None:
+    trust(warden, ORIGINAL)
+    recorder = Recorder([Choice.APPROVE])
+    review = warden.review([WITH_LATE], recorder.hooks(), writes=True)
+    warden.commit(review, recorder.hooks(), lambda: None)
+    trusted = warden.trusted().get(DEMO, "1.0")
+    assert trusted is not None
+    assert LATE in {f.filename for f in trusted.files}
+    assert [e.how.value for e in trusted.history] == ["first-use", "approval"]
+
+
+def test_reject_keeps_only_trusted_files_and_records_nothing(warden: Warden) -> None:
+    trust(warden, ORIGINAL)
+    before = warden.store.path.read_bytes()
+    recorder = Recorder([Choice.REJECT])
+    review = warden.review([CHANGED], recorder.hooks(), writes=True)
+    assert [f.filename for f in review.kept[(DEMO, "1.0")].files] == [SDIST]
+    warden.commit(review, recorder.hooks(), lambda: None)
+    assert warden.store.path.read_bytes() == before
+
+
+def test_abort_raises_and_writes_nothing(warden: Warden) -> None:
+    trust(warden, ORIGINAL)
+    before = warden.store.path.read_bytes()
+    with pytest.raises(Aborted):
+        warden.review([CHANGED], Recorder([Choice.ABORT]).hooks(), writes=True)
+    assert warden.store.path.read_bytes() == before
+
+
+def test_an_install_decision_is_reused_when_the_lock_is_written(warden: Warden) -> None:
+    trust(warden, ORIGINAL)
+    recorder = Recorder([Choice.APPROVE])
+    warden.review([WITH_LATE], recorder.hooks(), writes=True)  # before installing
+    warden.review([WITH_LATE], recorder.hooks(), writes=True)  # before writing the lock
+    assert recorder.asked == [(DEMO, "1.0")]
+
+
+def test_a_switch_to_sha512_with_the_same_bytes_is_verified(warden: Warden) -> None:
+    trust(warden, ORIGINAL)
+    switched = release((WHEEL, digest("wheel", "sha512")), (SDIST, digest("sdist", "sha512")))
+    fetched: list[tuple[str, str]] = []
+
+    def verify(key: Key, filename: str, algorithm: str) -> str:
+        fetched.append((filename, algorithm))
+        return digest("wheel" if filename == WHEEL else "sdist", algorithm).value
+
+    recorder = Recorder()
+    review = warden.review([switched], recorder.hooks(verify=verify), writes=True)
+    assert review.plan.clean
+    assert sorted(fetched) == [(WHEEL, "sha256"), (SDIST, "sha256")]
+    warden.commit(review, recorder.hooks(), lambda: None)
+    trusted = warden.trusted().get(DEMO, "1.0")
+    assert trusted is not None
+    assert {h.algorithm for f in trusted.files for h in f.hashes} == {"sha256", "sha512"}
+
+
+@pytest.mark.parametrize(
+    ("served", "kind", "words"),
+    [
+        ("evil", FindingKind.CHANGED_FILE, "downloaded"),
+        (None, FindingKind.NEW_FILE, "could not be downloaded"),
+    ],
+)
+def test_a_switch_to_sha512_that_cannot_be_verified_needs_approval(
+    warden: Warden, served: str | None, kind: FindingKind, words: str
+) -> None:
+    trust(warden, ORIGINAL)
+    switched = release((WHEEL, digest("evil" if served else "wheel", "sha512")), (SDIST, digest("sdist")))
+
+    def verify(key: Key, filename: str, algorithm: str) -> str | None:
+        return digest(served, algorithm).value if served else None
+
+    with pytest.raises(Refused) as refused:
+        warden.review([switched], Recorder().hooks(verify=verify), writes=True)
+    assert words in refused.value.report
+    label = "CHANGED" if kind is FindingKind.CHANGED_FILE else "NEW FILE"
+    assert label in refused.value.report
+
+
+def test_a_yanked_file_is_described_as_yanked(warden: Warden) -> None:
+    trust(warden, ORIGINAL)
+    without_sdist = release((WHEEL, digest("wheel")))
+    with pytest.raises(Refused) as refused:
+        warden.review(
+            [without_sdist],
+            Recorder().hooks(yanked=lambda key, name: "broken" if name == SDIST else None),
+            writes=True,
+        )
+    assert "yanked upstream (broken)" in refused.value.report
+
+
+LOCK = """\
+[[package]]
+name = "demo"
+version = "1.0"
+description = ""
+optional = false
+python-versions = "*"
+groups = ["main"]
+files = [
+    {{file = "{wheel}", hash = "{hash}"}},
+]
+
+[metadata]
+lock-version = "2.1"
+python-versions = ">=3.10"
+content-hash = "0"
+"""
+
+
+def test_a_project_without_a_ledger_adopts_its_lock(warden: Warden) -> None:
+    warden.lock_path.write_text(LOCK.format(wheel=WHEEL, hash=digest("wheel")))
+    adopted = warden.trusted().get(DEMO, "1.0")
+    assert adopted is not None
+    assert [e.how.value for e in adopted.history] == ["init"]
+    assert not warden.store.exists()
+    assert warden.adopt() is True
+    assert warden.store.exists()
+    assert warden.adopt() is False
+
+
+# -- the prompt ----------------------------------------------------------------------------------
+
+QUESTION = Question(
+    DEMO, "1.0", (Finding(kind=FindingKind.NEW_FILE, project=DEMO, version="1.0", lockfile="l"),)
+)
+
+
+def answering(text: str) -> BufferedIO:
+    io = BufferedIO()
+    io.input.set_stream(StringIO(text))
+    io.interactive(True)
+    return io
+
+
+@pytest.mark.parametrize(
+    ("typed", "choice"),
+    [
+        ("approve\n", Choice.APPROVE),
+        ("yes\n", Choice.APPROVE),
+        ("reject\n", Choice.REJECT),
+        ("abort\n", Choice.ABORT),
+        ("\n", Choice.ABORT),
+        ("maybe\nreject\n", Choice.REJECT),
+        ("a\nb\nc\napprove\n", Choice.ABORT),  # three answers that meant nothing
+        ("", Choice.ABORT),  # end of input
+    ],
+)
+def test_the_question_takes_a_word_and_defaults_to_abort(typed: str, choice: Choice) -> None:
+    io = answering(typed)
+    assert asker(io)(QUESTION) is choice
+    assert "Trust the new state of demo 1.0?" in io.fetch_error()
+
+
+def test_a_new_version_cannot_be_rejected() -> None:
+    new = Question(
+        DEMO, "1.0", (Finding(kind=FindingKind.NEW_VERSION, project=DEMO, version="1.0", lockfile="l"),)
+    )
+    io = answering("reject\nabort\n")
+    assert asker(io)(new) is Choice.ABORT
+    assert "Please answer approve or abort" in io.fetch_error()
+
+
+def test_non_interactive_or_ci_means_nobody_to_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    io = answering("approve\n")
+    assert hooks_for(io, lambda *_: None, lambda *_: None).ask is not None
+    io.interactive(False)
+    assert hooks_for(io, lambda *_: None, lambda *_: None).ask is None
+    io.interactive(True)
+    monkeypatch.setenv("CI", "true")
+    assert hooks_for(io, lambda *_: None, lambda *_: None).ask is None
+
+
+def test_a_refusal_prints_as_poetry_error_ending_with_the_approve_command() -> None:
+    report = (
+        "1 finding(s)\n<weird> name\n\nIf these changes are expected:\n  poetry pinwarden approve demo==1.0\n"
+    )
+    io = BufferedIO()
+    poetry_error(Refused(report, [(DEMO, "1.0")], writes=True)).write(io)
+    text = io.fetch_error()
+    assert "<weird> name" in text  # escaped, not eaten as a tag
+    assert text.rstrip().splitlines()[-1].strip() == "poetry pinwarden approve demo==1.0"
