@@ -12,13 +12,15 @@ import pytest
 from cleo.events.console_command_event import ConsoleCommandEvent
 from cleo.events.console_events import COMMAND
 from cleo.io.buffered_io import BufferedIO
+from cleo.testers.application_tester import ApplicationTester
 from poetry.console.application import Application
+from poetry.console.commands.command import Command
 from poetry.console.commands.lock import LockCommand
 from poetry.console.commands.self.lock import SelfLockCommand
 from poetry.core.packages.package import Package
 from poetry.factory import Factory
 from poetry.poetry import Poetry
-from tests.support.index import isolated_env, poetry_project
+from tests.support.index import PackageIndex, build_wheel, isolated_env, poetry_project
 
 from pinwarden.poetry_plugin.flow import Review
 from pinwarden.poetry_plugin.guard import GuardedLocker, _cut, guard_poetry, on_command, release_of
@@ -154,3 +156,41 @@ def test_a_rejected_version_keeps_only_trusted_files_for_the_lock_and_the_instal
     )
     _cut([package], review)
     assert [f["file"] for f in package.files] == ["demo-1.0-py3-none-any.whl"]
+
+
+class RelockCommand(Command):
+    """What plugins such as poetry-plugin-up do: a command of their own that calls `lock`."""
+
+    name = "relock"
+
+    def handle(self) -> int:
+        return self.call("lock")
+
+
+@pytest.mark.e2e
+def test_a_plugin_command_calling_lock_is_guarded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, poetry: Poetry
+) -> None:
+    index = PackageIndex()
+    index.add("pwguard-nested", "1.0", *build_wheel("pwguard-nested", "1.0"))
+    project = tmp_path / "nested"
+    with index.serve():
+        poetry_project(project, index.url, ["pwguard-nested"])
+        monkeypatch.chdir(project)
+
+        def run(command: str) -> ApplicationTester:
+            app = Application()
+            app.add(RelockCommand())
+            tester = ApplicationTester(app)
+            tester.execute(command, interactive=False)
+            return tester
+
+        assert run("relock --no-cache").status_code == 0
+        lock = (project / "poetry.lock").read_bytes()
+        assert (project / "pinwarden-ledger.toml").is_file()
+
+        index.add("pwguard-nested", "1.0", *build_wheel("pwguard-nested", "1.0", build_tag=1))
+        tester = run("relock --no-cache")
+    assert tester.status_code == 1
+    assert tester.io.fetch_error().rstrip().endswith("poetry pinwarden approve pwguard-nested==1.0")
+    assert (project / "poetry.lock").read_bytes() == lock

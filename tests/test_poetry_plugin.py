@@ -7,6 +7,8 @@ would: a warm cache that matches the lock hides them.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -285,6 +287,26 @@ def test_a_lock_written_without_plugins_is_caught_by_check_and_install(
     assert done.code == 1
     assert "Was the lock written without pinwarden" in done.output
     assert project.installed() == {}
+
+    # A reviewed lock change is approved as it stands, as `pinwarden approve` does.
+    project.ok("pinwarden", "approve", f"{ALPHA}==1.0", "--from-lock")
+    project.ok("install", "-n")
+    assert project.installed_marker() == "late"  # the build tag outranks the original wheel
+
+
+def test_an_unchanged_lock_loads_nothing_of_pinwarden_core(project: Project) -> None:
+    """Every `poetry lock` pays for the plugin: when nothing changes, it costs a file check."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "poetry", "lock", "-n"],
+        cwd=project.path,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "pinwarden.poetry_plugin.guard" in loaded
+    assert not {name for name in loaded if name.startswith("pinwarden.shared")}
 
 
 def test_init_show_and_check_match_the_cli(project: Project) -> None:

@@ -56,10 +56,22 @@ class PoetryGuard:
 
     def adopt(self) -> None:
         """Nothing to write: still, a project's first run creates its ledger from the lock."""
+        if self._ledger_exists():
+            return
         with _as_poetry_errors():
             if self.warden.adopt():
                 path = self.warden.store.path
                 self._hooks([]).say(f"pinwarden: trusted poetry.lock as it is; created {path}")
+
+    def _ledger_exists(self) -> bool:
+        """The common `poetry lock` changes nothing and has a ledger: answer that without loading
+        pinwarden's core (as `store.ledger_path` does: [tool.pinwarden] ledger, else beside the lock)."""
+        tool = self.poetry.pyproject.data.get("tool")
+        table = tool.get("pinwarden") if isinstance(tool, dict) else None
+        configured = table.get("ledger") if isinstance(table, dict) else None
+        if isinstance(configured, str) and configured.strip():
+            return (self.poetry.pyproject_path.parent / configured).is_file()
+        return (self.poetry.locker.lock.parent / "pinwarden-ledger.toml").is_file()
 
     def review_lock(self, text: str, packages: Iterable[Package]) -> Review:
         from ..shared.locks.poetry_lock import parse_poetry_lock
@@ -118,9 +130,14 @@ class GuardedLocker(Locker):
 
 def guard_poetry(poetry: Poetry, io: IO) -> PoetryGuard:
     """Give a project's Poetry instance a guarded locker (once); returns its guard."""
+    from cleo.io.null_io import NullIO
+
     locker = poetry.locker
     if isinstance(locker, GuardedLocker):
-        locker.guard.io = io
+        # The first IO is the outermost command's: a nested `self.call("lock")` gets a fresh input
+        # that cleo calls interactive but nobody can type into.
+        if isinstance(locker.guard.io, NullIO):
+            locker.guard.io = io
         return locker.guard
     guard = PoetryGuard(poetry, io)
     poetry.set_locker(GuardedLocker(locker.lock, locker._pyproject_data, guard))
