@@ -117,8 +117,9 @@ def test_nobody_at_the_terminal_is_a_refusal_that_names_the_approve_command(ward
 
 def test_an_install_from_the_lock_refuses_even_with_a_person(warden: Warden) -> None:
     trust(warden, ORIGINAL)
-    with pytest.raises(Refused, match="without pinwarden"):
+    with pytest.raises(Refused, match="without pinwarden") as refused:
         warden.review([WITH_LATE], Recorder([Choice.APPROVE]).hooks(), writes=False)
+    assert refused.value.report.rstrip().endswith("poetry pinwarden approve --from-lock demo==1.0")
 
 
 def test_approve_records_the_new_file(warden: Warden) -> None:

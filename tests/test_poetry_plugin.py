@@ -286,10 +286,11 @@ def test_a_lock_written_without_plugins_is_caught_by_check_and_install(
     done = project.poetry("install", "-n")
     assert done.code == 1
     assert "Was the lock written without pinwarden" in done.output
+    assert done.last_line == f"poetry pinwarden approve --from-lock {ALPHA}==1.0"
     assert project.installed() == {}
 
     # A reviewed lock change is approved as it stands, as `pinwarden approve` does.
-    project.ok("pinwarden", "approve", f"{ALPHA}==1.0", "--from-lock")
+    project.ok("pinwarden", "approve", "--from-lock", f"{ALPHA}==1.0")
     project.ok("install", "-n")
     assert project.installed_marker() == "late"  # the build tag outranks the original wheel
 

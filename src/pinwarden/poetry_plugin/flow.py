@@ -139,7 +139,8 @@ class Warden:
             report = findings_text(
                 [f for q in open_questions for f in q.findings],
                 ledger_path=str(self.store.path),
-                approve_prefix=APPROVE_PREFIX,
+                # Installing from the lock: what to approve is what the lock holds, not the index.
+                approve_prefix=APPROVE_PREFIX if writes else f"{APPROVE_PREFIX} --from-lock",
             )
             if hooks.ask is None or not writes:
                 raise Refused(report, [q.key for q in open_questions], writes=writes)
