@@ -69,7 +69,7 @@ def _fetch(indexes: Sequence[SimpleIndex], name: NormalizedName) -> tuple[tuple[
 
 def _why_unknown(found: tuple[IndexFile, ...], failures: list[str], index_urls: Sequence[str]) -> str | None:
     if not index_urls:
-        return "no index was used (--no-index), so filenames cannot be looked up"
+        return "no index was used (--no-index), so nothing can be looked up or approved from one"
     if failures:
         return "index lookup failed: " + "; ".join(failures)
     if not found:

@@ -72,15 +72,17 @@ def _command(argv: list[str]) -> str:
 
 
 def _approve_suffix(report: RunReport) -> str:
-    """What `pinwarden approve NAME==VERSION` needs to record what this run saw: its indexes, its ledger."""
-    from ..shared.index.fetch import PYPI_SIMPLE_URL, redact_url, same_index
+    """What `pinwarden approve NAME==VERSION` needs to record what this run saw: its indexes, its ledger.
+
+    The index is always named, PyPI too: without one, approve would take the `-i` of whatever
+    requirements files sit in the directory. With no index at all (--no-index), there is nothing to
+    name: the person must say where the files come from.
+    """
+    from ..shared.index.fetch import redact_url
 
     parts: list[str] = []
-    if not (len(report.indexes) == 1 and same_index(report.indexes[0], PYPI_SIMPLE_URL)):
-        for url in report.indexes:
-            parts += ["--from-index", redact_url(url)]
-    else:
-        parts.append("--from-index")
+    for url in report.indexes or ("URL",):
+        parts += ["--from-index", redact_url(url)]
     settings, base = load_settings(Path.cwd())
     if report.ledger and not _same_path(Path(report.ledger), ledger_path(None, settings, base, [])):
         parts += ["--ledger", report.ledger]
