@@ -178,7 +178,7 @@ def test_approve_then_lock_succeeds(index: PackageIndex, project: Project, scena
 def test_approve_unblocks_add(index: PackageIndex, project: Project) -> None:
     SCENARIOS["new-wheel"][0](index)
     assert project.poetry("add", GAMMA, "-n").code == 1
-    project.ok("pinwarden", "approve", f"{ALPHA}==1.0")
+    project.ok("pinwarden", "approve", f"{ALPHA}==1.0", "--from-index")  # the CLI's spelling works too
     project.ok("add", GAMMA, "-n")
     assert GAMMA in project.lock_text()
     assert any(path.startswith("pwguard_gamma") for path in project.installed())

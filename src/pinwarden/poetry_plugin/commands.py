@@ -2,8 +2,9 @@
 
 check, init and show run the CLI itself (same options, output and exit codes: 0 fine, 1 findings,
 2 error) in the Poetry project's directory. approve fetches the version's current files through the
-project's Poetry sources, since a blocked `poetry lock` left poetry.lock unchanged; `--from-lock`
-approves what poetry.lock holds, as `pinwarden approve` does.
+project's Poetry sources (what `pinwarden approve --from-index` does with plain index URLs), since a
+blocked `poetry lock` left poetry.lock unchanged; `--from-lock` approves what poetry.lock holds, as
+`pinwarden approve` does by default.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class ApproveCommand(_CliCommand):
     options: ClassVar[list[Option]] = [
         option("reason", None, "Why this change is expected (kept in the ledger).", flag=False),
         option("from-lock", None, "Trust what poetry.lock holds for the version instead."),
+        option("from-index", None, "Fetch from the project's Poetry sources (the default here)."),
         _ledger_option(),
     ]
     cli_name = "approve"
@@ -118,6 +120,10 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
 
     def handle(self) -> int:
         items = [i if "==" in i else _absolute(i) for i in self.argument("items")]
+        if self.option("from-lock") and self.option("from-index"):
+            message = "pinwarden: error: --from-lock or --from-index, not both\n"
+            self.io.error_output.write(message, type=OutputType.RAW)
+            return EXIT_ERROR
         if self.option("from-lock"):
             reason = ["--reason", self.option("reason")] if self.option("reason") else []
             return self.run_cli([*self.cli_argv(), *items, *reason])
