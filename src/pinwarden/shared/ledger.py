@@ -18,7 +18,6 @@ which trust changed and two branches adding different projects merge without con
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,7 @@ from .model import (
     hash_sort_key,
     normalize_name,
 )
-from .toml import load_toml, no_gc
+from .toml import key_path, load_toml, no_gc
 
 FORMAT_VERSION = 1
 LEDGER_FILENAME = "pinwarden-ledger.toml"
@@ -44,7 +43,6 @@ HEADER = """\
 # A hash here stays the only accepted content for its file, across every update; versions no
 # longer locked stay too (like go.sum). Change it with `pinwarden approve`; review it like code.
 """
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 Key = tuple[NormalizedName, str]
 
@@ -95,12 +93,8 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _key(text: str) -> str:
-    return text if _BARE_KEY.match(text) else _quote(text)
-
-
 def _dump_release(release: TrustedRelease) -> str:
-    lines = ["", f"[projects.{_key(release.name)}.{_quote(release.version)}]"]
+    lines = ["", f"[projects.{key_path(release.name)}.{_quote(release.version)}]"]
     if release.index is not None:
         lines.append(f"index = {_quote(release.index)}")
     if release.source is not None:
@@ -161,18 +155,18 @@ def loads_full(text: str, source: str = "pinwarden-ledger.toml") -> Ledger:
 
 def _read_document(data: dict[str, Any], problems: Collector) -> Iterator[TrustedRelease]:
     fmt = data.get("ledger-format")
-    if fmt != FORMAT_VERSION:
+    if type(fmt) is not int or fmt != FORMAT_VERSION:  # `true` and `1.0` compare equal to 1
         problems.add("ledger-format", f"expected {FORMAT_VERSION}, found {fmt!r}")
     for key in data:
         if key not in ("ledger-format", "projects"):
-            problems.add(key, "unknown key")
+            problems.add(key_path(key), "unknown key")
     projects = data.get("projects", {})
     if not isinstance(projects, dict):
         problems.add("projects", "must be a table")
         return
     seen: set[Key] = set()
     for raw_name, versions in projects.items():
-        where = f"projects.{_key(raw_name)}"
+        where = f"projects.{key_path(raw_name)}"
         try:
             name = normalize_name(raw_name)
         except InvalidValue as exc:
@@ -200,7 +194,7 @@ def _read_release(
     before = len(problems.problems)
     for key in body:
         if key not in ("index", "source", "trusted", "files"):
-            problems.add(f"{where}.{key}", "unknown key")
+            problems.add(f"{where}.{key_path(key)}", "unknown key")
     index = _optional_str(body, "index", where, problems)
     source = _optional_str(body, "source", where, problems)
     history = tuple(_read_list(body, "trusted", where, problems, _read_event))
@@ -260,7 +254,7 @@ def _read_event(item: dict[str, Any], where: str, problems: Collector) -> TrustE
         return None
     for key in item:
         if key not in ("how", "at", "reason"):
-            problems.add(f"{where}.{key}", "unknown key")
+            problems.add(f"{where}.{key_path(key)}", "unknown key")
     return TrustEvent(how=how, at=at, reason=reason or None)
 
 
@@ -293,7 +287,7 @@ def _read_file(item: dict[str, Any], where: str, problems: Collector) -> Trusted
         hashes.append(parsed)
     for key in item:
         if key not in ("file", "hashes", "vanished"):
-            problems.add(f"{where}.{key}", "unknown key")
+            problems.add(f"{where}.{key_path(key)}", "unknown key")
             ok = False
     if not ok:
         return None

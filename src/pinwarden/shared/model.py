@@ -18,12 +18,12 @@ STRONG_ALGORITHMS = ("sha256", "sha384", "sha512")
 WEAK_ALGORITHMS = ("md5", "sha1", "sha224")
 _HEX_LENGTH = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 _NAME_SEPARATORS = re.compile(r"[-_.]+")
-_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-_HEX = re.compile(r"^[0-9a-f]+$")
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII)
+_HEX = re.compile(r"^[0-9a-f]+\Z")
 # The common, well-formed case in one match; anything else takes the slow path for a precise error.
 _WELL_FORMED = re.compile(
     r"^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|sha384:[0-9a-f]{96}|sha1:[0-9a-f]{40}|md5:[0-9a-f]{32}"
-    r"|sha224:[0-9a-f]{56})$"
+    r"|sha224:[0-9a-f]{56})\Z"
 )
 
 
@@ -54,7 +54,7 @@ class FileHash:
         if _WELL_FORMED.match(text):
             algorithm, _, value = text.partition(":")
             return cls(algorithm, value)
-        algorithm, sep, value = text.strip().partition(":")
+        algorithm, sep, value = text.partition(":")
         algorithm = algorithm.lower()
         value = value.lower()
         if not sep:

@@ -118,6 +118,9 @@ class LedgerStore:
 
         if not self.path.parent.is_dir():
             raise PinwardenError(f"{self.path.parent}: no such directory for the ledger")
+        # A ledger that cannot be read is refused before the lock file is created: bad input
+        # leaves the project exactly as it was.
+        self.load()
         # Hidden: the lock file stays behind (removing it would race with the next waiter).
         lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")))
         try:

@@ -108,14 +108,17 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
 
 def _parse_line(state: _State, lineno: int, line: str) -> None:
     where = f"line {lineno}"
-    if line.startswith("-") and not line.startswith("--hash"):
+    if line.startswith("--hash"):
+        # pip reads a line that starts with an option as options only: it would drop a requirement
+        # written after the hash, so reading one here would guard what pip does not install.
+        state.problems.add(where, "--hash without a requirement (pip ignores this line)")
+        return
+    if line.startswith("-"):
         _parse_option(state, where, line.split())
         return
     requirement, hashes = _split_hashes(state, where, line)
     if requirement:
         _parse_requirement(state, where, requirement, hashes)
-    elif hashes:
-        state.problems.add(where, "--hash without a requirement")
 
 
 def _parse_option(state: _State, where: str, tokens: list[str]) -> None:
