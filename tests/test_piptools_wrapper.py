@@ -47,7 +47,7 @@ def project(tmp_path: Path) -> Iterator[Project]:
 def test_first_run_records_the_ledger_with_filenames(project: Project) -> None:
     err = ok(project.compile())
     assert f"{ALPHA} 1.0 trusted on first use" in err
-    assert "2 pinned, all trusted; wrote requirements.txt" in err
+    assert "2 pins, all trusted; wrote requirements.txt" in err
     ledger = project.ledger.read_text()
     for filename, data in (WHEEL, SDIST, BETA_WHEEL):
         assert f'{{ file = "{filename}", hashes = ["{sha256(data)}"] }}' in ledger
@@ -152,7 +152,7 @@ def test_untrusted_changes_are_refused_and_a_default_rerun_changes_nothing(
         assert err.rstrip().splitlines()[-1].strip() == approve_line(project, scenario.version)
 
     err = ok(project.compile())
-    assert "2 pinned, all trusted; requirements.txt is unchanged" in err
+    assert "2 pins, all trusted; requirements.txt is unchanged" in err
     assert project.state() == before
 
 
@@ -389,7 +389,7 @@ def local_project(path: Path) -> None:
         (["--audit", "-U"], None, "--audit re-hashes the current pins: it cannot be combined with -U/-P"),
         (["--audit"], None, "--audit checks an existing output file"),
         ([], "requirements.in", "Invalid requirement: 'foo=='"),
-        ([], "requirements.txt", "requirements.txt is not a valid hashed requirements file"),
+        ([], "requirements.txt", "pip-compile's result cannot be checked, so it was not written"),
         ([], "pyproject.toml", "pyproject.toml is not a valid pyproject.toml"),
         ([], "pinwarden-ledger.toml", "pinwarden-ledger.toml is not a valid"),
         (["missing.in"], None, "Path 'missing.in' does not exist"),

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..shared.compare import compare
 from ..shared.decide import Decisions, Outcome, Plan, apply, decide, plan
-from ..shared.errors import PinwardenError
+from ..shared.errors import InputError, PinwardenError
 from ..shared.ledger import Ledger
 from ..shared.locks.requirements import parse_requirements
 from ..shared.model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind, normalize_name
@@ -44,7 +44,12 @@ class Examination:
 
 def examine(text: str, label: str, ledger: Ledger, index_urls: tuple[str, ...]) -> Examination:
     """Only versions with findings are looked up: a run with nothing new costs no request."""
-    releases = parse_requirements(text, label).releases
+    try:
+        releases = parse_requirements(text, label).releases
+    except InputError as exc:  # e.g. a local directory, which pip-compile writes without a hash
+        raise PinwardenError(
+            f"pip-compile's result cannot be checked, so it was not written: {exc}"
+        ) from None
     findings = compare(ledger, releases)
     names = {f.project for f in findings}
     if not names:
@@ -57,6 +62,10 @@ def examine(text: str, label: str, ledger: Ledger, index_urls: tuple[str, ...]) 
 
 def _looked_up(release: LockedRelease, names: set[NormalizedName]) -> bool:
     return release.name in names and release.source_kind is SourceKind.INDEX
+
+
+def _pins(count: int) -> str:
+    return "1 pin" if count == 1 else f"{count} pins"
 
 
 def _versions(keys: Iterable[Key]) -> str:
@@ -175,7 +184,7 @@ class Session:
             state = "written to standard output"
         else:
             state = f"wrote {self.label}" if written else f"{self.label} is unchanged"
-        self.say(f"pinwarden: {pins} pinned, all trusted; {state}")
+        self.say(f"pinwarden: {_pins(pins)}, all trusted; {state}")
 
     # -- refusals and reports --------------------------------------------------------------------
 
@@ -221,7 +230,7 @@ class Session:
 
     def _audit(self, exam: Examination, the_plan: Plan) -> int:
         self.say(
-            f"pinwarden: audit: re-hashed {len(exam.releases)} pinned of {self.label} from a fresh cache"
+            f"pinwarden: audit: re-hashed {_pins(len(exam.releases))} of {self.label} from a fresh cache"
         )
         if the_plan.first_use:
             self.say(
@@ -241,7 +250,7 @@ class Session:
             self._notes(exam)
             self.err.write("\n" + self._findings(exam.findings))
             return EXIT_REFUSED
-        self.say(f"pinwarden: dry run: {len(exam.releases)} pinned, all trusted; nothing was written")
+        self.say(f"pinwarden: dry run: {_pins(len(exam.releases))}, all trusted; nothing was written")
         return EXIT_OK
 
     def _findings(self, findings: tuple[Finding, ...]) -> str:

@@ -27,13 +27,11 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
         raise PinwardenError("pip-tools is not installed here: pip install 'pinwarden[pip-tools]'")
     with tempfile.TemporaryDirectory(prefix="pinwarden-run-") as scratch:
         report_path = Path(scratch) / "report.json"
-        code = _run_pip_compile(argv, report_path, out, err)
-        report = _read_report(report_path, code)
         try:
-            return _finish(report, code, argv, out, err)
-        finally:
-            if report.temp_dir:
-                shutil.rmtree(report.temp_dir, ignore_errors=True)
+            code = _run_pip_compile(argv, report_path, out, err)
+            return _finish(_read_report(report_path, code), code, argv, out, err)
+        finally:  # also on Ctrl-C: the runner's private copy never outlives the run
+            _remove_private_copy(report_path)
 
 
 def _run_pip_compile(argv: list[str], report_path: Path, out: TextIO, err: TextIO) -> int:
@@ -49,6 +47,15 @@ def _read_report(path: Path, code: int) -> RunReport:
         return RunReport.from_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
         raise PinwardenError(f"pip-compile did not start (exit {code})") from None
+
+
+def _remove_private_copy(report_path: Path) -> None:
+    try:
+        temp_dir = RunReport.from_json(report_path.read_text(encoding="utf-8")).temp_dir
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if temp_dir:
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _finish(report: RunReport, code: int, argv: list[str], out: TextIO, err: TextIO) -> int:
