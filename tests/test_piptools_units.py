@@ -155,6 +155,7 @@ def test_untrusted_pins_are_the_known_versions_with_hashes_the_ledger_lacks() ->
     text = f"demo==1.0 --hash={A} --hash={B}\nother==2.0 --hash={D}\nnew==3.0 --hash={A}\n"
     assert untrusted_pins(text, ledger) == [("other", "2.0")]
     assert untrusted_pins("demo==1.0\n", ledger) == []  # no hashes yet: nothing to judge
+    assert untrusted_pins(f"demo==1.0 --hash={A}\nother==2.0 --hash={C}\n", ledger) == []
 
 
 # -- filenames from the index ----------------------------------------------------------------------

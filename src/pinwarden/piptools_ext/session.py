@@ -8,6 +8,7 @@ atomically or not at all.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,7 @@ from ..shared.ledger import Ledger
 from ..shared.locks.requirements import parse_requirements
 from ..shared.model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind, normalize_name
 from ..shared.render import findings_text
-from ..shared.store import LedgerStore, atomic_write, utc_now
-from .lookup import look_up, name_files, still_served
+from ..shared.store import LedgerStore, atomic_write, ledger_path, load_settings, utc_now
 from .prompt import is_interactive, terminal_asker
 from .protocol import Mismatch, RunReport
 from .writer import Key, keep_hashes
@@ -54,6 +54,8 @@ def examine(text: str, label: str, ledger: Ledger, index_urls: tuple[str, ...]) 
     names = {f.project for f in findings}
     if not names:
         return Examination(text, ledger, releases, findings, {})
+    from .lookup import look_up, name_files, still_served  # the HTTP client: only when needed
+
     lookup = look_up(index_urls, names)
     named = tuple(name_files(r, lookup) if _looked_up(r, names) else r for r in releases)
     kept = tuple(f for f in compare(ledger, named) if not still_served(f, lookup))
@@ -62,6 +64,10 @@ def examine(text: str, label: str, ledger: Ledger, index_urls: tuple[str, ...]) 
 
 def _looked_up(release: LockedRelease, names: set[NormalizedName]) -> bool:
     return release.name in names and release.source_kind is SourceKind.INDEX
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
 
 
 def _pins(count: int) -> str:
@@ -73,10 +79,9 @@ def _versions(keys: Iterable[Key]) -> str:
 
 
 class Session:
-    def __init__(self, report: RunReport, *, command: str, approve_suffix: str, err: TextIO) -> None:
+    def __init__(self, report: RunReport, *, command: str, err: TextIO) -> None:
         self.report = report
         self.command = command
-        self.approve_suffix = approve_suffix
         self.err = err
         self.output = report.output or STDOUT
         self.label = "(standard output)" if self.output == STDOUT else self.output
@@ -119,6 +124,10 @@ class Session:
             return handle.read()
 
     def _commit(self, exam: Examination, the_plan: Plan, decisions: Decisions, out: TextIO) -> int:
+        if the_plan.clean:  # nothing to record: the ledger (and its lock) stay untouched
+            written = self._write(exam.text, out)
+            self._summary(the_plan, decisions, written, len(exam.releases))
+            return EXIT_OK
         with self.store.locked():
             ledger = self.store.load()
             if ledger != exam.snapshot:  # another run recorded trust meanwhile: judge against it now
@@ -258,8 +267,25 @@ class Session:
             findings,
             ledger_path=str(self.store.path),
             approve_prefix="pinwarden approve",
-            lock_args=self.approve_suffix,
+            lock_args=self._approve_suffix(),
         )
+
+    def _approve_suffix(self) -> str:
+        """What `pinwarden approve NAME==VERSION` needs to record what this run saw: its indexes, its ledger.
+
+        The index is always named, PyPI too: without one, approve would take the `-i` of whatever
+        requirements files sit in the directory. With no index at all (--no-index) there is none to
+        name: the person must say where the files come from.
+        """
+        from ..shared.index.fetch import redact_url
+
+        parts: list[str] = []
+        for url in self.report.indexes or ("URL",):
+            parts += ["--from-index", redact_url(url)]
+        settings, base = load_settings(Path.cwd())
+        if not _same_path(self.store.path, ledger_path(None, settings, base, [])):
+            parts += ["--ledger", str(self.store.path)]
+        return shlex.join(parts)
 
     def _notes(self, exam: Examination) -> None:
         involved = {f.project for f in exam.findings if f.kind is not FindingKind.NEW_VERSION}

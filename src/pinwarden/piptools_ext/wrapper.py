@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TextIO
 
 from ..shared.errors import PinwardenError
-from ..shared.store import ledger_path, load_settings
 from .protocol import RunReport
 
 
@@ -65,7 +64,7 @@ def _finish(report: RunReport, code: int, argv: list[str], out: TextIO, err: Tex
         return code
     if report.error:
         raise PinwardenError(report.error)
-    session = Session(report, command=_command(argv), approve_suffix=_approve_suffix(report), err=err)
+    session = Session(report, command=_command(argv), err=err)
     if report.mismatches:
         return session.refuse_mismatches()
     if code != 0 or report.stage != "done":
@@ -76,25 +75,3 @@ def _finish(report: RunReport, code: int, argv: list[str], out: TextIO, err: Tex
 
 def _command(argv: list[str]) -> str:
     return shlex.join(["pinwarden", "pip-compile", *argv])
-
-
-def _approve_suffix(report: RunReport) -> str:
-    """What `pinwarden approve NAME==VERSION` needs to record what this run saw: its indexes, its ledger.
-
-    The index is always named, PyPI too: without one, approve would take the `-i` of whatever
-    requirements files sit in the directory. With no index at all (--no-index), there is nothing to
-    name: the person must say where the files come from.
-    """
-    from ..shared.index.fetch import redact_url
-
-    parts: list[str] = []
-    for url in report.indexes or ("URL",):
-        parts += ["--from-index", redact_url(url)]
-    settings, base = load_settings(Path.cwd())
-    if report.ledger and not _same_path(Path(report.ledger), ledger_path(None, settings, base, [])):
-        parts += ["--ledger", report.ledger]
-    return shlex.join(parts)
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve()

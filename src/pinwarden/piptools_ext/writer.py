@@ -21,6 +21,7 @@ KeepHash = Callable[[Key, FileHash], bool]
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _HASH_TOKEN = re.compile(r"\s*--hash(?:=|\s+)(\S+)")
 _CONTINUATION = re.compile(r"\s*\\$")
+_ANY_HASH = re.compile(r"--hash[=\s]\s*([a-z0-9]+:[0-9a-f]+)")
 
 
 def keep_hashes(text: str, keep: KeepHash) -> str:
@@ -38,6 +39,8 @@ def untrusted_pins(text: str, ledger: Ledger) -> list[Key]:
 
     A file pinwarden cannot read (no hashes yet, say) has nothing to compare: pip-compile reads it.
     """
+    if _all_hashes_known(text, ledger):  # the usual case, without parsing a requirement
+        return []
     try:
         lock = parse_requirements(text, "output")
     except InputError:
@@ -51,6 +54,16 @@ def untrusted_pins(text: str, ledger: Ledger) -> list[Key]:
         if any(f.hash not in allowed for f in release.files) and release.key not in found:
             found.append(release.key)
     return found
+
+
+def _all_hashes_known(text: str, ledger: Ledger) -> bool:
+    """Every `--hash` in the text is trusted for some version: then none is untrusted for its own
+    (one file's bytes name their version, so a hash does not move between versions)."""
+    listed = set(_ANY_HASH.findall(text.lower()))
+    if not listed:
+        return True
+    known = {str(h) for release in ledger.releases.values() for f in release.files for h in f.hashes}
+    return listed <= known
 
 
 def _logical_blocks(lines: list[str]) -> Iterator[list[str]]:

@@ -11,7 +11,6 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from ..errors import PinwardenError
 from ..model import FileHash, normalize_name
@@ -148,6 +147,8 @@ def _reason(exc: Exception) -> str:
 
 
 def _file_path(url: str) -> Path:
+    from urllib.request import url2pathname  # urllib.request pulls in http.client: only for file://
+
     return Path(url2pathname(urlsplit(url).path))
 
 
