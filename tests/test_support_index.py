@@ -403,18 +403,19 @@ def test_poetry_lock_silently_picks_up_a_late_wheel_on_a_cold_cache(
     project = tmp_path / "project"
     poetry_project(project, index.url, [f"{NAME}>=1.0"])
     lock = project / "poetry.lock"
-    poetry = tool("poetry")
+    # Plain Poetry, as it behaves without pinwarden (whose plugin is installed beside it here).
+    poetry = [tool("poetry"), "--no-plugins"]
 
-    run([poetry, "lock", "-n"], env, cwd=project)
+    run([*poetry, "lock", "-n"], env, cwd=project)
     before = lock_files(lock)
     assert before == {WHEEL[0]: f"sha256:{sha256(WHEEL[1])}", SDIST[0]: f"sha256:{sha256(SDIST[1])}"}
 
     index.add(NAME, "1.0", *LATE_WHEEL)
     # A warm cache matching the lock hides the new file...
-    run([poetry, "lock", "-n"], env, cwd=project)
+    run([*poetry, "lock", "-n"], env, cwd=project)
     assert lock_files(lock) == before
     # ...a cold one writes it into the lock without a word.
-    run([poetry, "lock", "-n"], {**env, "POETRY_CACHE_DIR": str(tmp_path / "cold-cache")}, cwd=project)
+    run([*poetry, "lock", "-n"], {**env, "POETRY_CACHE_DIR": str(tmp_path / "cold-cache")}, cwd=project)
     assert lock_files(lock) == {**before, LATE_WHEEL[0]: f"sha256:{sha256(LATE_WHEEL[1])}"}
 
 
@@ -426,7 +427,7 @@ def test_poetry_reads_an_html_only_index_with_sha512(
     index.hash_algorithm = "sha512"
     project = tmp_path / "project"
     poetry_project(project, index.url, [NAME])
-    run([tool("poetry"), "lock", "-n"], env, cwd=project)
+    run([tool("poetry"), "--no-plugins", "lock", "-n"], env, cwd=project)
     assert lock_files(project / "poetry.lock") == {
         WHEEL[0]: f"sha512:{hashlib.sha512(WHEEL[1]).hexdigest()}",
         SDIST[0]: f"sha512:{hashlib.sha512(SDIST[1]).hexdigest()}",
