@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .errors import PinwardenError
 from .ledger import Key, Ledger
 from .model import (
     FileHash,
@@ -22,7 +23,9 @@ from .model import (
     hash_sort_key,
 )
 
-PYPI_SIMPLE = "https://pypi.org/simple/"
+
+class ConflictingLocks(PinwardenError):
+    """Two locks (or one lock twice) pin one file to different bytes."""
 
 
 @dataclass(slots=True)
@@ -59,6 +62,7 @@ def _record_one(
     trusted: TrustedRelease | None, group: list[LockedRelease], event: TrustEvent
 ) -> TrustedRelease:
     first = group[0]
+    _refuse_disagreement(group)
     slots = [_Slot(f.filename, set(f.hashes)) for f in trusted.files] if trusted else []
     for release in group:
         for locked in release.files:
@@ -80,6 +84,22 @@ def _record_one(
         index=_index_of(group, trusted),
         source=first.source_identity or (trusted.source if trusted else None),
     )
+
+
+def _refuse_disagreement(group: list[LockedRelease]) -> None:
+    """Locks that give one file two digests of one algorithm cannot both be trusted."""
+    seen: dict[tuple[str, str], tuple[FileHash, str]] = {}
+    for release in group:
+        for locked in release.files:
+            if locked.filename is None:
+                continue
+            slot = (locked.filename, locked.hash.algorithm)
+            earlier = seen.setdefault(slot, (locked.hash, release.lockfile))
+            if earlier[0] != locked.hash:
+                raise ConflictingLocks(
+                    f"{release.name} {release.version}: {earlier[1]} and {release.lockfile} give "
+                    f"{locked.filename} two {locked.hash.algorithm} hashes; trust neither until they agree"
+                )
 
 
 def _take(slots: list[_Slot], filename: str | None, digest: FileHash) -> None:
