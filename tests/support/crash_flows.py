@@ -4,7 +4,8 @@ Step i trusts one more file of `crashpkg 1.0` through the real commit path of on
 the lock and the ledger in state i. The same steps run in-process on a scratch directory give the
 test the exact bytes of every state, so a file left by a killed process can be named old or new.
 
-    python -m tests.support.crash_flows FLOW DIR [FIRST]   # loops from step FIRST (default 1) until killed
+    python -m tests.support.crash_flows FLOW DIR            # loops from step 1 until killed
+    python -m tests.support.crash_flows FLOW DIR LAST NAME LEDGER  # steps 1..LAST of NAME, then exits
 
 The child prints "go" once its imports are done, so a kill lands in the write path, not in start-up.
 """
@@ -80,21 +81,21 @@ def prepare(flow: str, directory: Path) -> None:
     (directory / LEDGER).write_text(initial_ledger(flow), encoding="utf-8")
 
 
-def poetry_step(directory: Path, step: int) -> None:
+def poetry_step(directory: Path, step: int, name: str = "crashpkg", ledger: Path | None = None) -> None:
     """What GuardedLocker.set_lock_data does once the review is settled: Warden.commit."""
     from pinwarden.poetry_plugin.flow import Hooks, Warden
     from pinwarden.shared.decide import Choice
     from pinwarden.shared.store import atomic_write
 
     lock = directory / LOCKS["poetry"]
-    text = poetry_lock(step)
-    warden = Warden(directory, lock)
+    text = poetry_lock(step, name)
+    warden = Warden(directory, lock, ledger=ledger)
     hooks = Hooks(ask=lambda question: Choice.APPROVE, say=lambda message: None)
     review = warden.review(parse_poetry_lock(text, "poetry.lock").releases, hooks, writes=True)
     warden.commit(review, hooks, lambda: atomic_write(lock, text))
 
 
-def piptools_step(directory: Path, step: int) -> None:
+def piptools_step(directory: Path, step: int, name: str = "crashpkg", ledger: Path | None = None) -> None:
     """What `pinwarden pip-compile` does once pip-compile has finished: Session._commit."""
     from pinwarden.piptools_ext.protocol import RunReport
     from pinwarden.piptools_ext.session import Examination, Session
@@ -102,9 +103,9 @@ def piptools_step(directory: Path, step: int) -> None:
     from pinwarden.shared.decide import Choice, decide, plan
 
     output = directory / LOCKS["piptools"]
-    report = RunReport(stage="done", output=str(output), ledger=str(directory / LEDGER))
+    report = RunReport(stage="done", output=str(output), ledger=str(ledger or directory / LEDGER))
     session = Session(report, command="pinwarden pip-compile", err=io.StringIO())
-    text = requirements(step)
+    text = requirements(step, name)
     snapshot = session.store.load()
     releases = parse_requirements(text, str(output)).releases
     findings = compare(snapshot, releases)
@@ -114,13 +115,18 @@ def piptools_step(directory: Path, step: int) -> None:
     assert session._commit(exam, the_plan, decisions, io.StringIO()) == 0
 
 
-STEPS: dict[str, Callable[[Path, int], None]] = {"poetry": poetry_step, "piptools": piptools_step}
+STEPS: dict[str, Callable[..., None]] = {"poetry": poetry_step, "piptools": piptools_step}
 
 
 def main(argv: list[str]) -> None:
     flow, directory = argv[0], Path(argv[1])
-    step = int(argv[2]) if len(argv) > 2 else 1
     run = STEPS[flow]
+    if len(argv) > 2:
+        last, name, ledger = int(argv[2]), argv[3], Path(argv[4])
+        for step in range(1, last + 1):
+            run(directory, step, name, ledger)
+        return
+    step = 1
     run(directory, step)  # warm: every import done before the parent starts its clock
     print("go", flush=True)
     while True:
