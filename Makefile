@@ -4,13 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+WHEELHOUSE := build/wheelhouse
+# Versions the packaging tests install into fresh virtualenvs: the lowest and newest supported.
+SUPPORTED := poetry==2.1.4 poetry==2.5.1 pip-tools==7.4.1 pip-tools==7.6.2
+
+.PHONY: demo test lint typecheck unit bench clean wheelhouse
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Wheels for the tests that build and install pinwarden into fresh virtualenvs, downloaded while
+# the network is there: the tests themselves run offline (see .ci/run).
+$(WHEELHOUSE)/.done: $(STAMP)
+	mkdir -p $(WHEELHOUSE)
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) '.[pip-tools]' 'poetry-core>=2.0' build wheel setuptools
+	for spec in $(SUPPORTED); do $(BIN)/pip download --quiet --dest $(WHEELHOUSE) $$spec || exit 1; done
+	touch $@
+
+wheelhouse: $(WHEELHOUSE)/.done
 
 demo: $(STAMP)
 	$(BIN)/python demo/run.py
@@ -22,7 +36,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(WHEELHOUSE)/.done
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit
