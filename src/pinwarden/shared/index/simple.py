@@ -74,6 +74,12 @@ def parse_json_page(text: str, url: str) -> tuple[IndexFile, ...]:
     except json.JSONDecodeError as exc:
         problems.add(f"line {exc.lineno} column {exc.colno}", f"not JSON: {exc.msg}")
         problems.raise_if_any(url, what)
+    except RecursionError:  # a hostile page nested thousands deep
+        problems.add("", "not JSON this client accepts: nested too deeply")
+        problems.raise_if_any(url, what)
+    except ValueError:  # a number past Python's int-from-text limit (CVE-2020-10735)
+        problems.add("", "not JSON this client accepts: a number with too many digits")
+        problems.raise_if_any(url, what)
     if not isinstance(data, dict):
         problems.add("", "must be a JSON object")
         problems.raise_if_any(url, what)
@@ -110,11 +116,12 @@ def _json_file(item: Any, where: str, base: str, problems: Collector) -> IndexFi
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
         problems.add(f"{where}.size", f"must be a whole number of bytes, found {size!r}")
         size = None
-    if filename is None or href is None or hashes is None:
+    url = _join(base, href, f"{where}.url", problems) if href is not None else None
+    if filename is None or url is None or hashes is None:
         return None
     return IndexFile(
         filename=filename,
-        url=urljoin(base, href),
+        url=url,
         hashes=hashes,
         requires_python=requires_python,
         yanked=yanked,
@@ -129,6 +136,20 @@ def _required_str(item: Mapping[str, Any], key: str, where: str, problems: Colle
         problems.add(f"{where}.{key}", "missing (must be a non-empty string)")
         return None
     return value
+
+
+def _join(base: str, href: str, where: str, problems: Collector) -> str | None:
+    """A link made absolute; a hostile page may hold one urllib cannot parse (`http://[::1`)."""
+    try:
+        return urljoin(base, href)
+    except ValueError as exc:
+        problems.add(where, f"not a URL ({exc})")
+        return None
+
+
+def _shown(text: str) -> str:
+    """Page text in a one-line message: quoted when it holds line breaks or other controls."""
+    return text if text.isprintable() else repr(text)
 
 
 def _optional_str(item: Mapping[str, Any], key: str, where: str, problems: Collector) -> str | None:
@@ -214,11 +235,15 @@ class _AnchorParser(HTMLParser):
 
 def parse_html_page(text: str, url: str) -> tuple[IndexFile, ...]:
     parser = _AnchorParser()
-    parser.feed(text)
-    parser.close()
-    parser._close()  # an <a> left open at the end of the page
-    base = urljoin(url, parser.base) if parser.base else url
     problems = Collector()
+    try:
+        parser.feed(text)
+        parser.close()
+    except AssertionError:  # _markupbase asserts on some malformed `<![...` declarations
+        problems.add("", "not HTML this client can read: a malformed markup declaration")
+        problems.raise_if_any(url, "PEP 503 project page")
+    parser._close()  # an <a> left open at the end of the page
+    base = (_join(url, parser.base, "base href", problems) if parser.base else url) or url
     files = [f for anchor in parser.anchors if (f := _html_file(anchor, base, problems))]
     problems.raise_if_any(url, "PEP 503 project page")
     return tuple(files)
@@ -231,9 +256,12 @@ def _html_file(anchor: _Anchor, base: str, problems: Collector) -> IndexFile | N
         problems.add(where, "has no href")
         return None
     if not anchor.text:
-        problems.add(where, f"has no filename text ({href})")
+        problems.add(where, f"has no filename text ({_shown(href)})")
         return None
-    link, fragment = urldefrag(urljoin(base, href))
+    joined = _join(base, href, f"{where}.href", problems)
+    if joined is None:
+        return None
+    link, fragment = urldefrag(joined)
     hashes: tuple[FileHash, ...] = ()
     if fragment:
         algorithm, _, digest = fragment.partition("=")
