@@ -85,6 +85,11 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     show = sub.add_parser("show", parents=[common], help="list what the ledger trusts")
     show.add_argument("name", nargs="?", help="only this project")
     show.add_argument("--format", choices=("text", "json"), default="text")
+    diff = sub.add_parser(
+        "diff", parents=[common], help="what trust the ledger gained or lost since a git revision"
+    )
+    diff.add_argument("revision", nargs="?", default="HEAD", metavar="GIT-REV", help="default: HEAD")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
@@ -319,7 +324,26 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show}
+def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
+    """Exit 0 when trust was only added, 1 when any was removed or replaced (a reviewer must look)."""
+    from .shared.git import short_revision, text_at
+    from .shared.ledger import loads
+    from .shared.ledger_diff import diff, diff_json, diff_text
+
+    settings, base = load_settings(Path.cwd())
+    store = LedgerStore(ledger_path(args.ledger, settings, base, []))
+    old_text = text_at(store.path, args.revision)
+    if old_text is None and not store.exists():
+        raise PinwardenError(f"{store.path}: no ledger now nor at {args.revision}")
+    old = loads(old_text, f"{args.revision}:{store.path.name}") if old_text is not None else Ledger()
+    changes = diff(old, store.load())
+    render = diff_json if args.format == "json" else diff_text
+    text = render(changes, ledger=str(store.path), base=short_revision(store.path, args.revision))
+    out.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_FINDINGS if any(c.removes_trust for c in changes) else EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show, "diff": cmd_diff}
 
 
 def run(argv: list[str], out: TextIO, err: TextIO, prog: str = "pinwarden") -> int:

@@ -1,0 +1,235 @@
+"""Ledger x ledger -> what trust changed, for reviewing a pull request. Pure: no git, no files.
+
+Additions are the normal life of a ledger (a new version, an approved new file). Anything that
+takes trust away or swaps it (a hash removed or replaced, a file or version dropped, the history
+of how a version was trusted rewritten) is what an attacker editing the lock and the ledger in
+the same pull request would need, so those changes are flagged `removes_trust` and shown first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from .ledger import Ledger
+from .model import FileHash, NormalizedName, TrustedFile, TrustedRelease, TrustEvent
+
+
+class ChangeKind(str, Enum):
+    # trust added
+    ADDED_VERSION = "added-version"
+    ADDED_FILE = "added-file"
+    ADDED_HASH = "added-hash"  # another algorithm's digest beside a trusted one
+    TRUST_EVENT = "trust-event"  # a new init / first-use / approval entry
+    VANISHED = "vanished"  # a trusted file left the lock; its trust is kept
+    REAPPEARED = "reappeared"
+    INDEX_CHANGED = "index-changed"
+    # trust removed or replaced
+    REMOVED_VERSION = "removed-version"
+    REMOVED_FILE = "removed-file"
+    REMOVED_HASH = "removed-hash"
+    REPLACED_HASH = "replaced-hash"
+    SOURCE_REPLACED = "source-replaced"  # a git package's pinned commit
+    HISTORY_REWRITTEN = "history-rewritten"
+
+
+REMOVING = frozenset(
+    {
+        ChangeKind.REMOVED_VERSION,
+        ChangeKind.REMOVED_FILE,
+        ChangeKind.REMOVED_HASH,
+        ChangeKind.REPLACED_HASH,
+        ChangeKind.SOURCE_REPLACED,
+        ChangeKind.HISTORY_REWRITTEN,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    kind: ChangeKind
+    project: NormalizedName
+    version: str
+    filename: str | None = None
+    old: str | None = None
+    new: str | None = None
+    detail: str | None = None
+
+    @property
+    def removes_trust(self) -> bool:
+        return self.kind in REMOVING
+
+    def as_json(self) -> dict[str, str | bool | None]:
+        return {
+            "kind": self.kind.value,
+            "project": self.project,
+            "version": self.version,
+            "filename": self.filename,
+            "old": self.old,
+            "new": self.new,
+            "detail": self.detail,
+            "removes_trust": self.removes_trust,
+        }
+
+
+def diff(old: Ledger, new: Ledger) -> tuple[Change, ...]:
+    """Every change from `old` to `new`, trust removals first, then by project and version."""
+    changes: list[Change] = []
+    for key in sorted(old.releases.keys() | new.releases.keys()):
+        before, after = old.releases.get(key), new.releases.get(key)
+        if before is None and after is not None:
+            changes.extend(_added_version(after))
+        elif after is None and before is not None:
+            changes.append(_change(before, ChangeKind.REMOVED_VERSION, detail=f"{len(before.files)} files"))
+        elif before is not None and after is not None:
+            changes.extend(_release_changes(before, after))
+    return tuple(sorted(changes, key=lambda c: (not c.removes_trust, c.project, c.version)))
+
+
+def _change(release: TrustedRelease, kind: ChangeKind, **fields: str | None) -> Change:
+    return Change(kind=kind, project=release.name, version=release.version, **fields)
+
+
+def _hashes(trusted: TrustedFile) -> str:
+    return ", ".join(str(h) for h in trusted.hashes)
+
+
+def _added_version(release: TrustedRelease) -> Iterator[Change]:
+    how = ", ".join(_event(e) for e in release.history)
+    yield _change(release, ChangeKind.ADDED_VERSION, new=release.source, detail=how)
+    for trusted in release.files:
+        yield _change(release, ChangeKind.ADDED_FILE, filename=trusted.filename, new=_hashes(trusted))
+
+
+def _event(event: TrustEvent) -> str:
+    reason = f": {event.reason}" if event.reason else ""
+    return f"{event.how.value} at {event.at}{reason}"
+
+
+def _release_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[Change]:
+    if after.history[: len(before.history)] != before.history:
+        yield _change(
+            before, ChangeKind.HISTORY_REWRITTEN, detail="earlier trust entries were edited or removed"
+        )
+    for event in after.history[len(before.history) :]:
+        yield _change(after, ChangeKind.TRUST_EVENT, detail=_event(event))
+    if before.source is not None and before.source != after.source:
+        yield _change(after, ChangeKind.SOURCE_REPLACED, old=before.source, new=after.source)
+    if before.index != after.index:
+        yield _change(after, ChangeKind.INDEX_CHANGED, old=before.index, new=after.index)
+    yield from _file_changes(before, after)
+
+
+def _file_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[Change]:
+    old_named = {f.filename: f for f in before.files if f.filename is not None}
+    new_named = {f.filename: f for f in after.files if f.filename is not None}
+    every_new_hash = {h for f in after.files for h in f.hashes}
+    every_old_hash = {h for f in before.files for h in f.hashes}
+    for filename, old_file in old_named.items():
+        new_file = new_named.get(filename)
+        if new_file is None:
+            yield _change(after, ChangeKind.REMOVED_FILE, filename=filename, old=_hashes(old_file))
+        else:
+            yield from _same_file(after, old_file, new_file)
+    for filename, new_file in new_named.items():
+        if filename not in old_named:
+            yield _change(after, ChangeKind.ADDED_FILE, filename=filename, new=_hashes(new_file))
+    # A hash learnt from a requirements file (no filename) may move to a named entry: still trusted.
+    for old_file in (f for f in before.files if f.filename is None):
+        for digest in old_file.hashes:
+            if digest not in every_new_hash:
+                yield _change(after, ChangeKind.REMOVED_HASH, old=str(digest))
+    for new_file in (f for f in after.files if f.filename is None):
+        for digest in new_file.hashes:
+            if digest not in every_old_hash:
+                yield _change(after, ChangeKind.ADDED_FILE, new=str(digest))
+
+
+def _same_file(release: TrustedRelease, old: TrustedFile, new: TrustedFile) -> Iterator[Change]:
+    name = old.filename
+    old_by_alg = {h.algorithm: h for h in old.hashes}
+    new_by_alg = {h.algorithm: h for h in new.hashes}
+    for algorithm, digest in old_by_alg.items():
+        replacement: FileHash | None = new_by_alg.get(algorithm)
+        if replacement is None:
+            yield _change(release, ChangeKind.REMOVED_HASH, filename=name, old=str(digest))
+        elif replacement != digest:
+            yield _change(
+                release, ChangeKind.REPLACED_HASH, filename=name, old=str(digest), new=str(replacement)
+            )
+    for algorithm, digest in new_by_alg.items():
+        if algorithm not in old_by_alg:
+            yield _change(release, ChangeKind.ADDED_HASH, filename=name, new=str(digest))
+    if new.vanished != old.vanished:
+        kind = ChangeKind.VANISHED if new.vanished else ChangeKind.REAPPEARED
+        yield _change(release, kind, filename=name)
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+_WORDS = {
+    ChangeKind.ADDED_VERSION: "new version",
+    ChangeKind.ADDED_FILE: "new file",
+    ChangeKind.ADDED_HASH: "new hash",
+    ChangeKind.TRUST_EVENT: "trusted",
+    ChangeKind.VANISHED: "vanished (trust kept)",
+    ChangeKind.REAPPEARED: "listed again",
+    ChangeKind.INDEX_CHANGED: "index",
+    ChangeKind.REMOVED_VERSION: "VERSION REMOVED",
+    ChangeKind.REMOVED_FILE: "FILE REMOVED",
+    ChangeKind.REMOVED_HASH: "HASH REMOVED",
+    ChangeKind.REPLACED_HASH: "HASH REPLACED",
+    ChangeKind.SOURCE_REPLACED: "SOURCE REPLACED",
+    ChangeKind.HISTORY_REWRITTEN: "HISTORY REWRITTEN",
+}
+
+
+def _line(change: Change) -> str:
+    parts = [f"{change.project} {change.version}", _WORDS[change.kind]]
+    if change.filename:
+        parts.append(change.filename)
+    if change.old and change.new:
+        parts.append(f"{change.old} -> {change.new}")
+    elif change.old or change.new:
+        parts.append(change.old or change.new or "")
+    if change.detail:
+        parts.append(f"({change.detail})")
+    return "  " + "  ".join(parts)
+
+
+def diff_text(changes: Sequence[Change], *, ledger: str, base: str) -> str:
+    if not changes:
+        return f"pinwarden diff: {ledger}: no trust changed since {base}\n"
+    removing = [c for c in changes if c.removes_trust]
+    adding = [c for c in changes if not c.removes_trust]
+    lines = [f"pinwarden diff: {ledger} since {base}", ""]
+    if removing:
+        lines += [
+            "@" * 72,
+            "@    TRUST REMOVED OR REPLACED: a reviewer must confirm each of these    @",
+            "@" * 72,
+            *(_line(c) for c in removing),
+            "",
+            "A hash removed or replaced in the ledger lets a lock hold other bytes under a trusted",
+            "name. Unless the pull request explains each one, do not merge it.",
+            "",
+        ]
+    if adding:
+        lines += ["Trust added:", *(_line(c) for c in adding), ""]
+    lines.append(f"{len(adding)} addition(s), {len(removing)} removal(s) or replacement(s)")
+    return "\n".join(lines) + "\n"
+
+
+def diff_json(changes: Sequence[Change], *, ledger: str, base: str) -> str:
+    return json.dumps(
+        {
+            "ledger": ledger,
+            "base": base,
+            "removes_trust": any(c.removes_trust for c in changes),
+            "changes": [c.as_json() for c in changes],
+        },
+        indent=2,
+    )
