@@ -82,6 +82,12 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
         help="trust the files the index serves now instead of reading locks (default URL: the "
         "--index-url of the requirements files, else PyPI); repeat for several indexes",
     )
+    audit = sub.add_parser(
+        "audit",
+        parents=[common, locks],
+        help="compare what the indexes serve now for every locked version with the ledger",
+    )
+    add_audit_options(audit)
     show = sub.add_parser("show", parents=[common], help="list what the ledger trusts")
     show.add_argument("name", nargs="?", help="only this project")
     show.add_argument("--format", choices=("text", "json"), default="text")
@@ -91,6 +97,25 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     diff.add_argument("revision", nargs="?", default="HEAD", metavar="GIT-REV", help="default: HEAD")
     diff.add_argument("--format", choices=("text", "json"), default="text")
     return parser
+
+
+def add_audit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--index-url", metavar="URL", help="ask this index instead of those the locks name (a mirror)"
+    )
+    parser.add_argument(
+        "--extra-index-url", action="append", default=[], metavar="URL", help="ask this index too"
+    )
+    parser.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="record everything the indexes serve now as seen (never trusted): acknowledges new "
+        "files the lock leaves out",
+    )
+    parser.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="per request")
+    parser.add_argument("--jobs", type=int, default=16, metavar="N", help="requests at once")
+    parser.add_argument("--no-cache", action="store_true", help="do not use the on-disk HTTP cache")
 
 
 @dataclass(frozen=True)
@@ -309,6 +334,27 @@ def _count(changes: Sequence[Finding]) -> str:
     return f"{len(changes)} change(s)"
 
 
+def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Heavy imports (requests, cachecontrol) happen inside: `check` never pays for them."""
+    from .shared.auditing import AuditCommand, audit_command
+    from .shared.store import load_settings
+
+    ctx = _context(args, args.locks)
+    settings, _ = load_settings(Path.cwd())
+    command = AuditCommand(
+        format=args.format,
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url),
+        update_baseline=args.update_baseline,
+        timeout=args.timeout,
+        jobs=args.jobs,
+        cache=not args.no_cache,
+        prog=args.prog,
+        lock_args=ctx.lock_args(),
+    )
+    return audit_command(ctx.locks, ctx.ledger, command, out, err, late_upload_days=settings.late_upload_days)
+
+
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     from .shared.render import ledger_json, ledger_text, select
 
@@ -353,6 +399,8 @@ def run(argv: list[str], out: TextIO, err: TextIO, prog: str = "pinwarden") -> i
 
         return pip_compile_main(argv[1:], out, err)
     args = build_parser(prog).parse_args(argv)
+    if args.command == "audit":  # the one command that reports progress and errors as it goes
+        return cmd_audit(args, out, err)
     return COMMANDS[args.command](args, out)
 
 

@@ -55,9 +55,24 @@ def untrusted_keys(findings: Iterable[Finding]) -> list[tuple[str, str]]:
     return list(seen)
 
 
-def _finding(release: LockedRelease, kind: FindingKind, **fields: str | None) -> Finding:
+def _finding(
+    release: LockedRelease,
+    kind: FindingKind,
+    *,
+    filename: str | None = None,
+    hash: str | None = None,
+    trusted_hash: str | None = None,
+    detail: str | None = None,
+) -> Finding:
     return Finding(
-        kind=kind, project=release.name, version=release.version, lockfile=release.lockfile, **fields
+        kind=kind,
+        project=release.name,
+        version=release.version,
+        lockfile=release.lockfile,
+        filename=filename,
+        hash=hash,
+        trusted_hash=trusted_hash,
+        detail=detail,
     )
 
 

@@ -7,6 +7,7 @@ Nothing here does I/O. A lock reader turns text into `LockedRelease`s, the ledge
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NewType
@@ -183,19 +184,43 @@ class FindingKind(str, Enum):
     SDIST_ADDED = "sdist-added"
     FILENAME_MISMATCH = "filename-mismatch"
     WEAK_HASH = "weak-hash"
+    # What `audit` finds on the index itself, and the warning signs it reads from index data.
+    PROJECT_GONE = "project-gone"
+    VERSION_GONE = "version-gone"
+    PROJECT_RECREATED = "project-recreated"
+    LATE_UPLOAD = "late-upload"
+    SHAPE_CHANGE = "shape-change"
+    YANKED = "yanked"
 
 
 # Order in reports: the gravest first.
 SEVERITY = {
     FindingKind.CHANGED_FILE: 0,
-    FindingKind.FILENAME_MISMATCH: 1,
-    FindingKind.WEAK_HASH: 2,
-    FindingKind.NEW_FILE: 3,
-    FindingKind.BUILD_TAG: 4,
-    FindingKind.SDIST_ADDED: 5,
-    FindingKind.MISSING_FILE: 6,
-    FindingKind.NEW_VERSION: 7,
+    FindingKind.PROJECT_RECREATED: 1,
+    FindingKind.FILENAME_MISMATCH: 2,
+    FindingKind.WEAK_HASH: 3,
+    FindingKind.PROJECT_GONE: 4,
+    FindingKind.VERSION_GONE: 5,
+    FindingKind.NEW_FILE: 6,
+    FindingKind.BUILD_TAG: 7,
+    FindingKind.SDIST_ADDED: 8,
+    FindingKind.LATE_UPLOAD: 9,
+    FindingKind.SHAPE_CHANGE: 10,
+    FindingKind.YANKED: 11,
+    FindingKind.MISSING_FILE: 12,
+    FindingKind.NEW_VERSION: 13,
 }
+# Warning signs: facts worth a look that are not, on their own, a change to trusted content.
+WARNING_KINDS = frozenset(
+    {
+        FindingKind.BUILD_TAG,
+        FindingKind.SDIST_ADDED,
+        FindingKind.LATE_UPLOAD,
+        FindingKind.SHAPE_CHANGE,
+        FindingKind.YANKED,
+        FindingKind.PROJECT_RECREATED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,11 +233,13 @@ class Finding:
     hash: str | None = None
     trusted_hash: str | None = None
     detail: str | None = field(default=None, compare=False)
+    # Facts behind a finding read from the index (times, gap, files), for JSON; never compared.
+    evidence: Mapping[str, object] | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple[str, str, int, str, str]:
         return (self.project, self.version, SEVERITY[self.kind], self.filename or "", self.hash or "")
 
-    def as_json(self) -> dict[str, str | None]:
+    def as_json(self) -> dict[str, object]:
         return {
             "kind": self.kind.value,
             "project": self.project,
@@ -222,4 +249,5 @@ class Finding:
             "trusted_hash": self.trusted_hash,
             "lockfile": self.lockfile,
             "detail": self.detail,
+            "evidence": dict(self.evidence) if self.evidence is not None else None,
         }

@@ -20,6 +20,12 @@ _LABEL = {
     FindingKind.SDIST_ADDED: "warning",
     FindingKind.FILENAME_MISMATCH: "MISMATCH",
     FindingKind.WEAK_HASH: "WEAK HASH",
+    FindingKind.PROJECT_GONE: "GONE",
+    FindingKind.VERSION_GONE: "GONE",
+    FindingKind.PROJECT_RECREATED: "warning",
+    FindingKind.LATE_UPLOAD: "warning",
+    FindingKind.SHAPE_CHANGE: "warning",
+    FindingKind.YANKED: "warning",
 }
 _EXPLAIN = {
     FindingKind.CHANGED_FILE: "the same file now has other bytes than when it was trusted",
@@ -28,6 +34,8 @@ _EXPLAIN = {
     FindingKind.NEW_VERSION: "a version never trusted before",
     FindingKind.FILENAME_MISMATCH: "the filename names another project or version",
     FindingKind.WEAK_HASH: "a hash too weak to trust",
+    FindingKind.PROJECT_GONE: "the index no longer serves this project",
+    FindingKind.VERSION_GONE: "the index no longer serves this version",
 }
 
 
@@ -44,7 +52,12 @@ def findings_json(findings: Sequence[Finding], **extra: object) -> str:
 
 
 def findings_text(
-    findings: Sequence[Finding], *, ledger_path: str, approve_prefix: str, lock_args: str = ""
+    findings: Sequence[Finding],
+    *,
+    ledger_path: str,
+    approve_prefix: str,
+    lock_args: str = "",
+    advice: Sequence[str] | None = None,
 ) -> str:
     """The report: an ssh-style banner when trusted bytes changed, then per version, then what to run."""
     if not findings:
@@ -64,6 +77,8 @@ def findings_text(
     for (project, version), group in groupby(findings, key=lambda f: (f.project, f.version)):
         lines.append("")
         lines.extend(_version_block(project, version, list(group)))
+    if advice is not None:
+        return "\n".join([*lines, "", *advice]) + "\n"
     lines += ["", "If these changes are expected, review them, then record them:"]
     suffix = f" {lock_args}" if lock_args else ""
     lines += [f"  {approve_prefix} {project}=={version}{suffix}" for project, version in versions]
@@ -84,12 +99,16 @@ def _finding_lines(finding: Finding) -> list[str]:
     if finding.kind is FindingKind.NEW_VERSION:
         return [f"  {label:<11} {_EXPLAIN[finding.kind]}; it is trusted when recorded"]
     if label == "warning":
-        return [f"  {label:<11} {name}: {finding.detail}"]
+        return [f"  {label:<11} {name}: {finding.detail}" if name else f"  {label:<11} {finding.detail}"]
+    if finding.kind in (FindingKind.PROJECT_GONE, FindingKind.VERSION_GONE):
+        return [f"  {label:<11} {finding.detail or _EXPLAIN[finding.kind]}"]
     lines = [f"  {label:<11} {name}"]
+    # Audit findings describe the index: their hash is what it serves, not what a lock holds.
+    source = "served " if finding.evidence is not None and "index" in finding.evidence else "locked "
     if finding.trusted_hash:
         lines.append(f"  {'':<11}   trusted {finding.trusted_hash}")
     if finding.hash:
-        lines.append(f"  {'':<11}   locked  {finding.hash}")
+        lines.append(f"  {'':<11}   {source} {finding.hash}")
     lines.append(f"  {'':<11}   {finding.detail or _EXPLAIN[finding.kind]}")
     return lines
 
@@ -135,3 +154,21 @@ def select(ledger: Ledger, name: str | None) -> list[TrustedRelease]:
 
     keys = sorted(ledger.releases, key=lambda k: (k[0], version_key(k[1])))
     return [ledger.releases[k] for k in keys if name is None or k[0] == name]
+
+
+def audit_summary(
+    *, releases: int, pages: int, requests: int, findings: int, recorded: int, baseline: str, errors: int
+) -> str:
+    """The closing lines of a text audit: what was asked, and what the baseline took in."""
+    lines = []
+    if recorded:
+        lines.append(
+            f"pinwarden: recorded what the index serves for {recorded} version(s) in {baseline} "
+            "(seen, not trusted); commit it beside the ledger"
+        )
+    state = "could not audit everything" if errors else ("findings above" if findings else "nothing changed")
+    lines.append(
+        f"pinwarden: audited {releases} locked version(s) on {pages} project page(s), "
+        f"{requests} request(s): {state}"
+    )
+    return "\n".join(lines) + "\n"

@@ -11,10 +11,14 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings, parse_settings
 from .errors import PinwardenError
 from .ledger import LEDGER_FILENAME, Ledger, dumps, loads
+
+if TYPE_CHECKING:
+    from .baseline import Baseline
 
 LOCK_TIMEOUT_SECONDS = 120.0
 
@@ -127,6 +131,43 @@ class LedgerStore:
             lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
         except Timeout:
             raise PinwardenError(f"{self.path}: another pinwarden holds the ledger lock") from None
+        try:
+            yield self
+        finally:
+            lock.release()
+
+
+class BaselineStore:
+    """The audit baseline beside the ledger (baseline.py says why it is a file of its own)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> Baseline:
+        from .baseline import Baseline, loads
+
+        if not self.path.exists():
+            return Baseline()
+        return loads(read_text(self.path, "audit baseline"), str(self.path))
+
+    def save(self, baseline: Baseline) -> bool:
+        from .baseline import dumps
+
+        text = dumps(baseline)
+        if self.path.exists() and read_text(self.path, "audit baseline") == text:
+            return False
+        atomic_write(self.path, text)
+        return True
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[BaselineStore]:
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")))
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+        except Timeout:
+            raise PinwardenError(f"{self.path}: another pinwarden holds the baseline lock") from None
         try:
             yield self
         finally:

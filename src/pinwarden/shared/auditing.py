@@ -1,0 +1,342 @@
+"""`pinwarden audit` from end to end, the same for the CLI and for `poetry pinwarden audit`.
+
+locks -> which indexes to ask (sources.py) -> project pages, many at once (a `Fetcher`: plain HTTP,
+or Poetry's authenticator) -> hashes downloaded where a page lists none the ledger can compare ->
+the pure audit (audit.py) -> the baseline written under its lock -> a report. The caller renders
+and chooses the exit code; errors of the index never pass silently (they are `errors`, exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol, TextIO
+
+from .audit import AuditResult, AuditSettings, Subject, audit
+from .baseline import BASELINE_FILENAME
+from .errors import PinwardenError
+from .index.client import fetch_pages
+from .index.pages import Observed, PageResult
+from .index.simple import IndexFile
+from .index.sources import IndexOptions, Target, pip_indexes, poetry_credentials, target_of
+from .ledger import Ledger
+from .model import FileHash, Finding, FindingKind, LockedRelease, LockFile, NormalizedName
+from .store import BaselineStore, LedgerStore, read_text
+
+
+class Fetcher(Protocol):
+    requests: int
+
+    def fetch_page(self, index: str, name: str) -> PageResult: ...
+
+    def download_digest(self, url: str, algorithm: str) -> FileHash: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOutcome:
+    result: AuditResult
+    releases: int  # locked versions looked up on an index
+    pages: int  # project pages asked for
+    baseline_path: Path
+    baseline_written: bool
+
+
+def baseline_path_for(ledger: Path) -> Path:
+    """Beside the ledger: `pinwarden-baseline.toml`, or `<ledger stem>.baseline.toml` for a ledger
+    with a name of its own (two ledgers in one directory keep two baselines)."""
+    if ledger.name == "pinwarden-ledger.toml":
+        return ledger.with_name(BASELINE_FILENAME)
+    return ledger.with_name(f"{ledger.stem}.baseline.toml")
+
+
+def run_audit(
+    locks: Sequence[LockFile],
+    store: LedgerStore,
+    fetcher: Fetcher,
+    *,
+    options: IndexOptions,
+    settings: AuditSettings,
+    jobs: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditOutcome:
+    ledger = store.load()
+    baselines = BaselineStore(baseline_path_for(store.path))
+    baseline = baselines.load()  # a malformed baseline stops here, before any request
+    targets = [(r, t) for lock in locks for r in lock.releases if (t := target_of(r, lock, options))]
+    wanted = [(index, r.name) for r, t in targets for index in t.indexes]
+    pages = fetch_pages(fetcher.fetch_page, wanted, jobs=jobs, progress=progress)
+    subjects = [_subject(r, t, pages) for r, t in targets]
+    subjects, download_errors = _complete_hashes(subjects, ledger, fetcher, jobs)
+    result = audit(ledger, baseline, subjects, settings)
+    result = replace(result, errors=(*result.errors, *download_errors))
+    written = False
+    if result.recorded:
+        with baselines.locked():
+            # Reloaded: another audit may have recorded versions since; ours win for ours only.
+            current = baselines.load()
+            fresh = [result.baseline.releases[k] for k in result.recorded]
+            written = baselines.save(current.with_releases(fresh))
+    return AuditOutcome(result, len(targets), len(set(wanted)), baselines.path, written)
+
+
+def _subject(
+    release: LockedRelease, target: Target, pages: Mapping[tuple[str, NormalizedName], PageResult]
+) -> Subject:
+    observed = Observed.merge(pages[(index, release.name)] for index in target.indexes)
+    return Subject(release=release, observed=observed, named_index=target.named)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages that list no hash the ledger can compare
+
+
+def _complete_hashes(
+    subjects: Sequence[Subject], ledger: Ledger, fetcher: Fetcher, jobs: int
+) -> tuple[list[Subject], list[str]]:
+    """Download and hash the files of trusted versions that the page lists without a hash of the
+    ledger's algorithm (PEP 503 pages without fragments, an index that switched to sha512):
+    otherwise a changed file could not be told from an unchanged one."""
+    wanted: dict[str, str] = {}
+    for subject in subjects:
+        trusted = ledger.get(subject.release.name, subject.release.version)
+        if trusted is None or subject.observed.failures:
+            continue
+        algorithms = {h.algorithm for f in trusted.files for h in f.hashes}
+        names = {f.filename for f in trusted.files if f.filename}
+        unnamed = any(f.filename is None for f in trusted.files)
+        for file in subject.observed.files:
+            if (file.filename in names or unnamed) and not any(
+                h.algorithm in algorithms for h in file.hashes
+            ):
+                wanted.setdefault(file.url, sorted(algorithms)[0] if algorithms else "sha256")
+    if not wanted:
+        return list(subjects), []
+    digests, errors = _download_all(fetcher, wanted, jobs)
+    completed = [replace(s, observed=_with_digests(s.observed, digests)) for s in subjects]
+    return completed, errors
+
+
+def _download_all(
+    fetcher: Fetcher, wanted: Mapping[str, str], jobs: int
+) -> tuple[dict[str, FileHash], list[str]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[str, str]) -> tuple[str, FileHash | str]:
+        url, algorithm = item
+        try:
+            return url, fetcher.download_digest(url, algorithm)
+        except Exception as exc:  # any failure is an error of the audit, never a pass
+            return url, str(exc)
+
+    digests: dict[str, FileHash] = {}
+    errors: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(wanted)))) as pool:
+        for url, answer in pool.map(one, wanted.items()):
+            if isinstance(answer, FileHash):
+                digests[url] = answer
+            else:
+                errors.append(answer)
+    return digests, errors
+
+
+def _with_digests(observed: Observed, digests: Mapping[str, FileHash]) -> Observed:
+    def completed(file: IndexFile) -> IndexFile:
+        digest = digests.get(file.url)
+        return file if digest is None else replace(file, hashes=(*file.hashes, digest))
+
+    return replace(observed, files=tuple(completed(f) for f in observed.files))
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration from the environment
+
+
+def index_options(
+    index_url: str | None, extra_index_urls: Sequence[str], environ: Mapping[str, str] | None = None
+) -> IndexOptions:
+    environ = os.environ if environ is None else environ
+    pip_index, pip_extras = pip_indexes([_read_quietly(p) for p in pip_config_files(environ)], environ)
+    return IndexOptions(
+        index_url=index_url,
+        extra_index_urls=tuple(extra_index_urls),
+        pip_index_url=pip_index,
+        pip_extra_index_urls=pip_extras,
+    )
+
+
+def pip_config_files(environ: Mapping[str, str]) -> list[Path]:
+    """pip's configuration files in the order pip loads them (later ones win); none for /dev/null."""
+    explicit = environ.get("PIP_CONFIG_FILE")
+    if explicit == os.devnull:
+        return []
+    home = Path(environ.get("HOME", str(Path.home())))
+    config_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+    dirs = (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
+    files = [Path(d) / "pip" / "pip.conf" for d in dirs if d]
+    files += [Path("/etc/pip.conf"), home / ".pip" / "pip.conf", config_home / "pip" / "pip.conf"]
+    files.append(Path(sys.prefix) / "pip.conf")
+    if explicit:
+        files.append(Path(explicit))
+    return [f for f in files if f.is_file()]
+
+
+def _read_quietly(path: Path) -> str:
+    try:
+        return read_text(path, "pip configuration file")
+    except PinwardenError:
+        return ""
+
+
+def poetry_source_credentials(
+    locks: Iterable[LockFile], environ: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, str]]:
+    """Index URL -> credentials from POETRY_HTTP_BASIC_<SOURCE>_*, for the sources poetry.lock names."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, tuple[str, str]] = {}
+    for lock in locks:
+        for release in lock.releases:
+            if release.source_reference and release.source_url and release.source_url not in found:
+                credentials = poetry_credentials(release.source_reference, environ)
+                if credentials is not None:
+                    found[release.source_url] = credentials
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The command, for the CLI and for `poetry pinwarden audit`
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditCommand:
+    """What the command line asked for."""
+
+    format: str = "text"
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    update_baseline: bool = False
+    timeout: float = 15.0
+    jobs: int = 16
+    cache: bool = True
+    prog: str = "pinwarden"
+    lock_args: str = ""
+
+
+def audit_command(
+    locks: Sequence[LockFile],
+    store: LedgerStore,
+    command: AuditCommand,
+    out: TextIO,
+    err: TextIO,
+    *,
+    fetcher: Fetcher | None = None,
+    late_upload_days: int = 14,
+) -> int:
+    """Exit 0 when nothing changed upstream, 1 with findings, 2 when an index could not be audited."""
+    from .index.client import ClientSettings, HttpClient, usable_cache_dir
+    from .progress import ProgressLine
+    from .store import utc_now
+
+    if not store.exists():
+        raise PinwardenError(
+            f"{store.path}: no ledger yet; run '{command.prog} init' to trust the current locks"
+        )
+    if command.jobs < 1 or command.timeout <= 0:
+        raise PinwardenError("--jobs must be at least 1 and --timeout more than 0 seconds")
+    options = index_options(command.index_url, command.extra_index_urls)
+    settings = AuditSettings(
+        late_upload_days=late_upload_days, update_baseline=command.update_baseline, now=utc_now()
+    )
+    owned = fetcher is None
+    client = fetcher or HttpClient(
+        ClientSettings(
+            timeout=command.timeout,
+            jobs=command.jobs,
+            cache_dir=usable_cache_dir() if command.cache else None,
+            credentials=poetry_source_credentials(locks),
+        )
+    )
+    progress = ProgressLine(err, "pinwarden audit: project pages")
+    try:
+        outcome = run_audit(
+            locks, store, client, options=options, settings=settings, jobs=command.jobs, progress=progress
+        )
+    finally:
+        progress.close()
+        if owned and isinstance(client, HttpClient):
+            client.close()
+    return _report(outcome, store, command, out, err, requests=client.requests)
+
+
+def _report(
+    outcome: AuditOutcome,
+    store: LedgerStore,
+    command: AuditCommand,
+    out: TextIO,
+    err: TextIO,
+    *,
+    requests: int,
+) -> int:
+    from .render import audit_summary, findings_json, findings_text
+
+    result = outcome.result
+    if command.format == "json":
+        out.write(
+            findings_json(
+                result.findings,
+                errors=list(result.errors),
+                ledger=str(store.path),
+                baseline=str(outcome.baseline_path),
+                recorded=[{"project": name, "version": version} for name, version in result.recorded],
+                requests=requests,
+            )
+            + "\n"
+        )
+    elif result.findings:
+        out.write(
+            findings_text(
+                result.findings,
+                ledger_path=str(store.path),
+                approve_prefix=f"{command.prog} approve",
+                lock_args=command.lock_args,
+                advice=audit_advice(result.findings, command.prog, command.lock_args),
+            )
+        )
+    if command.format != "json":
+        out.write(
+            audit_summary(
+                releases=outcome.releases,
+                pages=outcome.pages,
+                requests=requests,
+                findings=len(result.findings),
+                recorded=len(result.recorded) if outcome.baseline_written else 0,
+                baseline=str(outcome.baseline_path),
+                errors=len(result.errors),
+            )
+        )
+    for error in result.errors:
+        err.write(f"pinwarden: error: {error}\n")
+    if result.errors:
+        err.write(f"pinwarden: error: {len(result.errors)} locked version(s) could not be audited\n")
+        return 2
+    return 1 if result.findings else 0
+
+
+def audit_advice(findings: Sequence[Finding], prog: str, lock_args: str) -> list[str]:
+    """What to run next: approve from the index what changed upstream, from the lock what it holds."""
+    from .compare import untrusted_keys
+
+    upstream = {(f.project, f.version) for f in findings if f.evidence is not None and "index" in f.evidence}
+    suffix = f" {lock_args}" if lock_args else ""
+    lines = ["If these changes are expected, review them, then record them:"]
+    for name, version in untrusted_keys(findings):
+        source = " --from-index" if (name, version) in upstream else suffix
+        lines.append(f"  {prog} approve {name}=={version}{source}")
+    if any(f.kind is FindingKind.NEW_FILE and f.evidence is not None for f in findings):
+        lines += [
+            "New files the lock leaves out on purpose can be acknowledged as seen (still not trusted):",
+            f"  {prog} audit --update-baseline{suffix}",
+        ]
+    return lines

@@ -1,0 +1,339 @@
+"""The HTTP edge to simple-API indexes: retries, timeouts, credentials, a conditional cache, concurrency.
+
+Built from well-kept parts rather than written here: `requests` with urllib3's `Retry` (connection
+errors, read timeouts, 429 and 5xx, honouring Retry-After), and CacheControl's file cache in the
+user cache directory (`platformdirs`). Every page request carries `Cache-Control: max-age=0`, as pip
+sends it: the cache never answers on its own, it only turns an unchanged page into a 304 (ETag,
+Last-Modified), so an audit always sees what the index serves now.
+
+Credentials: user:password in the index URL, an explicit mapping (Poetry's POETRY_HTTP_BASIC_*
+variables), else netrc (requests reads it, and $NETRC). The module imports requests lazily: the CLI's
+offline commands never pay for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from ..errors import InputError
+from ..model import FileHash, NormalizedName, normalize_name
+from .pages import Failed, NotFound, Page, PageResult
+from .simple import JSON_MEDIA_TYPE, parse_project_page
+
+if TYPE_CHECKING:
+    import requests
+
+DEFAULT_TIMEOUT = 15.0  # seconds, for connecting and for each read
+DEFAULT_RETRIES = 3
+DEFAULT_JOBS = 16
+ACCEPT = f"{JSON_MEDIA_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+_RETRY_STATUSES = (429, 500, 502, 503, 504)
+_CHUNK = 1 << 16
+
+
+class IndexUnavailable(Exception):
+    """Raised by `download_digest`; fetch.py re-exports the public, PinwardenError flavour."""
+
+
+def default_cache_dir() -> Path:
+    """$PINWARDEN_CACHE_DIR, else the user cache directory (e.g. ~/.cache/pinwarden/http)."""
+    configured = os.environ.get("PINWARDEN_CACHE_DIR", "").strip()
+    if configured:
+        return Path(configured)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("pinwarden", appauthor=False)) / "http"
+
+
+def usable_cache_dir() -> Path | None:
+    """The cache directory if it can be written; a read-only home only costs the cache."""
+    path = default_cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientSettings:
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    jobs: int = DEFAULT_JOBS
+    cache_dir: Path | None = None  # None: no on-disk cache
+    # index URL -> (user, password), for pages under that URL
+    credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def project_url(index: str, name: str) -> str:
+    base = index if index.endswith("/") else index + "/"
+    return urljoin(base, normalize_name(name) + "/")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password masked, for messages and the ledger (as pip shows index URLs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:****@{host}").geturl()
+
+
+class HttpClient:
+    """Sessions per thread (requests' Session is not promised to be thread-safe), one shared cache."""
+
+    def __init__(self, settings: ClientSettings | None = None) -> None:
+        self.settings = settings or ClientSettings()
+        self.requests = 0  # logical requests sent (retries not counted)
+        self._count_lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._count_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    def fetch_page(self, index: str, name: str) -> PageResult:
+        """One project page; never raises for what the index does (see pages.py)."""
+        url = project_url(index, name)
+        shown_index = redact_url(index)
+        if url.startswith("file:"):
+            return _file_page(shown_index, url)
+        try:
+            response = self._get(url, {"Accept": ACCEPT, "Cache-Control": "max-age=0"}, cached=True)
+            with response:
+                answer = self._answer(response, shown_index, redact_url(url))
+        except _network_errors() as exc:
+            return Failed(index=shown_index, url=redact_url(url), reason=_reason(exc))
+        if not isinstance(answer, tuple):
+            return answer
+        body, content_type, final = answer
+        try:
+            files = parse_project_page(body, content_type, final)
+        except InputError as exc:
+            return Failed(index=shown_index, url=redact_url(url), reason=_malformed(exc, final))
+        return Page(index=shown_index, url=redact_url(url), files=files)
+
+    def _answer(
+        self, response: requests.Response, index: str, shown: str
+    ) -> NotFound | Failed | tuple[bytes, str, str]:
+        """The body, media type and final URL of a page, or what the status code means."""
+        status = response.status_code
+        if status in (404, 410):
+            return NotFound(index=index, url=shown, status=status)
+        if status in (401, 403):
+            return Failed(index=index, url=shown, reason=f"HTTP {status}: {_AUTH_HINT}")
+        if status >= 400:
+            retried = f" (after {self.settings.retries} retries)" if status in _RETRY_STATUSES else ""
+            text = f"HTTP {status} {response.reason or ''}".rstrip()
+            return Failed(index=index, url=shown, reason=text + retried)
+        return response.content, response.headers.get("Content-Type", ""), response.url
+
+    # -- files -----------------------------------------------------------------------------------
+
+    def download_digest(self, url: str, algorithm: str = "sha256") -> FileHash:
+        """Hash a file's bytes as served now (never from the cache); raises IndexUnavailable."""
+        digest = hashlib.new(algorithm)
+        if url.startswith("file:"):
+            try:
+                with _file_path(url).open("rb") as handle:
+                    for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                        digest.update(chunk)
+            except OSError as exc:
+                raise IndexUnavailable(f"{redact_url(url)}: cannot read: {exc.strerror}") from None
+            return FileHash(algorithm, digest.hexdigest())
+        try:
+            response = self._get(url, {"Cache-Control": "no-cache"}, cached=False, stream=True)
+            with response:
+                if response.status_code >= 400:
+                    raise IndexUnavailable(f"{redact_url(url)}: HTTP {response.status_code}")
+                for chunk in response.iter_content(_CHUNK):
+                    digest.update(chunk)
+        except _network_errors() as exc:
+            raise IndexUnavailable(f"{redact_url(url)}: download failed: {_reason(exc)}") from None
+        return FileHash(algorithm, digest.hexdigest())
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _get(
+        self, url: str, headers: dict[str, str], *, cached: bool, stream: bool = False
+    ) -> requests.Response:
+        with self._count_lock:
+            self.requests += 1
+        session = self._session(cached)
+        return session.get(
+            url, headers=headers, timeout=self.settings.timeout, stream=stream, auth=self._auth(url)
+        )
+
+    def _auth(self, url: str) -> tuple[str, str] | None:
+        if urlsplit(url).username is not None:
+            return None  # requests uses the URL's own credentials
+        for prefix, credentials in self.settings.credentials.items():
+            if url.startswith(prefix.rstrip("/") + "/") or url == prefix:
+                return credentials
+        return None
+
+    def _session(self, cached: bool) -> requests.Session:
+        attribute = "cached" if cached else "plain"
+        session: requests.Session | None = getattr(self._local, attribute, None)
+        if session is None:
+            session = _new_session(self.settings, cached=cached)
+            setattr(self._local, attribute, session)
+            with self._count_lock:
+                self._sessions.append(session)
+        return session
+
+
+_AUTH_HINT = (
+    "the index refused access; give credentials in the index URL, in ~/.netrc, or for a Poetry "
+    "source as POETRY_HTTP_BASIC_<SOURCE>_USERNAME/PASSWORD"
+)
+
+
+def _new_session(settings: ClientSettings, *, cached: bool) -> requests.Session:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    retry = Retry(
+        total=settings.retries,
+        connect=settings.retries,
+        read=settings.retries,
+        status=settings.retries,
+        backoff_factor=0.2,
+        status_forcelist=_RETRY_STATUSES,
+        allowed_methods=frozenset({"GET"}),
+        raise_on_status=False,
+        respect_retry_after_header=True,
+    )
+    pool = max(settings.jobs, 10)
+    adapter: HTTPAdapter
+    if cached and settings.cache_dir is not None:
+        from cachecontrol import CacheControlAdapter
+        from cachecontrol.caches.file_cache import SeparateBodyFileCache
+
+        cache = SeparateBodyFileCache(str(settings.cache_dir))
+        adapter = CacheControlAdapter(cache=cache, max_retries=retry, pool_maxsize=pool)
+    else:
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool)
+    session = requests.Session()
+    session.headers["User-Agent"] = _user_agent()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _user_agent() -> str:
+    from ... import __version__
+
+    return f"pinwarden/{__version__}"
+
+
+def _network_errors() -> tuple[type[Exception], ...]:
+    import requests
+
+    return (requests.RequestException, OSError)
+
+
+def _reason(exc: Exception) -> str:
+    """A short, stable cause: requests nests urllib3 errors several levels deep."""
+    import requests
+
+    text = str(exc)
+    if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
+        return "timed out"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
+    if isinstance(exc, requests.exceptions.RetryError):
+        return "too many retries"
+    if isinstance(exc, requests.ConnectionError):
+        return "cannot connect"
+    return type(exc).__name__
+
+
+def _malformed(exc: InputError, url: str) -> str:
+    """The parser's one-line report, without repeating the URL the caller shows anyway."""
+    text = exc.one_line()
+    prefix = f"{url} is "
+    shown = redact_url(url)
+    return text[len(prefix) :] if text.startswith(prefix) else text.replace(url, shown)
+
+
+def _file_path(url: str) -> Path:
+    from urllib.request import url2pathname  # urllib.request pulls in http.client: only for file://
+
+    return Path(url2pathname(urlsplit(url).path))
+
+
+def _file_page(index: str, url: str) -> PageResult:
+    """A `file://` index (as pip accepts it): the project directory's index.html."""
+    path = _file_path(url)
+    page = path / "index.html" if path.is_dir() else path
+    if not page.is_file():
+        return NotFound(index=index, url=url, status=404)
+    try:
+        files = parse_project_page(page.read_bytes(), "text/html", url)
+    except OSError as exc:
+        return Failed(index=index, url=url, reason=f"cannot read: {exc.strerror}")
+    except InputError as exc:
+        return Failed(index=index, url=url, reason=_malformed(exc, url))
+    return Page(index=index, url=url, files=files)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many pages at once
+
+
+Wanted = tuple[str, NormalizedName]
+
+
+def fetch_pages(
+    fetch: Callable[[str, NormalizedName], PageResult],
+    wanted: Iterable[Wanted],
+    *,
+    jobs: int = DEFAULT_JOBS,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[Wanted, PageResult]:
+    """Every (index, project) page, `jobs` at a time; `fetch` never raises (pages.py)."""
+    todo = list(dict.fromkeys(wanted))
+    results: dict[Wanted, PageResult] = {}
+    if not todo:
+        return results
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+        futures: dict[Future[PageResult], Wanted] = {
+            pool.submit(_never_raises, fetch, index, name): (index, name) for index, name in todo
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            if progress is not None:
+                progress(done, len(todo))
+    return results
+
+
+def _never_raises(
+    fetch: Callable[[str, NormalizedName], PageResult], index: str, name: NormalizedName
+) -> PageResult:
+    """A fetcher's bug must still end as a failure (exit 2), not as a page that was never asked for."""
+    try:
+        return fetch(index, name)
+    except Exception as exc:
+        url = redact_url(project_url(index, name))
+        return Failed(index=redact_url(index), url=url, reason=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,151 @@
+"""Which indexes to ask, and with which credentials. Pure: the caller reads files and the environment.
+
+- poetry.lock names the source of every package (none means PyPI): that index is asked.
+- A requirements file names `--index-url` and `--extra-index-url`; pip merges all of them, and so
+  does pinwarden. Without `--index-url`, pip's configuration (PIP_INDEX_URL, pip.conf) or PyPI.
+- `--index-url`/`--extra-index-url` given to pinwarden replace what the locks name (a mirror, a
+  test index); comparisons with the ledger still use the index the lock names.
+- Poetry's `[[tool.poetry.source]]` entries give the search order for a package no lock names
+  (primary sources, PyPI unless a primary source replaces it, then supplemental ones; explicit
+  sources only when named), and `POETRY_HTTP_BASIC_<SOURCE>_USERNAME/PASSWORD` their credentials.
+- Credentials in an index URL are used as given; netrc is consulted by the HTTP client.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import LockedRelease, LockFile, SourceKind
+
+PYPI_SIMPLE_URL = "https://pypi.org/simple/"
+POETRY_FORMAT = "poetry.lock"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The indexes one locked release is looked up on, and the one its lock names."""
+
+    indexes: tuple[str, ...]
+    named: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexOptions:
+    """`--index-url` and `--extra-index-url` given on the command line, and pip's configuration."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    pip_index_url: str | None = None
+    pip_extra_index_urls: tuple[str, ...] = ()
+
+    @property
+    def overridden(self) -> bool:
+        return self.index_url is not None or bool(self.extra_index_urls)
+
+
+def target_of(release: LockedRelease, lock: LockFile, options: IndexOptions) -> Target | None:
+    """None for a release no index serves (git, url, file, directory)."""
+    if release.source_kind is not SourceKind.INDEX:
+        return None
+    named = release.source_url
+    if options.overridden:
+        primary = options.index_url or named or options.pip_index_url or PYPI_SIMPLE_URL
+        return Target(_unique([primary, *options.extra_index_urls]), named)
+    if lock.format == POETRY_FORMAT:
+        return Target((named or PYPI_SIMPLE_URL,), named)
+    # pip-compile writes every index it used into its output: a file that names some is complete.
+    primary = named or options.pip_index_url or PYPI_SIMPLE_URL
+    extras = (
+        [url for url in lock.index_urls if url != named] if lock.index_urls else options.pip_extra_index_urls
+    )
+    return Target(_unique([primary, *extras]), named)
+
+
+def _unique(urls: Sequence[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for url in urls:
+        seen.setdefault(url.rstrip("/"), url)
+    return tuple(seen.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# pip's configuration
+
+
+def pip_indexes(
+    config_texts: Sequence[str], environ: Mapping[str, str]
+) -> tuple[str | None, tuple[str, ...]]:
+    """pip's index-url and extra-index-urls: config files in pip's order (later wins), then PIP_*."""
+    index: str | None = None
+    extras: tuple[str, ...] = ()
+    for text in config_texts:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(text)
+        except configparser.Error:
+            continue  # pip itself refuses such a file; that is pip's report to make
+        for section in ("global", "install"):
+            if parser.has_option(section, "index-url"):
+                index = parser.get(section, "index-url").strip() or index
+            if parser.has_option(section, "extra-index-url"):
+                extras = tuple(parser.get(section, "extra-index-url").split())
+    if environ.get("PIP_INDEX_URL", "").strip():
+        index = environ["PIP_INDEX_URL"].strip()
+    if environ.get("PIP_EXTRA_INDEX_URL", "").strip():
+        extras = tuple(environ["PIP_EXTRA_INDEX_URL"].split())
+    return index, extras
+
+
+# ---------------------------------------------------------------------------------------------
+# Poetry's sources
+
+
+@dataclass(frozen=True, slots=True)
+class PoetrySource:
+    name: str
+    url: str
+    priority: str
+
+
+def poetry_sources(pyproject: Mapping[str, Any]) -> tuple[PoetrySource, ...]:
+    """`[[tool.poetry.source]]` entries that have a URL (a bare `PyPI` entry only sets its priority)."""
+    tool = pyproject.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    raw = poetry.get("source") if isinstance(poetry, dict) else None
+    sources = []
+    for entry in raw if isinstance(raw, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        url = entry.get("url")
+        if entry["name"].lower() == "pypi" and not url:
+            url = PYPI_SIMPLE_URL
+        if isinstance(url, str) and url:
+            priority = entry.get("priority", "primary")
+            sources.append(
+                PoetrySource(entry["name"], url, priority if isinstance(priority, str) else "primary")
+            )
+    return tuple(sources)
+
+
+def search_order(sources: Sequence[PoetrySource]) -> tuple[str, ...]:
+    """Where Poetry looks for a package that names no source: primary, PyPI, supplemental."""
+    primary = [s.url for s in sources if s.priority in ("primary", "default")]
+    pypi_listed = any(s.url == PYPI_SIMPLE_URL for s in sources)
+    if not primary and not pypi_listed:
+        primary = [PYPI_SIMPLE_URL]
+    supplemental = [s.url for s in sources if s.priority == "supplemental"]
+    return _unique([*primary, *supplemental])
+
+
+def poetry_credentials(source: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """`POETRY_HTTP_BASIC_<NAME>_USERNAME` and `_PASSWORD`, as Poetry reads them."""
+    key = re.sub(r"[^A-Z0-9]", "_", source.upper())
+    user = environ.get(f"POETRY_HTTP_BASIC_{key}_USERNAME")
+    password = environ.get(f"POETRY_HTTP_BASIC_{key}_PASSWORD")
+    if user is None and password is None:
+        return None
+    return (user or "", password or "")
