@@ -404,15 +404,17 @@ def _recreated(ledger: Ledger, subjects: Sequence[Subject]) -> Iterator[Finding]
     done: set[NormalizedName] = set()
     for subject in subjects:
         release = subject.release
-        if release.name in done or subject.observed.failures or not subject.observed.found:
+        if release.name in done or subject.observed.failures or not subject.observed.files:
             continue
         if release.source_kind is not SourceKind.INDEX:
             continue
         done.add(release.name)
+        # Locked versions that vanished are reported as version-gone already.
+        locked = {s.release.version for s in subjects if s.release.name == release.name}
         trusted = [
             r
-            for (name, _), r in ledger.releases.items()
-            if name == release.name and _same_index(r.index, subject.named_index)
+            for (name, version), r in ledger.releases.items()
+            if name == release.name and version not in locked and _same_index(r.index, subject.named_index)
         ]
         sign = signs.project_recreated(subject.observed.files, trusted)
         if sign is not None:
@@ -439,32 +441,35 @@ def _same_index(trusted_index: str | None, named: str | None) -> bool:
 
 def _seen_now(version: _Version, found: Sequence[Finding], settings: AuditSettings) -> SeenRelease | None:
     """What the baseline records: written once per version (or on --update-baseline), without the
-    files and yanks just reported, so that they stay reported until someone acts on them."""
-    if version.seen is not None and not settings.update_baseline:
+    files and yanks just reported, so that they stay reported until someone acts on them. A trusted
+    file served with other bytes is never recorded with them, not even on --update-baseline: the
+    baseline also names hashes from requirements files, and must keep naming the trusted bytes."""
+    update = settings.update_baseline
+    if version.seen is not None and not update:
         return None
-    reported = (
-        set() if settings.update_baseline else {f.filename for f in found if f.kind is FindingKind.NEW_FILE}
-    )
-    yank_news = (
-        set() if settings.update_baseline else {f.filename for f in found if f.kind is FindingKind.YANKED}
-    )
-    every_yank = not settings.update_baseline and any(
-        f.kind is FindingKind.YANKED and f.filename is None for f in found
-    )
-    files = tuple(
-        SeenFile(
-            filename=f.filename,
-            hashes=tuple(h for h in f.hashes if h.strong),
-            yanked=f.yanked is not False and f.filename not in yank_news and not every_yank,
+    held_back = {f.filename for f in found if f.kind is FindingKind.CHANGED_FILE}
+    if not update:
+        held_back |= {f.filename for f in found if f.kind is FindingKind.NEW_FILE}
+    news = set() if update else {f.filename for f in found if f.kind is FindingKind.YANKED}
+    files: list[SeenFile] = []
+    for file in version.served:
+        if file.filename in held_back:
+            earlier = version.seen.file(file.filename) if version.seen else None
+            files.extend([earlier] if earlier is not None else [])
+            continue
+        fresh_yank = file.filename in news or None in news  # None: the whole version's yank
+        files.append(
+            SeenFile(
+                filename=file.filename,
+                hashes=tuple(h for h in file.hashes if h.strong),
+                yanked=file.yanked is not False and not fresh_yank,
+            )
         )
-        for f in version.served
-        if f.filename not in reported
-    )
     index = version.indexes[0] if version.indexes else None
     return SeenRelease(
         name=version.release.name,
         version=version.release.version,
         seen=settings.now,
-        files=files,
+        files=tuple(files),
         index=index,
     )

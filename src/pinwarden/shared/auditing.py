@@ -332,8 +332,12 @@ def audit_advice(findings: Sequence[Finding], prog: str, lock_args: str) -> list
     suffix = f" {lock_args}" if lock_args else ""
     lines = ["If these changes are expected, review them, then record them:"]
     for name, version in untrusted_keys(findings):
-        source = " --from-index" if (name, version) in upstream else suffix
-        lines.append(f"  {prog} approve {name}=={version}{source}")
+        if (name, version) in upstream:
+            lines.append(
+                f"  {prog} approve {name}=={version} --from-index   (then relock, to pin what is trusted)"
+            )
+        else:
+            lines.append(f"  {prog} approve {name}=={version}{suffix}")
     if any(f.kind is FindingKind.NEW_FILE and f.evidence is not None for f in findings):
         lines += [
             "New files the lock leaves out on purpose can be acknowledged as seen (still not trusted):",

@@ -316,7 +316,8 @@ def _differences(new: Shape, old: Shape) -> tuple[list[str], dict[str, object]]:
     if older:
         changes.append("wheels again for older CPython " + ", ".join(f"3.{m}" for m in older))
         evidence["pythons_added"] = [f"3.{m}" for m in older]
-    if old.files >= 4 and new.files * 2 < old.files:
+    switched_to_abi3 = new.abi3_from is not None and old.abi3_from is None  # one wheel for many
+    if old.files >= 4 and new.files * 2 < old.files and not switched_to_abi3:
         changes.append(f"{new.files} files where it had {old.files}")
         evidence["far_fewer_files"] = True
     return changes, evidence

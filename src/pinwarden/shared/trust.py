@@ -122,9 +122,13 @@ def _take(slots: list[_Slot], filename: str | None, digest: FileHash) -> None:
 
 
 def _index_of(group: list[LockedRelease], trusted: TrustedRelease | None) -> str | None:
+    from .index.sources import redact_url  # a password in an index URL never enters the ledger
+
     for release in group:
+        if release.source_kind is SourceKind.INDEX and release.source_url:
+            return redact_url(release.source_url)
         if release.source_kind is SourceKind.INDEX:
-            return release.source_url or (trusted.index if trusted and trusted.index else None)
+            return trusted.index if trusted and trusted.index else None
     return trusted.index if trusted else None
 
 

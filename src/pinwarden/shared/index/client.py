@@ -13,6 +13,7 @@ offline commands never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -27,6 +28,7 @@ from ..errors import InputError
 from ..model import FileHash, NormalizedName, normalize_name
 from .pages import Failed, NotFound, Page, PageResult
 from .simple import JSON_MEDIA_TYPE, parse_project_page
+from .sources import redact_url
 
 if TYPE_CHECKING:
     import requests
@@ -36,6 +38,8 @@ DEFAULT_RETRIES = 3
 DEFAULT_JOBS = 16
 ACCEPT = f"{JSON_MEDIA_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_PAGE_BYTES = 64 << 20  # PyPI's largest project pages are under 10 MiB
+PAGE_TIME_FACTOR = 4  # a page may take this many read timeouts in all
 _CHUNK = 1 << 16
 
 
@@ -78,15 +82,6 @@ def project_url(index: str, name: str) -> str:
     return urljoin(base, normalize_name(name) + "/")
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password masked, for messages and the ledger (as pip shows index URLs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username}:****@{host}").geturl()
-
-
 class HttpClient:
     """Sessions per thread (requests' Session is not promised to be thread-safe), one shared cache."""
 
@@ -117,12 +112,15 @@ class HttpClient:
         shown_index = redact_url(index)
         if url.startswith("file:"):
             return _file_page(shown_index, url)
+        headers = {"Accept": ACCEPT, "Cache-Control": "max-age=0"}
         try:
-            response = self._get(url, {"Accept": ACCEPT, "Cache-Control": "max-age=0"}, cached=True)
+            response = self._get(url, headers, cached=True, stream=True)
             with response:
-                answer = self._answer(response, shown_index, redact_url(url))
+                answer = self._answer(response, url, shown_index)
         except _network_errors() as exc:
             return Failed(index=shown_index, url=redact_url(url), reason=_reason(exc))
+        except _Refused as exc:
+            return Failed(index=shown_index, url=redact_url(url), reason=str(exc))
         if not isinstance(answer, tuple):
             return answer
         body, content_type, final = answer
@@ -133,9 +131,10 @@ class HttpClient:
         return Page(index=shown_index, url=redact_url(url), files=files)
 
     def _answer(
-        self, response: requests.Response, index: str, shown: str
+        self, response: requests.Response, requested: str, index: str
     ) -> NotFound | Failed | tuple[bytes, str, str]:
         """The body, media type and final URL of a page, or what the status code means."""
+        shown = redact_url(requested)
         status = response.status_code
         if status in (404, 410):
             return NotFound(index=index, url=shown, status=status)
@@ -145,7 +144,11 @@ class HttpClient:
             retried = f" (after {self.settings.retries} retries)" if status in _RETRY_STATUSES else ""
             text = f"HTTP {status} {response.reason or ''}".rstrip()
             return Failed(index=index, url=shown, reason=text + retried)
-        return response.content, response.headers.get("Content-Type", ""), response.url
+        moved = _other_host(requested, response.url)
+        if moved is not None:
+            return Failed(index=index, url=shown, reason=moved)
+        body = _read_capped(response, self.settings.timeout * PAGE_TIME_FACTOR)
+        return body, response.headers.get("Content-Type", ""), response.url
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -200,6 +203,65 @@ class HttpClient:
             with self._count_lock:
                 self._sessions.append(session)
         return session
+
+
+class _Refused(Exception):
+    """A page too large, too slow, or moved to a host nobody named."""
+
+
+def _read_capped(response: requests.Response, seconds: float) -> bytes:
+    """The body, unless it grows past MAX_PAGE_BYTES or takes longer than `seconds` in all. A read
+    timeout alone never ends an answer that trickles in a byte at a time, so a timer cuts the
+    connection (a blocked read cannot look at a clock)."""
+    aborted = threading.Event()
+
+    def abort() -> None:
+        aborted.set()
+        _shut_down(response)
+
+    timer = threading.Timer(seconds, abort)
+    timer.daemon = True
+    timer.start()
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > MAX_PAGE_BYTES:
+                raise _Refused(f"the page is larger than {MAX_PAGE_BYTES >> 20} MiB: not a project page")
+            chunks.append(chunk)
+    except _network_errors():
+        if not aborted.is_set():
+            raise
+    finally:
+        timer.cancel()
+    if aborted.is_set():
+        raise _Refused(f"timed out: the page took more than {seconds:g} seconds in all")
+    return b"".join(chunks)
+
+
+def _shut_down(response: requests.Response) -> None:
+    """Wake a read blocked on this response's socket (close() alone does not, shutdown() does)."""
+    import socket
+
+    # urllib3 keeps the socket on the connection, unless the response reads until the server closes
+    # (no Content-Length): then only http.client's file object holds it.
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        reader = getattr(getattr(response.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _other_host(requested: str, final: str) -> str | None:
+    """A project page that moved to a host the person never named is not taken as that index's."""
+    before, after = urlsplit(requested).hostname, urlsplit(final).hostname
+    if before is None or after is None or before.lower() == after.lower():
+        return None
+    return f"redirected to another host ({after}); name that index itself if the move is expected"
 
 
 _AUTH_HINT = (

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from ..errors import PinwardenError
 from ..model import FileHash
-from .client import DEFAULT_TIMEOUT, ClientSettings, HttpClient, project_url, redact_url, usable_cache_dir
+from .client import DEFAULT_TIMEOUT, ClientSettings, HttpClient, project_url, usable_cache_dir
 from .client import IndexUnavailable as _DownloadFailed
 from .pages import Failed, NotFound
 from .simple import IndexFile
-from .sources import PYPI_SIMPLE_URL
+from .sources import PYPI_SIMPLE_URL, redact_url
 
 __all__ = [
     "PYPI_SIMPLE_URL",

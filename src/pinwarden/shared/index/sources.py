@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..model import LockedRelease, LockFile, SourceKind
 
@@ -149,3 +150,12 @@ def poetry_credentials(source: str, environ: Mapping[str, str]) -> tuple[str, st
     if user is None and password is None:
         return None
     return (user or "", password or "")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password masked, for messages, the ledger and the baseline (as pip shows it)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:****@{host}").geturl()
