@@ -188,12 +188,29 @@ def _files_of(
             continue  # the same file on two indexes: the first one listed wins, as pip's order
         parsed = parse_filename(file.filename)
         ours = parsed.name == release.name and parsed.version is not None
-        if (ours and same_version(parsed.version or "", release.version)) or file.filename in known:
+        if (
+            (ours and same_version(parsed.version or "", release.version))
+            or file.filename in known
+            or (parsed.name is None and installer_of(file.filename, release.name, release.version))
+        ):
             emitted.add(file.filename)
             yield file
         elif not ours and hashes.intersection(file.hashes):
             emitted.add(file.filename)  # an odd name for bytes this version pins
             yield file
+
+
+def installer_of(filename: str, project: NormalizedName, version: str) -> bool:
+    """Old releases carry `.exe`/`.msi` installers (`coverage-3.0.1.win32-py2.3.exe`) that no parser
+    reads: they belong to the version their name starts with. Only for names that parse as nothing,
+    so that `cffi-1.0.2-2.tar.gz` (version 2 of `cffi-1-0-2`) is never taken for cffi 1.0.2's."""
+    stem = filename.lower().replace("_", "-")
+    if not stem.startswith(f"{project}-"):
+        return False
+    rest = stem[len(project) + 1 :]
+    # The version part ends at a dot or dash; `0.6c11` is 0.6rc11 spelled the old way.
+    ends = [i for i, char in enumerate(rest) if char in ".-"]
+    return any(same_version(rest[:end], version) for end in ends if end)
 
 
 def _named(files: tuple[TrustedFile, ...], seen: SeenRelease | None) -> tuple[TrustedFile, ...]:
