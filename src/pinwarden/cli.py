@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .shared.compare import compare
@@ -30,6 +30,9 @@ from .shared.model import (
     normalize_name,
 )
 from .shared.store import LedgerStore, ledger_path, load_settings, read_text, utc_now
+
+if TYPE_CHECKING:
+    from .shared.auditing import Fetcher
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -334,8 +337,9 @@ def _count(changes: Sequence[Finding]) -> str:
     return f"{len(changes)} change(s)"
 
 
-def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Heavy imports (requests, cachecontrol) happen inside: `check` never pays for them."""
+def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO, fetcher: Fetcher | None = None) -> int:
+    """Heavy imports (requests, cachecontrol) happen inside: `check` never pays for them.
+    `fetcher`: how pages are asked for (the Poetry plugin passes Poetry's authenticator)."""
     from .shared.auditing import AuditCommand, audit_command
     from .shared.store import load_settings
 
@@ -352,7 +356,9 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         prog=args.prog,
         lock_args=ctx.lock_args(),
     )
-    return audit_command(ctx.locks, ctx.ledger, command, out, err, late_upload_days=settings.late_upload_days)
+    return audit_command(
+        ctx.locks, ctx.ledger, command, out, err, fetcher=fetcher, late_upload_days=settings.late_upload_days
+    )
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
@@ -392,7 +398,9 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
 COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show, "diff": cmd_diff}
 
 
-def run(argv: list[str], out: TextIO, err: TextIO, prog: str = "pinwarden") -> int:
+def run(
+    argv: list[str], out: TextIO, err: TextIO, prog: str = "pinwarden", fetcher: Fetcher | None = None
+) -> int:
     if argv[:1] == ["pip-compile"]:
         # Every argument after it belongs to pip-compile: argparse must not see them.
         from .piptools_ext.wrapper import main as pip_compile_main
@@ -400,7 +408,7 @@ def run(argv: list[str], out: TextIO, err: TextIO, prog: str = "pinwarden") -> i
         return pip_compile_main(argv[1:], out, err)
     args = build_parser(prog).parse_args(argv)
     if args.command == "audit":  # the one command that reports progress and errors as it goes
-        return cmd_audit(args, out, err)
+        return cmd_audit(args, out, err, fetcher)
     return COMMANDS[args.command](args, out)
 
 
@@ -410,12 +418,13 @@ def main(
     err: TextIO | None = None,
     *,
     prog: str = "pinwarden",
+    fetcher: Fetcher | None = None,
 ) -> int:
     """Every error ends here as one line on stderr and exit code 2; never a traceback."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        return run(list(sys.argv[1:] if argv is None else argv), out, err, prog)
+        return run(list(sys.argv[1:] if argv is None else argv), out, err, prog, fetcher)
     except (PinwardenError, InvalidValue) as exc:
         err.write(f"pinwarden: error: {exc}\n")
     except KeyboardInterrupt:

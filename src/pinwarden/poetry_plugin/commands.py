@@ -1,7 +1,8 @@
-"""`poetry pinwarden check|approve|init|show`: the standalone CLI's commands, inside Poetry.
+"""`poetry pinwarden check|audit|approve|init|show`: the standalone CLI's commands, inside Poetry.
 
-check, init and show run the CLI itself (same options, output and exit codes: 0 fine, 1 findings,
-2 error) in the Poetry project's directory. approve fetches the version's current files through the
+check, audit, init and show run the CLI itself (same options, output and exit codes: 0 fine, 1 findings,
+2 error) in the Poetry project's directory; audit asks the indexes through Poetry's own sources and
+authenticator. approve fetches the version's current files through the
 project's Poetry sources (what `pinwarden approve --from-index` does with plain index URLs), since a
 blocked `poetry lock` left poetry.lock unchanged; `--from-lock` approves what poetry.lock holds, as
 `pinwarden approve` does by default.
@@ -23,6 +24,8 @@ from poetry.console.commands.command import Command
 if TYPE_CHECKING:
     from cleo.io.inputs.argument import Argument
     from cleo.io.inputs.option import Option
+
+    from ..shared.auditing import Fetcher
 
 PROG = "poetry pinwarden"
 EXIT_ERROR = 2
@@ -57,12 +60,12 @@ class _CliCommand(Command):
             argv += ["--ledger", _absolute(self.option("ledger"))]
         return argv
 
-    def run_cli(self, argv: list[str]) -> int:
+    def run_cli(self, argv: list[str], fetcher: Fetcher | None = None) -> int:
         from ..cli import main
 
         out, err = io.StringIO(), io.StringIO()
         with _chdir(self.get_application().project_directory):
-            code = main(argv, out, err, prog=PROG)
+            code = main(argv, out, err, prog=PROG, fetcher=fetcher)
         self.io.output.write(out.getvalue(), type=OutputType.RAW)
         self.io.error_output.write(err.getvalue(), type=OutputType.RAW)
         return code
@@ -152,7 +155,48 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
         return 0
 
 
+class AuditCommand(_CliCommand):
+    name = "pinwarden audit"
+    description = "Compare what the indexes serve now for every locked version with the ledger."
+    arguments: ClassVar[list[Argument]] = [_locks_argument()]
+    options: ClassVar[list[Option]] = [
+        _ledger_option(),
+        _format_option(),
+        option("index-url", None, "Ask this index instead of those the locks name.", flag=False),
+        option("extra-index-url", None, "Ask this index too.", flag=False, multiple=True),
+        option("update-baseline", None, "Record what the indexes serve now as seen (never trusted)."),
+        option("timeout", None, "Seconds per request.", flag=False, default="15"),
+        option("jobs", None, "Requests at once.", flag=False, default="16"),
+    ]
+    cli_name = "audit"
+    path_arguments = ("locks",)
+    help = """Asks each index poetry.lock names (through the project's Poetry sources: their credentials,
+certificates and cache) for every locked version, and reports what changed upstream against the
+ledger and the audit baseline, with warning signs. Exit 0 nothing changed, 1 findings, 2 error."""
+
+    def cli_argv(self) -> list[str]:
+        argv = [*super().cli_argv(), "--format", self.option("format")]
+        argv += ["--timeout", self.option("timeout"), "--jobs", self.option("jobs")]
+        if self.option("index-url"):
+            argv += ["--index-url", self.option("index-url")]
+        for url in self.option("extra-index-url") or []:
+            argv += ["--extra-index-url", url]
+        return argv + (["--update-baseline"] if self.option("update-baseline") else [])
+
+    def handle(self) -> int:
+        from .index import PoetryFetcher
+
+        try:
+            timeout = float(self.option("timeout"))
+        except ValueError:
+            timeout = 15.0  # the CLI reports the bad value itself
+        # Poetry's own --no-cache already gives the sources sessions without a cache.
+        fetcher = PoetryFetcher(self.poetry.pool, self.poetry.config, timeout=timeout)
+        return self.run_cli(self.cli_argv(), fetcher=fetcher)
+
+
 COMMANDS: dict[str, type[Command]] = {
+    "audit": AuditCommand,
     "check": CheckCommand,
     "approve": ApproveCommand,
     "init": InitCommand,

@@ -7,15 +7,21 @@ credentials and certificates work as they do for `poetry lock`.
 from __future__ import annotations
 
 import hashlib
+import re
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from poetry.config.config import Config
     from poetry.core.packages.package import Package
     from poetry.repositories.http_repository import HTTPRepository
     from poetry.repositories.repository_pool import RepositoryPool
+    from poetry.utils.authenticator import Authenticator
 
+    from ..shared.index.pages import PageResult
     from ..shared.ledger import Key
+    from ..shared.model import FileHash
 
 _CHUNK = 1 << 16
 
@@ -109,3 +115,71 @@ def fetch_package(pool: RepositoryPool, name: str, version: str, source: str | N
             continue
     names = ", ".join(r.name for r in repositories) or "none"
     raise PinwardenError(f"{name}=={version} is not on this project's sources ({names})")
+
+
+class PoetryFetcher:
+    """`pinwarden audit`'s page requests through Poetry: each index the lock names is asked with
+    the session of the project's source for that URL (its credentials, certificates and cache),
+    else with an authenticator built from Poetry's configuration. Never raises (audit's contract)."""
+
+    def __init__(self, pool: RepositoryPool, config: Config, *, timeout: float) -> None:
+        self._pool = pool
+        self._config = config
+        self.timeout = timeout
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._fallback: Authenticator | None = None
+
+    def fetch_page(self, index: str, name: str) -> PageResult:
+        from ..shared.index.client import PAGE_HEADERS, project_url, read_page
+        from ..shared.index.pages import Failed
+        from ..shared.index.sources import redact_url
+
+        url = project_url(index, name)
+        headers = dict(PAGE_HEADERS)
+        self._count()
+        try:
+            response = self._session(index).get(
+                url, raise_for_status=False, headers=headers, timeout=self.timeout, stream=True
+            )
+        except Exception as exc:  # Poetry raises its own errors once its retries are spent
+            return Failed(index=redact_url(index), url=redact_url(url), reason=_poetry_reason(exc))
+        with response:
+            return read_page(response, url, index, timeout=self.timeout, retries=None)
+
+    def download_digest(self, url: str, algorithm: str) -> FileHash:
+        from ..shared.errors import PinwardenError
+        from ..shared.index.sources import redact_url
+        from ..shared.model import FileHash
+
+        self._count()
+        digest = hashlib.new(algorithm)
+        try:
+            response = self._session(url).get(url, stream=True, headers={"Cache-Control": "no-cache"})
+            for chunk in response.iter_content(_CHUNK):
+                digest.update(chunk)
+        except Exception as exc:
+            raise PinwardenError(f"{redact_url(url)}: download failed: {_poetry_reason(exc)}") from None
+        return FileHash(algorithm, digest.hexdigest())
+
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def _session(self, url: str) -> Authenticator:
+        from poetry.repositories.http_repository import HTTPRepository
+        from poetry.utils.authenticator import Authenticator
+
+        for repository in self._pool.repositories:
+            if isinstance(repository, HTTPRepository) and url.startswith(repository.url.rstrip("/") + "/"):
+                return repository.session
+        with self._lock:
+            if self._fallback is None:
+                self._fallback = Authenticator(self._config)
+            return self._fallback
+
+
+def _poetry_reason(exc: Exception) -> str:
+    """Poetry's messages carry console tags (`<c1>host</>`): one plain line for pinwarden's report."""
+    text = re.sub(r"</?[a-z0-9=;,_-]*>", "", str(exc)).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -37,6 +37,8 @@ DEFAULT_TIMEOUT = 15.0  # seconds, for connecting and for each read
 DEFAULT_RETRIES = 3
 DEFAULT_JOBS = 16
 ACCEPT = f"{JSON_MEDIA_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+# max-age=0, as pip sends it: a cached page is only ever used after the index answered 304.
+PAGE_HEADERS = {"Accept": ACCEPT, "Cache-Control": "max-age=0"}
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGE_BYTES = 64 << 20  # PyPI's largest project pages are under 10 MiB
 PAGE_TIME_FACTOR = 4  # a page may take this many read timeouts in all
@@ -109,46 +111,16 @@ class HttpClient:
     def fetch_page(self, index: str, name: str) -> PageResult:
         """One project page; never raises for what the index does (see pages.py)."""
         url = project_url(index, name)
-        shown_index = redact_url(index)
         if url.startswith("file:"):
-            return _file_page(shown_index, url)
-        headers = {"Accept": ACCEPT, "Cache-Control": "max-age=0"}
+            return _file_page(redact_url(index), url)
         try:
-            response = self._get(url, headers, cached=True, stream=True)
-            with response:
-                answer = self._answer(response, url, shown_index)
+            response = self._get(url, dict(PAGE_HEADERS), cached=True, stream=True)
         except _network_errors() as exc:
-            return Failed(index=shown_index, url=redact_url(url), reason=_reason(exc))
-        except _Refused as exc:
-            return Failed(index=shown_index, url=redact_url(url), reason=str(exc))
-        if not isinstance(answer, tuple):
-            return answer
-        body, content_type, final = answer
-        try:
-            files = parse_project_page(body, content_type, final)
-        except InputError as exc:
-            return Failed(index=shown_index, url=redact_url(url), reason=_malformed(exc, final))
-        return Page(index=shown_index, url=redact_url(url), files=files)
-
-    def _answer(
-        self, response: requests.Response, requested: str, index: str
-    ) -> NotFound | Failed | tuple[bytes, str, str]:
-        """The body, media type and final URL of a page, or what the status code means."""
-        shown = redact_url(requested)
-        status = response.status_code
-        if status in (404, 410):
-            return NotFound(index=index, url=shown, status=status)
-        if status in (401, 403):
-            return Failed(index=index, url=shown, reason=f"HTTP {status}: {_AUTH_HINT}")
-        if status >= 400:
-            retried = f" (after {self.settings.retries} retries)" if status in _RETRY_STATUSES else ""
-            text = f"HTTP {status} {response.reason or ''}".rstrip()
-            return Failed(index=index, url=shown, reason=text + retried)
-        moved = _other_host(requested, response.url)
-        if moved is not None:
-            return Failed(index=index, url=shown, reason=moved)
-        body = _read_capped(response, self.settings.timeout * PAGE_TIME_FACTOR)
-        return body, response.headers.get("Content-Type", ""), response.url
+            return Failed(index=redact_url(index), url=redact_url(url), reason=_reason(exc))
+        with response:
+            return read_page(
+                response, url, index, timeout=self.settings.timeout, retries=self.settings.retries
+            )
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -203,6 +175,49 @@ class HttpClient:
             with self._count_lock:
                 self._sessions.append(session)
         return session
+
+
+def read_page(
+    response: requests.Response, requested: str, index: str, *, timeout: float, retries: int | None
+) -> PageResult:
+    """A streamed page response as a result: what its status means, or its files. Shared with the
+    Poetry plugin, whose requests go through Poetry's authenticator."""
+    shown, shown_index = redact_url(requested), redact_url(index)
+    try:
+        answer = _answer(response, requested, shown_index, timeout=timeout, retries=retries)
+    except _network_errors() as exc:
+        return Failed(index=shown_index, url=shown, reason=_reason(exc))
+    except _Refused as exc:
+        return Failed(index=shown_index, url=shown, reason=str(exc))
+    if not isinstance(answer, tuple):
+        return answer
+    body, content_type, final = answer
+    try:
+        files = parse_project_page(body, content_type, final)
+    except InputError as exc:
+        return Failed(index=shown_index, url=shown, reason=_malformed(exc, final))
+    return Page(index=shown_index, url=shown, files=files)
+
+
+def _answer(
+    response: requests.Response, requested: str, index: str, *, timeout: float, retries: int | None
+) -> NotFound | Failed | tuple[bytes, str, str]:
+    """The body, media type and final URL of a page, or what the status code means."""
+    shown = redact_url(requested)
+    status = response.status_code
+    if status in (404, 410):
+        return NotFound(index=index, url=shown, status=status)
+    if status in (401, 403):
+        return Failed(index=index, url=shown, reason=f"HTTP {status}: {_AUTH_HINT}")
+    if status >= 400:
+        retried = f" (after {retries} retries)" if retries and status in _RETRY_STATUSES else ""
+        text = f"HTTP {status} {response.reason or ''}".rstrip()
+        return Failed(index=index, url=shown, reason=text + retried)
+    moved = _other_host(requested, response.url)
+    if moved is not None:
+        return Failed(index=index, url=shown, reason=moved)
+    body = _read_capped(response, timeout * PAGE_TIME_FACTOR)
+    return body, response.headers.get("Content-Type", ""), response.url
 
 
 class _Refused(Exception):
