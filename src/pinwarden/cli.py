@@ -268,53 +268,55 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
-    """`approve NAME==VERSION --from-index [URL]`: trust what the index serves now (no lock needed)."""
-    from .shared.index.fetch import PYPI_SIMPLE_URL, SimpleIndex, redact_url
+    """`approve NAME==VERSION --from-index [URL]`: show what the index serves now, then trust it."""
+    from .shared.auditing import approval_indexes, poetry_source_credentials
+    from .shared.index.client import ClientSettings, HttpClient, usable_cache_dir
+    from .shared.index.fetch import SimpleIndex, redact_url
     from .shared.index.release import release_from_indexes
     from .shared.trust import record
 
     urls, items = _split_from_index(args.from_index, args.items)
     specs, lock_paths = _split_approve_items(items)
-    urls = urls or _lock_index_urls(lock_paths) or [PYPI_SIMPLE_URL]
+    locks = _approval_locks(lock_paths)
     settings, base = load_settings(Path.cwd())
     store = LedgerStore(ledger_path(args.ledger, settings, base, lock_paths))
-    indexes = [SimpleIndex(url) for url in urls]
-    try:
-        chosen = [release_from_indexes(indexes, name, version) for name, version in specs]
-    finally:
-        for index in indexes:
-            index.close()
+    chosen: list[LockedRelease] = []
+    client_settings = ClientSettings(
+        cache_dir=usable_cache_dir(), credentials=poetry_source_credentials(locks)
+    )
+    with HttpClient(client_settings) as client:
+        for name, version in specs:
+            where = tuple(urls) or approval_indexes(name, locks, Path.cwd())
+            release = release_from_indexes([SimpleIndex(url, client=client) for url in where], name, version)
+            # Shown before anything is recorded: what is about to be trusted, and where it came from.
+            out.write(
+                f"pinwarden: {release.name}=={release.version} on {', '.join(map(redact_url, where))}:\n"
+            )
+            out.writelines(f"  {f.filename}  {f.hash}\n" for f in release.files)
+            out.flush()
+            chosen.append(release)
     with store.locked():
         ledger = store.load()
         before = compare(ledger, chosen)
         store.save(record(ledger, chosen, how=TrustHow.APPROVAL, at=utc_now(), reason=args.reason))
-    where = ", ".join(redact_url(url) for url in urls)
-    for release in chosen:
-        out.write(f"pinwarden: {release.name}=={release.version} on {where}:\n")
-        out.writelines(f"  {f.filename}  {f.hash}\n" for f in release.files)
     _report_approval(out, specs, before, store.path)
     return EXIT_OK
+
+
+def _approval_locks(lock_paths: Sequence[Path]) -> list[LockFile]:
+    """The named (else discovered) locks: they say which index each project comes from."""
+    cwd = Path.cwd()
+    try:
+        paths = list(lock_paths) or _discover(cwd)
+    except PinwardenError:  # nothing to discover: Poetry's sources, pip's configuration, PyPI
+        return []
+    return [parse_lock(read_text(path, "lock file"), _label(path, cwd)) for path in paths]
 
 
 def _split_from_index(values: list[str], items: list[str]) -> tuple[list[str], list[str]]:
     """`--from-index` takes an optional URL, so argparse may hand it the next NAME==VERSION or LOCK."""
     urls = [v for v in values if "://" in v]
     return urls, [*items, *(v for v in values if v and "://" not in v)]
-
-
-def _lock_index_urls(lock_paths: Sequence[Path]) -> list[str]:
-    """The indexes the named (else discovered) requirements files were compiled from."""
-    cwd = Path.cwd()
-    try:
-        paths = list(lock_paths) or _discover(cwd)
-    except PinwardenError:  # nothing to discover: PyPI
-        return []
-    urls: list[str] = []
-    for path in paths:
-        for url in parse_lock(read_text(path, "lock file"), _label(path, cwd)).index_urls:
-            if url not in urls:
-                urls.append(url)
-    return urls
 
 
 def _report_approval(

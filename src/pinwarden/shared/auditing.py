@@ -21,7 +21,7 @@ from .errors import PinwardenError
 from .index.client import fetch_pages
 from .index.pages import Observed, PageResult
 from .index.simple import IndexFile
-from .index.sources import IndexOptions, Target, pip_indexes, poetry_credentials, target_of
+from .index.sources import IndexOptions, PoetrySource, Target, pip_indexes, poetry_credentials, target_of
 from .ledger import Ledger
 from .model import FileHash, Finding, FindingKind, LockedRelease, LockFile, NormalizedName
 from .store import BaselineStore, LedgerStore, read_text
@@ -344,3 +344,17 @@ def audit_advice(findings: Sequence[Finding], prog: str, lock_args: str) -> list
             f"  {prog} audit --update-baseline{suffix}",
         ]
     return lines
+
+
+def approval_indexes(name: str, locks: Sequence[LockFile], project_dir: Path) -> tuple[str, ...]:
+    """`approve NAME==VERSION --from-index` without a URL: see sources.indexes_for_project."""
+    from .index.sources import indexes_for_project, poetry_sources
+    from .toml import load_toml
+
+    pyproject = project_dir / "pyproject.toml"
+    sources: tuple[PoetrySource, ...] = ()
+    if pyproject.is_file():
+        sources = poetry_sources(
+            load_toml(read_text(pyproject, "pyproject.toml"), str(pyproject), "pyproject.toml")
+        )
+    return indexes_for_project(name, locks, index_options(None, ()), sources)

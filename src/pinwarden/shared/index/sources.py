@@ -66,6 +66,24 @@ def target_of(release: LockedRelease, lock: LockFile, options: IndexOptions) -> 
     return Target(_unique([primary, *extras]), named)
 
 
+def indexes_for_project(
+    name: str, locks: Sequence[LockFile], options: IndexOptions, poetry: Sequence[PoetrySource] = ()
+) -> tuple[str, ...]:
+    """Where to ask for a project's files (`approve --from-index` without a URL): the index a lock
+    names for it; else the requirements files' indexes; else Poetry's search order; else pip's."""
+    for lock in locks:
+        for release in lock.releases:
+            target = target_of(release, lock, options) if release.name == name else None
+            if target is not None:
+                return target.indexes
+    named = [url for lock in locks if lock.format != POETRY_FORMAT for url in lock.index_urls]
+    if named:
+        return _unique(named)
+    if poetry:
+        return search_order(poetry)
+    return _unique([options.pip_index_url or PYPI_SIMPLE_URL, *options.pip_extra_index_urls])
+
+
 def _unique(urls: Sequence[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for url in urls:
