@@ -30,7 +30,7 @@ from tests.support.compiled_project import (
     private_dirs,
     sha256,
 )
-from tests.support.index import PackageIndex
+from tests.support.index import PackageIndex, build_sdist
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +83,10 @@ def delete_sdist(index: PackageIndex) -> None:
 
 
 def add_version(index: PackageIndex) -> None:
+    # An ordinary release, shaped like 1.0 (wheel and sdist): one without its sdist would be a
+    # shape-change warning sign, which asks instead of trusting on first use.
     index.add(ALPHA, "1.1", *LATER)
+    index.add(ALPHA, "1.1", *build_sdist(ALPHA, "1.1"))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import unquote, urlsplit
 
 from ..shared.compare import compare
@@ -26,6 +26,9 @@ from ..shared.store import LedgerStore, atomic_write, ledger_path, load_settings
 from .prompt import is_interactive, terminal_asker
 from .protocol import Mismatch, RunReport
 from .writer import Key, keep_hashes
+
+if TYPE_CHECKING:
+    from .lookup import Lookup
 
 EXIT_OK, EXIT_REFUSED = 0, 1
 STDOUT = "-"
@@ -59,7 +62,17 @@ def examine(text: str, label: str, ledger: Ledger, index_urls: tuple[str, ...]) 
     lookup = look_up(index_urls, names)
     named = tuple(name_files(r, lookup) if _looked_up(r, names) else r for r in releases)
     kept = tuple(f for f in compare(ledger, named) if not still_served(f, lookup))
-    return Examination(text, ledger, named, kept, lookup.unknown)
+    return Examination(text, ledger, named, (*kept, *_signs(ledger, named, kept, lookup)), lookup.unknown)
+
+
+def _signs(
+    ledger: Ledger, releases: tuple[LockedRelease, ...], findings: tuple[Finding, ...], lookup: Lookup
+) -> tuple[Finding, ...]:
+    """The warning signs of new versions and new files, read from the pages the lookup fetched."""
+    from ..shared.audit import signs_for_review
+
+    days = load_settings(Path.cwd())[0].late_upload_days
+    return signs_for_review(ledger, releases, findings, lookup.files, late_upload_days=days)
 
 
 def _looked_up(release: LockedRelease, names: set[NormalizedName]) -> bool:

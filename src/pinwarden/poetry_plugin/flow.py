@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..shared.compare import compare, trusted_subset
 from ..shared.decide import Choice, Decisions, Plan, Question, apply, decide, plan
@@ -21,6 +22,7 @@ from ..shared.model import (
     Finding,
     FindingKind,
     LockedRelease,
+    NormalizedName,
     TrustedFile,
     TrustHow,
     hash_sort_key,
@@ -29,11 +31,15 @@ from ..shared.render import findings_text, short
 from ..shared.store import LedgerStore, ledger_path, load_settings, read_text, utc_now
 from ..shared.trust import record
 
+if TYPE_CHECKING:
+    from ..shared.index.simple import IndexFile
+
 APPROVE_PREFIX = "poetry pinwarden approve"
 LOCK_LABEL = "poetry.lock"
 
 Verify = Callable[[Key, str, str], "str | None"]
 Yanked = Callable[[Key, str], "str | None"]
+IndexFiles = Callable[[NormalizedName], "Sequence[IndexFile] | None"]
 
 
 def _no_verify(key: Key, filename: str, algorithm: str) -> str | None:
@@ -41,6 +47,10 @@ def _no_verify(key: Key, filename: str, algorithm: str) -> str | None:
 
 
 def _no_yank(key: Key, filename: str) -> str | None:
+    return None
+
+
+def _no_index(name: NormalizedName) -> Sequence[IndexFile] | None:
     return None
 
 
@@ -54,6 +64,9 @@ class Hooks:
     verify: Verify = _no_verify
     # (version, filename) -> why the index yanked that file, None if it did not.
     yanked: Yanked = _no_yank
+    # project -> every file its source's page lists (upload times, yanks), None if not at hand:
+    # the warning signs of new versions and new files are read from it.
+    index_files: IndexFiles = _no_index
 
 
 class Refused(PinwardenError):
@@ -100,6 +113,7 @@ class Warden:
         self.lock_path = lock_path
         self.store = LedgerStore(ledger_path(ledger, settings, base, [lock_path]))
         self.first_use = settings.first_use
+        self.late_upload_days = settings.late_upload_days
         # An install reviews before the lock is written: the lock's review reuses these answers.
         self.decided: dict[Key, Choice] = {}
         self._digests: dict[tuple[Key, str, str], str | None] = {}
@@ -133,6 +147,7 @@ class Warden:
         ledger = self.trusted()
         findings, verified = self._verify_switches(compare(ledger, releases), hooks)
         findings = [_describe_yank(f, hooks) for f in findings]
+        findings += self._signs(ledger, releases, findings, hooks)
         the_plan = plan(findings, first_use=self.first_use)
         open_questions = [q for q in the_plan.questions if q.key not in self.decided]
         if open_questions:
@@ -186,6 +201,22 @@ class Warden:
             hooks.say(f"pinwarden: {key[0]} {key[1]} rejected; poetry.lock keeps only its trusted files")
         self.decided.update(dict.fromkeys(decisions.approved, Choice.APPROVE))
         self.decided.update(dict.fromkeys(decisions.rejected, Choice.REJECT))
+
+    def _signs(
+        self, ledger: Ledger, releases: Sequence[LockedRelease], findings: Sequence[Finding], hooks: Hooks
+    ) -> list[Finding]:
+        """Warning signs from the sources' pages, for new versions and new files only."""
+        wanted = {f.project for f in findings if f.kind in (FindingKind.NEW_VERSION, FindingKind.NEW_FILE)}
+        if not wanted:
+            return []
+        from ..shared.audit import signs_for_review
+
+        pages = {name: files for name in sorted(wanted) if (files := hooks.index_files(name)) is not None}
+        if not pages:
+            return []
+        return list(
+            signs_for_review(ledger, releases, findings, pages, late_upload_days=self.late_upload_days)
+        )
 
     # -- an index that switched hash algorithms --------------------------------------------------
 

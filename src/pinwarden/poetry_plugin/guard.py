@@ -99,7 +99,7 @@ class PoetryGuard:
         from .prompt import hooks_for
 
         files = SourceFiles(self.poetry.pool, packages)
-        return hooks_for(self.io, files.digest, files.yanked)
+        return hooks_for(self.io, files.digest, files.yanked, files.index_files)
 
 
 class GuardedLocker(Locker):

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
     from poetry.utils.authenticator import Authenticator
 
     from ..shared.index.pages import PageResult
+    from ..shared.index.simple import IndexFile
     from ..shared.ledger import Key
-    from ..shared.model import FileHash
+    from ..shared.model import FileHash, NormalizedName
 
 _CHUNK = 1 << 16
+PAGE_TIMEOUT = 15.0  # seconds: the signs are worth a short wait, not a hung `poetry lock`
 
 
 class SourceFiles:
@@ -33,6 +35,8 @@ class SourceFiles:
         from ..shared.model import normalize_name
 
         self._pool = pool
+        self._pages: dict[NormalizedName, tuple[IndexFile, ...] | None] = {}
+        self._page_fetcher: PoetryFetcher | None = None
         self._by_key: dict[Key, list[Package]] = {}
         for package in packages:
             key = (normalize_name(package.name), package.pretty_version)
@@ -46,6 +50,28 @@ class SourceFiles:
             if url and repository is not None:
                 return download_digest(repository, url, algorithm)
         return None
+
+    def index_files(self, name: NormalizedName) -> tuple[IndexFile, ...] | None:
+        """Every file the project's source lists (for the warning signs); None when not at hand.
+
+        Poetry fetched the page while resolving: this asks again through the same session, so its
+        cache answers after a 304."""
+        from ..shared.index.pages import Page
+
+        if name not in self._pages:
+            self._pages[name] = None
+            for (project, _), packages in self._by_key.items():
+                repository = next((r for p in packages if (r := http_repository(self._pool, p))), None)
+                if project == name and repository is not None:
+                    result = self._fetcher().fetch_page(repository.url, name)
+                    self._pages[name] = result.files if isinstance(result, Page) else None
+                    break
+        return self._pages[name]
+
+    def _fetcher(self) -> PoetryFetcher:
+        if self._page_fetcher is None:
+            self._page_fetcher = PoetryFetcher(self._pool, None, timeout=PAGE_TIMEOUT)
+        return self._page_fetcher
 
     def yanked(self, key: Key, filename: str) -> str | None:
         """Why the source yanked `filename`, or None when it did not (or cannot tell)."""
@@ -122,7 +148,7 @@ class PoetryFetcher:
     the session of the project's source for that URL (its credentials, certificates and cache),
     else with an authenticator built from Poetry's configuration. Never raises (audit's contract)."""
 
-    def __init__(self, pool: RepositoryPool, config: Config, *, timeout: float) -> None:
+    def __init__(self, pool: RepositoryPool, config: Config | None, *, timeout: float) -> None:
         self._pool = pool
         self._config = config
         self.timeout = timeout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ from cleo.formatters.formatter import Formatter
 
 from ..shared.decide import Choice, Question, parse_answer, prompt_text
 from ..shared.errors import PinwardenError
-from .flow import Hooks, Refused, Verify, Yanked
+from .flow import Hooks, IndexFiles, Refused, Verify, Yanked
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,13 +23,14 @@ _TRUTHY = ("1", "true", "yes", "on")
 MAX_ATTEMPTS = 3
 
 
-def hooks_for(io: IO, verify: Verify, yanked: Yanked) -> Hooks:
-    return Hooks(
+def hooks_for(io: IO, verify: Verify, yanked: Yanked, index_files: IndexFiles | None = None) -> Hooks:
+    hooks = Hooks(
         ask=asker(io) if at_terminal(io) else None,
         say=partial(say, io),
         verify=verify,
         yanked=yanked,
     )
+    return hooks if index_files is None else replace(hooks, index_files=index_files)
 
 
 def at_terminal(io: IO) -> bool:

@@ -133,11 +133,14 @@ class _Version:
             hash=hash,
             trusted_hash=trusted_hash,
             detail=detail,
-            evidence={"index": list(self.indexes), **(evidence or {})},
+            evidence={**self._where(), **(evidence or {})},
         )
 
+    def _where(self) -> dict[str, object]:
+        return {"index": list(self.indexes)} if self.indexes else {}
+
     def sign(self, sign: signs.Sign) -> Finding:
-        evidence = {"index": list(self.indexes), **sign.evidence}
+        evidence = {**self._where(), **sign.evidence}
         return Finding(
             kind=sign.kind,
             project=self.release.name,
@@ -441,7 +444,9 @@ def _recreated(ledger: Ledger, subjects: Sequence[Subject]) -> Iterator[Finding]
                 version=release.version,
                 lockfile=release.lockfile,
                 detail=sign.detail,
-                evidence={"index": list(subject.observed.indexes), **sign.evidence},
+                evidence={"index": list(subject.observed.indexes), **sign.evidence}
+                if subject.observed.indexes
+                else dict(sign.evidence),
             )
 
 
@@ -490,3 +495,45 @@ def _seen_now(version: _Version, found: Sequence[Finding], settings: AuditSettin
         files=tuple(files),
         index=index,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Signs for the Poetry plugin's and the pip-compile wrapper's reviews
+
+
+def signs_for_review(
+    ledger: Ledger,
+    releases: Iterable[LockedRelease],
+    findings: Sequence[Finding],
+    project_files: Mapping[NormalizedName, Sequence[IndexFile]],
+    *,
+    late_upload_days: int = signs.DEFAULT_LATE_UPLOAD_DAYS,
+) -> tuple[Finding, ...]:
+    """Index-data signs for what a review is about to trust: versions never trusted (late uploads, an
+    sdist come late, yanks, a shape unlike the last trusted version, a recreated project) and new
+    files of trusted versions (late uploads). Only projects whose page is at hand are read."""
+    new_versions = {(f.project, f.version) for f in findings if f.kind is FindingKind.NEW_VERSION}
+    new_files: dict[Key, set[str]] = {}
+    for finding in findings:
+        if finding.kind is FindingKind.NEW_FILE and finding.filename:
+            new_files.setdefault((finding.project, finding.version), set()).add(finding.filename)
+    settings = AuditSettings(late_upload_days=late_upload_days)
+    found: set[Finding] = set()
+    for release in releases:
+        files = project_files.get(release.name)
+        if files is None or (release.key not in new_versions and release.key not in new_files):
+            continue
+        trusted = ledger.get(release.name, release.version)
+        served = tuple(_files_of(files, release, trusted, None))
+        version = _Version(release, release.lockfile, served, trusted, None, ())
+        if release.key in new_versions:
+            found.update(_new_version_signs(version, ledger, files, settings))
+            found.update(_recreated(ledger, [Subject(release=release, observed=_at_hand(files))]))
+        else:
+            only = new_files[release.key]
+            found.update(version.sign(s) for s in signs.late_uploads(served, late_upload_days, only=only))
+    return tuple(sorted(found, key=Finding.sort_key))
+
+
+def _at_hand(files: Sequence[IndexFile]) -> Observed:
+    return Observed(files=tuple(files), indexes=(), found=True, failures=())
