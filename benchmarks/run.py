@@ -1,13 +1,16 @@
 """pinwarden benchmarks: ratios against baselines measured in the same run (machines are noisy).
 
     .venv/bin/python benchmarks/run.py            # all
-    .venv/bin/python benchmarks/run.py check      # one section: check, ledger
+    .venv/bin/python benchmarks/run.py check      # one section: check, ledger, pip-compile
 
 Each section prints its figures and its limit; the script exits 1 when a limit is exceeded.
 - check:  `pinwarden check` on the largest corpus poetry.lock, against the floor of loading that
           file with tomllib in a fresh interpreter (wall time and peak memory); limit 2x.
 - ledger: ledger load and save at 10k, 50k and 100k files; growth must be linear (the cost per
           file at 100k within 1.5x of the cost per file at 10k).
+- pip-compile: `pinwarden pip-compile` against plain `pip-compile --generate-hashes` on the same
+          project (30 pins, wheels and sdists, from an index served on 127.0.0.1), rerun with the
+          output in place and nothing moved, warm caches; limit 1.10x.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tests.support.index: the local package index the tests use
 
 CORPUS_LOCK = ROOT.parent / "shared" / "corpus" / "locks" / "poetry" / "saleor__saleor__poetry@72b8c11.lock"
 BUNDLED_LOCK = ROOT / "benchmarks" / "data" / "saleor-poetry.lock"
@@ -37,25 +41,31 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def timed_run(argv: list[str], cwd: Path) -> tuple[float, int]:
+def timed_run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0,):
-        assert proc.stderr is not None
-        raise SystemExit(f"benchmark child failed ({proc.returncode}): {argv}\n{proc.stderr.read().decode()}")
+    # stderr to a file, not a pipe: pip-compile echoes its whole output there, which could fill a pipe.
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env or child_env(), stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in (0,):
+            stderr.seek(0)
+            raise SystemExit(f"benchmark child failed ({proc.returncode}): {argv}\n{stderr.read().decode()}")
     return elapsed, usage.ru_maxrss
 
 
-def interleaved(runs: int, **commands: tuple[list[str], Path]) -> dict[str, tuple[float, int]]:
+def interleaved(
+    runs: int, env: dict[str, str] | None = None, **commands: tuple[list[str], Path]
+) -> dict[str, tuple[float, int]]:
     """Median wall time and median peak RSS per command, runs interleaved so noise hits all alike."""
     samples: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, (argv, cwd) in commands.items():
-            samples[name].append(timed_run(argv, cwd))
+            samples[name].append(timed_run(argv, cwd, env))
     return {
         name: (statistics.median(s[0] for s in values), int(statistics.median(s[1] for s in values)))
         for name, values in samples.items()
@@ -151,9 +161,67 @@ def bench_ledger(repeats: int) -> bool:
     return load_growth <= 1.5 and save_growth <= 1.5
 
 
+PIP_COMPILE_PINS = 30
+
+
+def pip_compile_index():  # type: ignore[no-untyped-def]
+    """30 projects in a dependency tree, two versions each; every version has a wheel and an sdist,
+    every third one a platform wheel too. The resolver picks 1.1 everywhere: 30 pins, 70 hashes."""
+    from tests.support.index import PackageIndex, build_sdist, build_wheel
+
+    index = PackageIndex()
+    names = [f"pwbench-{i:02d}" for i in range(PIP_COMPILE_PINS)]
+    for i, name in enumerate(names):
+        requires = [names[j] for j in (2 * i + 1, 2 * i + 2) if j < len(names)]
+        for version in ("1.0", "1.1"):
+            index.add(name, version, *build_wheel(name, version, requires_dist=requires))
+            index.add(name, version, *build_sdist(name, version, requires_dist=requires))
+            if i % 3 == 0:
+                platform = {"python_tag": "cp311", "abi": "cp311", "platform": "manylinux_2_17_x86_64"}
+                index.add(name, version, *build_wheel(name, version, requires_dist=requires, **platform))
+    return index, names
+
+
+def bench_pip_compile(runs: int) -> bool:
+    from tests.support.index import find_tool, isolated_env
+
+    pip_compile, pinwarden = find_tool("pip-compile"), find_tool("pinwarden")
+    if pip_compile is None or pinwarden is None:
+        raise SystemExit("pip-compile section: pip-compile and pinwarden must be installed (make bench)")
+    index, names = pip_compile_index()
+    with tempfile.TemporaryDirectory() as tmp, index.serve() as url:
+        work = Path(tmp)
+        env = isolated_env(work / "env")  # no PIP_* or pip.conf; one warm cache for both tools
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as in child_env(): time the code, not the compiler
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], env=env, check=True)
+        commands = {
+            "plain": ([pip_compile, "--generate-hashes", "-i", url, "requirements.in"], work / "plain"),
+            "pinwarden": ([pinwarden, "pip-compile", "-i", url, "requirements.in"], work / "pinwarden"),
+        }
+        for _, cwd in commands.values():  # two copies of one project: each output names its own command
+            cwd.mkdir()
+            (cwd / "requirements.in").write_text("".join(f"{name}\n" for name in names[:6]))
+        for argv, cwd in commands.values():  # the first run writes the output (and the ledger), warms caches
+            subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
+        before = {name: (cwd / "requirements.txt").read_bytes() for name, (_, cwd) in commands.items()}
+        results = interleaved(runs, env, **commands)
+        after = {name: (cwd / "requirements.txt").read_bytes() for name, (_, cwd) in commands.items()}
+    pins = before["plain"].count(b"==")
+    if after != before or pins != PIP_COMPILE_PINS:
+        raise SystemExit("pip-compile section: the reruns changed the output; nothing may move")
+    plain_t, guarded_t = results["plain"][0], results["pinwarden"][0]
+    ratio = guarded_t / plain_t
+    print(f"pip-compile: rerun with nothing changed, {pins} pins, median of {runs} interleaved runs")
+    print(f"  pip-compile --generate-hashes  {plain_t * 1000:7.1f} ms")
+    print(f"  pinwarden pip-compile          {guarded_t * 1000:7.1f} ms")
+    print(f"  ratio                          {ratio:7.2f}x (limit 1.10x)")
+    return ratio <= 1.10
+
+
 SECTIONS = {
     "check": lambda quick: bench_check(7 if quick else 21),
     "ledger": lambda quick: bench_ledger(2 if quick else 3),
+    "pip-compile": lambda quick: bench_pip_compile(5 if quick else 15),
 }
 
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pinwarden.piptools_ext import launch
 from pinwarden.piptools_ext.lookup import Lookup, name_files, still_served
 from pinwarden.piptools_ext.options import ArgumentError, split_args
 from pinwarden.piptools_ext.prompt import is_interactive, terminal_asker
-from pinwarden.piptools_ext.protocol import Mismatch, RunReport
-from pinwarden.piptools_ext.runner import _one_line
+from pinwarden.piptools_ext.protocol import Mismatch, RunReport, last_report
+from pinwarden.piptools_ext.runner import _one_line, _stale_pins
 from pinwarden.piptools_ext.writer import keep_hashes, untrusted_pins
 from pinwarden.shared.decide import Choice, Question
 from pinwarden.shared.index.simple import IndexFile
-from pinwarden.shared.ledger import Ledger
+from pinwarden.shared.ledger import Ledger, dumps
 from pinwarden.shared.locks.requirements import parse_requirements
 from pinwarden.shared.model import (
     FileHash,
@@ -26,6 +28,7 @@ from pinwarden.shared.model import (
     NormalizedName,
     TrustHow,
 )
+from pinwarden.shared.store import LedgerStore
 from pinwarden.shared.trust import record
 
 A, B, C, D = ("sha256:" + ch * 64 for ch in "abcd")
@@ -158,6 +161,34 @@ def test_untrusted_pins_are_the_known_versions_with_hashes_the_ledger_lacks() ->
     assert untrusted_pins(f"demo==1.0 --hash={A}\nother==2.0 --hash={C}\n", ledger) == []
 
 
+STALE_CASES = [
+    f"demo==1.0 --hash={A} --hash={B}\nother==2.0 --hash={D}\nnew==3.0 --hash={A}\n",
+    f"demo==1.0 --hash={A}\nother==2.0 --hash={C}\n",
+    f"demo==1.0 --hash={A.upper().replace('SHA256', 'sha256')}\n",
+    f"demo==1.0 --hash={D}\n",
+    "demo==1.0\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", STALE_CASES)
+def test_the_runner_finds_the_pins_untrusted_pins_finds(tmp_path: Path, text: str) -> None:
+    ledger = ledger_with({"demo==1.0": [A, B], "other==2.0": [C]})
+    (tmp_path / "pinwarden-ledger.toml").write_text(dumps(ledger))
+    store = LedgerStore(tmp_path / "pinwarden-ledger.toml")
+    assert _stale_pins(text, store) == [(str(n), v) for n, v in untrusted_pins(text, ledger)]
+
+
+def test_the_runner_parses_no_ledger_that_lists_every_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pinwarden-ledger.toml").write_text(dumps(ledger_with({"demo==1.0": [A, B]})))
+    store = LedgerStore(tmp_path / "pinwarden-ledger.toml")
+    monkeypatch.setattr(LedgerStore, "load", lambda self: pytest.fail("the ledger was parsed"))
+    assert _stale_pins(f"demo==1.0 --hash={A} \\\n    --hash={B}\n", store) == []
+    assert _stale_pins(f"demo==1.0 --hash={A}\n", LedgerStore(tmp_path / "absent.toml")) == []
+
+
 # -- filenames from the index ----------------------------------------------------------------------
 
 
@@ -244,6 +275,47 @@ def test_report_round_trips_through_json() -> None:
         mismatches=(Mismatch(name="demo", url="http://x/demo-1.0.tar.gz", expected=(A,), got=(B,)),),
     )
     assert RunReport.from_json(report.to_json()) == report
+
+
+def test_the_last_complete_report_counts() -> None:
+    prepared = RunReport(stage="prepared", temp_dir="/tmp/.pinwarden-x", error="two\nlines")
+    done = RunReport(stage="done", temp_dir="/tmp/.pinwarden-x")
+    assert "\n" not in prepared.to_json()  # one report, one line
+    lines = f"{RunReport().to_json()}\n{prepared.to_json()}\n{done.to_json()}\n".encode()
+    assert last_report(lines) == done
+    killed = f"{prepared.to_json()}\n{done.to_json()[:20]}".encode()  # half a line from a killed runner
+    assert last_report(killed) == prepared
+    assert last_report(b"") is None
+    assert last_report(b"[1, 2]\n\xff\n") is None
+
+
+class _FakeRunner:
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = tuple(argv)
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_early_runner_goes_to_the_wrapper_once_for_the_same_arguments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(launch, "Runner", _FakeRunner)
+    monkeypatch.setattr(launch, "_early", None)
+    launch.start_early(["-U", "requirements.in"])
+    runner = launch.take_early(["-U", "requirements.in"])
+    assert isinstance(runner, _FakeRunner) and not runner.closed
+    assert launch.take_early(["-U", "requirements.in"]) is None  # handed out once
+    launch.start_early(["-U"])
+    other = launch._early
+    assert launch.take_early(["-P", "demo"]) is None  # not these arguments: stopped, not used
+    assert isinstance(other, _FakeRunner) and other.closed
+    launch.start_early(["-U"])
+    abandoned = launch._early
+    launch.abandon_early()
+    assert isinstance(abandoned, _FakeRunner) and abandoned.closed
+    assert launch._early is None
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,12 @@ output file and the ledger byte-identical, and the message must end with the com
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -356,6 +361,43 @@ def test_help_lists_pinwarden_options(project: Project) -> None:
     assert "Usage: pinwarden pip-compile [OPTIONS] [SRC_FILES]..." in done.stdout
     assert "--audit" in done.stdout
     assert "--pinwarden-ledger PATH" in done.stdout
+
+
+# -- Ctrl-C -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.4, 0.9])
+def test_ctrl_c_leaves_the_output_the_ledger_and_no_private_copy(project: Project, delay: float) -> None:
+    """The terminal's Ctrl-C reaches the wrapper and pip-compile alike, at any moment of the run:
+    while pinwarden still imports (the runner starts first), while pip-compile works, or later."""
+    ok(project.compile())
+    project.index.add(ALPHA, "1.0", *TAGGED_WHEEL)
+    before = project.state()
+    argv = [sys.executable, "-m", "pinwarden", "pip-compile", "-U", "-i", project.index.url]
+    run = subprocess.Popen(
+        [*argv, "requirements.in"],
+        cwd=project.path,
+        env=project.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(delay)
+    os.killpg(run.pid, signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    # Python's own notes may come first (a child stopped while it started, an "Exception ignored"
+    # in a callback); what counts is how pinwarden ended: never with a traceback.
+    last = err.rstrip().rpartition("\n")[2]
+    if run.returncode == 2:
+        assert last.endswith("pinwarden: interrupted; nothing was written"), err
+    elif run.returncode == 1:  # the refusal was complete before the signal came
+        assert last.strip() == approve_line(project), err
+    else:  # the signal came while Python itself started: nothing of pinwarden ran
+        assert run.returncode == -signal.SIGINT, err
+    assert project.state() == before
+    assert not private_dirs(project)
 
 
 # -- bad input: one line, exit 2, nothing written -----------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from packaging.requirements import Requirement
 
 from pinwarden.shared.errors import InputError
 from pinwarden.shared.locks import parse_lock, parse_requirements
+from pinwarden.shared.locks import requirements as requirements_reader
 from pinwarden.shared.model import FileHash, LockedRelease, SourceKind
 
 DATA = Path(__file__).parent / "data" / "locks" / "pip-compile"
@@ -388,3 +390,104 @@ def test_generated_pip_compile_files_read_back(
 
     want = [(canonicalize_name(n), v, m, [str(FileHash.parse(h)) for h in hs]) for n, v, m, hs, _ in blocks]
     assert got == want
+
+
+# ---------------------------------------------------------------------------------------------
+# the fast path for plain `name==version` pins gives what packaging gives
+
+
+def both_paths(text: str) -> tuple[object, object]:
+    """(result with the fast path, result with packaging for every line): a LockFile or the error."""
+
+    def parse() -> object:
+        try:
+            return parse_requirements(text)
+        except InputError as exc:
+            return ("error", str(exc))
+
+    fast = parse()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(requirements_reader, "_PLAIN_PIN", re.compile(r"(?!)"))
+        slow = parse()
+    return fast, slow
+
+
+def real_pip_compile_outputs() -> list[Path]:
+    corpus = sorted((CORPUS / "pip-compile").glob("*.txt")) if (CORPUS / "pip-compile").is_dir() else []
+    return sorted(DATA.glob("*.txt")) + corpus
+
+
+@pytest.mark.parametrize("path", real_pip_compile_outputs(), ids=lambda p: p.name)
+def test_fast_path_reads_real_outputs_as_packaging_does(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    fast, slow = both_paths(text)
+    assert fast == slow
+    plain = [line for line in text.splitlines() if requirements_reader._PLAIN_PIN.match(line)]
+    assert plain, "the fast path should read most pins of a real file"
+
+
+def test_fast_path_reads_the_sample_as_packaging_does() -> None:
+    fast, slow = both_paths(SAMPLE)
+    assert fast == slow
+
+
+# Near misses: each must take packaging's path (or be read the same by both).
+ODD_PINS = [
+    "six==1.16.0",
+    "Six==1.16.0",
+    "zope.interface==6.0",
+    "a==0",
+    "a_b-c.d==10.20.30.40",
+    "a==1.0a1",
+    "a==1.0rc1.post2.dev3",
+    "a==1.0RC1",
+    "a==1.0-1",
+    "a==1.0.post",
+    "a==v1.0",
+    "a==1!2.0",
+    "a==1.0+local.7",
+    "a==1.*",
+    "a===1.0",
+    "a == 1.0",
+    "a== 1.0",
+    "a[extra]==1.0",
+    "a==1.0;python_version<'3.11'",
+    'a==1.0 ; python_version < "3.11"',
+    "a==1.0,!=1.1",
+    "a>=1.0",
+    "a",
+    "a_==1.0",
+    "-a==1.0",
+    "a.==1.0",
+    "ä==1.0",
+    "a==١.0",
+    "a==1.0.",
+    "a==01.00",
+    "a==1..0",
+    "a @ https://example.org/a-1.0.tar.gz",
+]
+
+
+@pytest.mark.parametrize("pin", ODD_PINS)
+@pytest.mark.parametrize("hashed", [True, False])
+def test_fast_path_and_packaging_agree_on_near_misses(pin: str, hashed: bool) -> None:
+    suffix = f" \\\n    --hash={sha('odd')}\n" if hashed else "\n"
+    fast, slow = both_paths(pin + suffix)
+    assert fast == slow
+
+
+pin_texts = st.builds(
+    lambda name, op, version, tail: f"{name}{op}{version}{tail}",
+    names | st.text("aZ9._-ä", min_size=1, max_size=6),
+    st.sampled_from(["==", "===", " == ", "~=", "=="]),
+    versions | st.text("0123456789.abcdeprostv+!*-", min_size=1, max_size=8),
+    st.sampled_from(["", " ", ";python_version<'3'", "[x]", ",<2", " # note"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(pin_texts, st.booleans()), min_size=1, max_size=5))
+def test_fast_path_and_packaging_agree_on_generated_files(pins: list[tuple[str, bool]]) -> None:
+    text = "".join(pin + (f" --hash={sha(pin)}\n" if hashed else "\n") for pin, hashed in pins)
+    fast, slow = both_paths(text)
+    assert fast == slow

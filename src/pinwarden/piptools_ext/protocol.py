@@ -1,15 +1,15 @@
-"""What the pip-compile runner (a child process) tells the wrapper, as one small JSON file.
+"""What the pip-compile runner (a child process) tells the wrapper: JSON lines on a pipe.
 
 The runner owns everything pip-tools: it reads the effective options, prepares a private copy of
-the output file, runs pip-compile on it and reports here. The wrapper never imports pip, so
-pinwarden adds one process start to a pip-compile run, not a second import of pip.
+the output file, runs pip-compile on it and reports here, one whole report per line as it learns
+more; the last complete line counts. The wrapper never imports pip, so pinwarden adds one process
+start to a pip-compile run, not a second import of pip.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 # The runner's exit code when pip refused a download whose hash did not match (see `mismatches`).
@@ -49,11 +49,14 @@ class RunReport:
         return replace(self, **changes)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1)
+        """One line: json escapes the line breaks inside strings."""
+        return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> RunReport:
         data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a report is a JSON object")
         data["indexes"] = tuple(data.get("indexes", ()))
         data["stripped"] = tuple(data.get("stripped", ()))
         data["mismatches"] = tuple(
@@ -62,8 +65,12 @@ class RunReport:
         )
         return cls(**data)
 
-    def save(self, path: Path) -> None:
-        """Replace the file whole, so the wrapper never reads half a report."""
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
+
+def last_report(lines: bytes) -> RunReport | None:
+    """The last complete report in what the runner wrote (a killed runner may leave half a line)."""
+    for line in reversed(lines.splitlines()):
+        try:
+            return RunReport.from_json(line.decode("utf-8"))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None

@@ -1,13 +1,13 @@
 """The child process that runs real pip-compile for `pinwarden pip-compile` (the only pip-tools import).
 
-    python -m pinwarden.piptools_ext.runner REPORT_JSON [PIP-COMPILE ARGS...]
+    python -m pinwarden.piptools_ext.runner REPORT_FD [PIP-COMPILE ARGS...]
 
 pip-compile's own click command parses the arguments and its config files; the runner then
 points it at a private copy of the output file (in a temporary directory beside it, so pins and
 hashes are reused as usual), turns on --generate-hashes, turns off --dry-run (pinwarden decides
 what is written) and, for --audit, turns off hash reuse with a fresh cache. Everything it learns
-goes to REPORT_JSON for the wrapper. pip's HashMismatch, which pip-compile shows as a traceback,
-is reported as data instead.
+goes to the pipe REPORT_FD for the wrapper (see protocol.py). pip's HashMismatch, which
+pip-compile shows as a traceback, is reported as data instead.
 """
 
 from __future__ import annotations
@@ -20,44 +20,58 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Only what every run needs: this process is pip-compile's, and each import here delays it.
+# pinwarden's core (ledger, lock readers) loads only when the output holds a hash the ledger lacks.
 from ..shared.errors import PinwardenError
 from ..shared.store import LedgerStore, ledger_path, load_settings
 from .options import PINWARDEN_HELP, ArgumentError, SplitArgs, split_args
 from .protocol import EXIT_HASH_MISMATCH, Mismatch, RunReport
-from .writer import keep_hashes, untrusted_pins
 
 if TYPE_CHECKING:
     import click
 
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 PROG = "pinwarden pip-compile"
 _FROM_LINE = re.compile(r"\(from [^()]*line \d+[^()]*\)\s*$")
+_LISTED_HASH = re.compile(r"--hash[=\s]\s*([a-z0-9]+:[0-9a-f]+)")  # in the output, lowercased
+_LEDGER_HASH = re.compile(r'"([a-z0-9]+:[0-9a-f]+)"')  # a hash as the ledger writes it
 
 
 class _Reporter:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, fd: int) -> None:
+        os.set_inheritable(fd, False)  # pip's own subprocesses must not hold the pipe open
+        self.fd = fd
         self.report = RunReport()
 
     def update(self, **changes: Any) -> None:
         self.report = self.report.updated(**changes)
-        self.report.save(self.path)
+        data = (self.report.to_json() + "\n").encode("utf-8")
+        while data:
+            data = data[os.write(self.fd, data) :]
 
 
 def main(argv: list[str]) -> int:
-    reporter = _Reporter(Path(argv[0]))
+    reporter = _Reporter(int(argv[0]))
     reporter.update()
     try:
         return _run(argv[1:], reporter)
     except (PinwardenError, ArgumentError) as exc:
         reporter.update(error=str(exc))
         return EXIT_ERROR
+    except KeyboardInterrupt:  # the wrapper got the same Ctrl-C and says so; no traceback here
+        return EXIT_INTERRUPTED
 
 
 def _run(args: list[str], reporter: _Reporter) -> int:
+    try:  # asked here, not before the start: importing pip-tools is how to find out at no cost
+        from piptools.scripts.compile import cli
+    except ModuleNotFoundError as exc:
+        if exc.name != "piptools":
+            raise
+        raise PinwardenError("pip-tools is not installed here: pip install 'pinwarden[pip-tools]'") from None
     import click
     from pip._internal.exceptions import InstallationError
-    from piptools.scripts.compile import cli
 
     from .options import value_options
 
@@ -156,12 +170,30 @@ def _copy_output(output: Path, temp_output: Path, store: LedgerStore) -> list[tu
             text = handle.read()
     except (OSError, UnicodeDecodeError):
         return []  # pip-compile reads it its own way and says what is wrong
-    stale = untrusted_pins(text, store.load()) if store.exists() else []
+    stale = _stale_pins(text, store)
     if stale:
+        from .writer import keep_hashes
+
         edited = keep_hashes(text, lambda key, _digest: key not in stale)
         with temp_output.open("w", encoding="utf-8", newline="") as handle:
             handle.write(edited)
-    return [(str(name), version) for name, version in stale]
+    return stale
+
+
+def _stale_pins(text: str, store: LedgerStore) -> list[tuple[str, str]]:
+    """writer.untrusted_pins, after a look at the ledger's text: when every hash of the output is
+    written there (the usual run), none can be untrusted, and the ledger need not be parsed."""
+    if not store.exists():
+        return []
+    try:
+        ledger_text = store.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        ledger_text = ""  # store.load() says what is wrong
+    if set(_LISTED_HASH.findall(text.lower())) <= set(_LEDGER_HASH.findall(ledger_text)):
+        return []
+    from .writer import untrusted_pins
+
+    return [(str(name), version) for name, version in untrusted_pins(text, store.load())]
 
 
 def _override(ctx: click.Context, temp_output: Path, audit_cache: Path | None) -> None:

@@ -8,53 +8,44 @@ atomically, or leaves it alone. Exit codes: 0 written (or nothing to do), 1 refu
 
 from __future__ import annotations
 
-import importlib.util
 import shlex
-import shutil
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import TextIO
 
 from ..shared.errors import PinwardenError
-from .protocol import RunReport
+from .launch import Runner, take_early
+from .protocol import RunReport, last_report
 
 
 def main(argv: list[str], out: TextIO, err: TextIO) -> int:
-    if importlib.util.find_spec("piptools") is None:
-        raise PinwardenError("pip-tools is not installed here: pip install 'pinwarden[pip-tools]'")
-    with tempfile.TemporaryDirectory(prefix="pinwarden-run-") as scratch:
-        report_path = Path(scratch) / "report.json"
-        try:
-            code = _run_pip_compile(argv, report_path, out, err)
-            return _finish(_read_report(report_path, code), code, argv, out, err)
-        finally:  # also on Ctrl-C: the runner's private copy never outlives the run
-            _remove_private_copy(report_path)
+    runner = take_early(argv) or _start(argv, out, err)
+    with runner:  # also on Ctrl-C: the runner's private copy never outlives the run
+        _prepare_check()
+        code = runner.wait()
+        return _finish(_read_report(runner.reports, code), code, argv, out, err)
 
 
-def _run_pip_compile(argv: list[str], report_path: Path, out: TextIO, err: TextIO) -> int:
-    """pip-compile's own output goes straight to the terminal, as when it runs alone."""
-    out.flush()
+def _start(argv: list[str], out: TextIO, err: TextIO) -> Runner:
+    out.flush()  # pip-compile writes to the same terminal
     err.flush()
-    command = [sys.executable, "-m", "pinwarden.piptools_ext.runner", str(report_path), *argv]
-    return subprocess.run(command, check=False).returncode
-
-
-def _read_report(path: Path, code: int) -> RunReport:
     try:
-        return RunReport.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, TypeError):
-        raise PinwardenError(f"pip-compile did not start (exit {code})") from None
+        return Runner(argv)
+    except OSError as exc:
+        raise PinwardenError(f"cannot start pip-compile: {exc.strerror or exc}") from None
 
 
-def _remove_private_copy(report_path: Path) -> None:
-    try:
-        temp_dir = RunReport.from_json(report_path.read_text(encoding="utf-8")).temp_dir
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    if temp_dir:
-        shutil.rmtree(temp_dir, ignore_errors=True)
+def _prepare_check() -> None:
+    """Import what the check needs while pip-compile runs (on another core): not after it."""
+    import shutil  # noqa: F401 - the runner's private copy is removed with it
+
+    from . import session  # noqa: F401
+
+
+def _read_report(reports: bytes, code: int) -> RunReport:
+    report = last_report(reports)
+    if report is None:
+        raise PinwardenError(f"pip-compile did not start (exit {code})")
+    return report
 
 
 def _finish(report: RunReport, code: int, argv: list[str], out: TextIO, err: TextIO) -> int:

@@ -37,7 +37,6 @@ from .model import (
 from .toml import key_path, load_toml, no_gc
 
 FORMAT_VERSION = 1
-LEDGER_FILENAME = "pinwarden-ledger.toml"
 HEADER = """\
 # pinwarden ledger: every distribution file this project has trusted, by project and version.
 # A hash here stays the only accepted content for its file, across every update; versions no

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 from .config import Settings, parse_settings
 from .errors import PinwardenError
-from .ledger import LEDGER_FILENAME, Ledger, dumps, loads
 
 if TYPE_CHECKING:
     from .baseline import Baseline
+    from .ledger import Ledger
 
+LEDGER_FILENAME = "pinwarden-ledger.toml"
 LOCK_TIMEOUT_SECONDS = 120.0
 
 
@@ -103,13 +104,19 @@ class LedgerStore:
     def exists(self) -> bool:
         return self.path.is_file()
 
+    # The ledger module is imported on use: the pip-compile runner finds the ledger's path before
+    # pip-compile runs, and reads the ledger only when the output holds a hash it does not know.
     def load(self) -> Ledger:
+        from .ledger import Ledger, loads
+
         if not self.path.exists():
             return Ledger()
         return loads(read_text(self.path, "ledger"), str(self.path))
 
     def save(self, ledger: Ledger) -> bool:
         """Write if the text changed; True when it did."""
+        from .ledger import dumps
+
         text = dumps(ledger)
         if self.path.exists() and read_text(self.path, "ledger") == text:
             return False

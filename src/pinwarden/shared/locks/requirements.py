@@ -48,6 +48,14 @@ _FLAG_OPTIONS = {"--pre", "--prefer-binary", "--require-hashes", "--no-index"}
 _INCLUDES = {"-r", "--requirement", "-c", "--constraint"}
 _HASH_OPTION = re.compile(r"(?:^|\s)--hash(?:=|\s+)(\S*)")
 _STRAY_OPTION = re.compile(r"(?:^|\s)--?[A-Za-z][\w-]*(=\S*)?")
+# What pip-compile writes for almost every pin: a PEP 508 name, `==`, a plain PEP 440 version. Read
+# without packaging, whose import costs more than reading a whole file; anything else (extras,
+# markers, URLs, spaces, epochs, local versions...) goes to packaging. Tests pin both to one result.
+_PLAIN_PIN = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)"
+    r"==(\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?)",
+    re.ASCII,
+)
 
 
 @dataclass
@@ -161,6 +169,29 @@ def _split_hashes(state: _State, where: str, line: str) -> tuple[str, list[FileH
 
 
 def _parse_requirement(state: _State, where: str, text: str, hashes: list[FileHash]) -> None:
+    plain = _PLAIN_PIN.fullmatch(text)
+    if plain is None:
+        _parse_with_packaging(state, where, text, hashes)
+        return
+    raw_name, version = plain.groups()
+    if not hashes:
+        state.problems.add(where, _no_hash(raw_name))
+        return
+    state.releases.append(
+        LockedRelease(
+            name=normalize_name(raw_name),
+            version=version,
+            files=tuple(LockedFile(None, h) for h in hashes),
+            lockfile=state.path,
+        )
+    )
+
+
+def _no_hash(raw_name: str) -> str:
+    return f"{raw_name} has no --hash (pip refuses such a file under --require-hashes)"
+
+
+def _parse_with_packaging(state: _State, where: str, text: str, hashes: list[FileHash]) -> None:
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -175,9 +206,7 @@ def _parse_requirement(state: _State, where: str, text: str, hashes: list[FileHa
         state.problems.add(where, f"not a requirement: {exc}")
         return
     if not hashes:
-        state.problems.add(
-            where, f"{req.name} has no --hash (pip refuses such a file under --require-hashes)"
-        )
+        state.problems.add(where, _no_hash(req.name))
         return
     marker = str(req.marker) if req.marker else None
     if req.url:

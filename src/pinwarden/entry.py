@@ -1,0 +1,29 @@
+"""The `pinwarden` command (and `python -m pinwarden`): cli.main, after one head start.
+
+`pinwarden pip-compile ...` starts pip-compile before pinwarden imports its core, so that the
+imports overlap with pip-compile's run instead of adding to it (see piptools_ext/launch.py).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    if argv[:1] != ["pip-compile"]:
+        from .cli import main as cli_main
+
+        return cli_main(argv)
+    from .piptools_ext import launch
+
+    launch.start_early(argv[1:])
+    try:
+        from .cli import main as cli_main
+    except BaseException as exc:  # pip-compile must not outlive the command, nor leave files behind
+        launch.abandon_early()
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
+        sys.stderr.write("pinwarden: interrupted; nothing was written\n")  # as cli.main says it
+        return 2
+    return cli_main(argv)
