@@ -6,6 +6,7 @@ imports overlap with pip-compile's run instead of adding to it (see piptools_ext
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
@@ -18,6 +19,7 @@ def main() -> int:
     from .piptools_ext import launch
 
     launch.start_early(argv[1:])
+    gc.disable()  # imports allocate and free nothing: a collection would only take CPU from pip-compile
     try:
         from .cli import main as cli_main
     except BaseException as exc:  # pip-compile must not outlive the command, nor leave files behind
@@ -26,4 +28,6 @@ def main() -> int:
             raise
         sys.stderr.write("pinwarden: interrupted; nothing was written\n")  # as cli.main says it
         return 2
+    finally:
+        gc.enable()
     return cli_main(argv)

@@ -36,9 +36,12 @@ def _start(argv: list[str], out: TextIO, err: TextIO) -> Runner:
 
 def _prepare_check() -> None:
     """Import what the check needs while pip-compile runs (on another core): not after it."""
-    import shutil  # noqa: F401 - the runner's private copy is removed with it
+    from ..shared.toml import no_gc
 
-    from . import session  # noqa: F401
+    with no_gc():  # imports allocate and free nothing: a collection would take CPU from pip-compile
+        import shutil  # noqa: F401 - the runner's private copy is removed with it
+
+        from . import session  # noqa: F401
 
 
 def _read_report(reports: bytes, code: int) -> RunReport:
