@@ -1,88 +1,212 @@
-"""`make demo`: pinwarden's story on an embedded sample project, nothing to configure.
+"""`make demo`: pinwarden's story on embedded sample projects, nothing to configure.
 
 Each step says in one line what happens and why it matters, then runs the real `pinwarden`
 command. The demo checks its own expectations and exits non-zero if any step surprised it.
+Nothing leaves 127.0.0.1: the pip-compile story serves its own package index there.
+
+A story is a function taking the `Demo`; add one to STORIES and its steps are numbered on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE / "sample"
+sys.path.insert(0, str(HERE.parent))  # tests/support/index.py: the local package index of the tests
+
+from tests.support.index import PackageIndex, build_sdist, build_wheel, isolated_env  # noqa: E402
+
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
 
-def step(title: str, why: str) -> None:
-    print(f"\n{BOLD}== {title}{RESET}\n{DIM}   {why}{RESET}", flush=True)
+class Surprise(Exception):
+    """A step did not do what the demo expects."""
 
 
-def pinwarden(workdir: Path, *args: str, expect: int) -> str:
-    command = [sys.executable, "-m", "pinwarden", *args]
-    print(f"$ pinwarden {' '.join(args)}", flush=True)
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
-    output = result.stdout + result.stderr
-    print(output.rstrip() + f"\n{DIM}(exit code {result.returncode}){RESET}", flush=True)
-    if result.returncode != expect:
-        raise SystemExit(f"demo: expected exit code {expect} from 'pinwarden {' '.join(args)}'")
-    return output
+@dataclass
+class Demo:
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    steps: int = 0
+
+    def step(self, title: str, why: str) -> None:
+        self.steps += 1
+        print(f"\n{BOLD}== {self.steps}. {title}{RESET}\n{DIM}   {why}{RESET}", flush=True)
+
+    def fresh_dir(self, name: str) -> Path:
+        """A story's own directory, emptied first (PINWARDEN_DEMO_DIR keeps it between runs)."""
+        path = self.workdir / name
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def note(self, text: str) -> None:
+        print(f"{DIM}   {text}{RESET}", flush=True)
+
+    def pinwarden(self, cwd: Path, *args: str, expect: int) -> str:
+        """Run `pinwarden ARGS` as a user would, nobody at the terminal; its output, checked for `expect`."""
+        print(f"$ pinwarden {shlex.join(args)}", flush=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "pinwarden", *args],
+            cwd=cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        print(output.rstrip() + f"\n{DIM}(exit code {result.returncode}){RESET}", flush=True)
+        if result.returncode != expect:
+            raise Surprise(f"expected exit code {expect} from 'pinwarden {shlex.join(args)}'")
+        return output
+
+
+def expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise Surprise(what)
+
+
+# -- a poetry.lock ------------------------------------------------------------------------------------
 
 
 def tamper(lock: Path) -> None:
     """What a re-lock against a changed index writes: new bytes for a trusted sdist, a late wheel."""
     text = lock.read_text()
     old = re.search(r'"rich-12\.4\.0\.tar\.gz", hash = "sha256:([0-9a-f]{64})"', text)
-    assert old is not None, "the sample lock changed; update the demo"
+    if old is None:
+        raise Surprise("the sample lock changed; update the demo")
     text = text.replace(old.group(1), "6" * 64)
     wheel = '{file = "rich-12.4.0-py3-none-any.whl", hash'
     late = '{file = "rich-12.4.0-1-py3-none-any.whl", hash = "sha256:' + "b" * 64 + '"},\n    '
     lock.write_text(text.replace(wheel, late + wheel, 1))
 
 
+def poetry_lock_story(demo: Demo) -> None:
+    work = demo.fresh_dir("poetry-project")
+    shutil.copyfile(SAMPLE / "poetry.lock", work / "poetry.lock")
+    print(f"\n{BOLD}A poetry.lock{RESET} (a copy of a real one: rich-cli's, 20 packages) in {work}")
+
+    demo.step("Adopt the project", "init trusts what the lock holds today, like ssh's first connection.")
+    demo.pinwarden(work, "init", expect=0)
+    demo.note("head of the ledger, to be committed beside the lock:")
+    print("\n".join((work / "pinwarden-ledger.toml").read_text().splitlines()[:12]))
+
+    demo.step("Check, offline", "what CI and pre-commit run: every locked hash is one the ledger trusts.")
+    demo.pinwarden(work, "check", expect=0)
+
+    demo.step(
+        "The index changes under a locked version",
+        "rich 12.4.0's sdist now has other bytes and a build-tagged wheel appears;"
+        " a re-lock writes both, silently.",
+    )
+    tamper(work / "poetry.lock")
+    demo.pinwarden(work, "check", expect=1)
+
+    demo.step("The same, for machines", "--format json gives CI one record per finding.")
+    demo.pinwarden(work, "check", "--format", "json", expect=1)
+
+    demo.step(
+        "A person reviews and approves",
+        "approval is explicit, recorded with a reason, and visible in the ledger's diff.",
+    )
+    demo.pinwarden(work, "approve", "rich==12.4.0", "--reason", "demo: rebuilt upstream, verified", expect=0)
+    demo.pinwarden(work, "check", expect=0)
+    demo.pinwarden(work, "show", "rich", expect=0)
+
+
+# -- a pip-tools project --------------------------------------------------------------------------------
+
+# Made-up names that cannot exist on PyPI: were anything to leak past the local index, it would fail.
+GREETER, COLORS, UNITS = "pwdemo-greeter", "pwdemo-colors", "pwdemo-units"
+REBUILT = build_wheel(GREETER, "1.0", build_tag=1, marker="rebuilt upstream", requires_dist=[COLORS])
+
+
+def sample_index() -> PackageIndex:
+    """greeter 1.0 (a wheel and an sdist) needs colors 2.0; units 0.3 is an sdist only."""
+    index = PackageIndex()
+    index.add(GREETER, "1.0", *build_wheel(GREETER, "1.0", requires_dist=[COLORS]))
+    index.add(GREETER, "1.0", *build_sdist(GREETER, "1.0", requires_dist=[COLORS]))
+    index.add(COLORS, "2.0", *build_wheel(COLORS, "2.0"))
+    index.add(UNITS, "0.3", *build_sdist(UNITS, "0.3"))
+    return index
+
+
+def pip_compile_story(demo: Demo) -> None:
+    work = demo.fresh_dir("pip-tools-project")
+    (work / "requirements.in").write_text(f"{GREETER}\n{UNITS}\n")
+    index = sample_index()
+    with index.serve() as url:
+        print(f"\n{BOLD}A pip-tools project{RESET} in {work}, its index served on {url}")
+        # -q: pip-compile's own echo of the file is left out; --strip-extras: its 8.0 notice too.
+        compile_args = ("pip-compile", "-q", "--strip-extras", "-i", url, "requirements.in")
+        output, ledger = work / "requirements.txt", work / "pinwarden-ledger.toml"
+
+        demo.step(
+            "Compile with pinwarden",
+            "pip-compile runs as usual; every hash it writes is trusted on first use, in the ledger.",
+        )
+        demo.pinwarden(work, *compile_args, expect=0)
+        expect(ledger.is_file() and "--hash=sha256:" in output.read_text(), "no ledger or no hashes")
+
+        demo.step(
+            "Upstream adds a build-tagged wheel to greeter 1.0",
+            "pip would install it instead of the wheel you locked; plain `pip-compile -U` writes"
+            " its hash silently. pinwarden refuses, and says how to approve.",
+        )
+        index.add(GREETER, "1.0", *REBUILT)
+        before = (output.read_bytes(), ledger.read_bytes())
+        refused = demo.pinwarden(work, *compile_args[:2], "-U", *compile_args[2:], expect=1)
+        expect((output.read_bytes(), ledger.read_bytes()) == before, "a refusal changed a file")
+        approve = refused.rstrip().splitlines()[-1].strip()
+        expect(approve == f"pinwarden approve {GREETER}==1.0 --from-index {url}", "no approve command")
+
+        demo.step(
+            "A person reviews, then runs the approve command it printed",
+            "the ledger now trusts greeter 1.0's files as the index serves them.",
+        )
+        demo.pinwarden(work, *shlex.split(approve)[1:], expect=0)
+
+        demo.step("Compile again", "the approved hash is written; everything else was trusted already.")
+        demo.pinwarden(work, *compile_args[:2], "-U", *compile_args[2:], expect=0)
+        text = output.read_text()
+        expect(hashlib.sha256(REBUILT[1]).hexdigest() in text, "the approved wheel's hash was not written")
+        expect(all(f"{name}==" in text for name in (GREETER, COLORS, UNITS)), "a pin went missing")
+
+
+STORIES: list[Callable[[Demo], None]] = [poetry_lock_story, pip_compile_story]
+
+
 def main() -> int:
     keep = os.environ.get("PINWARDEN_DEMO_DIR")
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="pinwarden-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(SAMPLE / "poetry.lock", workdir / "poetry.lock")
-    (workdir / "pinwarden-ledger.toml").unlink(missing_ok=True)
-    print(f"pinwarden demo in {workdir} (a copy of a real poetry.lock: rich-cli's, 20 packages)")
-
-    step("1. Adopt the project", "init trusts what the lock holds today, like ssh's first connection.")
-    pinwarden(workdir, "init", expect=0)
-    print(f"{DIM}   head of the ledger, to be committed beside the lock:{RESET}")
-    print("\n".join((workdir / "pinwarden-ledger.toml").read_text().splitlines()[:12]))
-
-    step("2. Check, offline", "what CI and pre-commit run: every locked hash is one the ledger trusts.")
-    pinwarden(workdir, "check", expect=0)
-
-    step(
-        "3. The index changes under a locked version",
-        "rich 12.4.0's sdist now has other bytes and a build-tagged wheel appears;"
-        " a re-lock writes both, silently.",
-    )
-    tamper(workdir / "poetry.lock")
-    pinwarden(workdir, "check", expect=1)
-
-    step("4. The same, for machines", "--format json gives CI one record per finding.")
-    pinwarden(workdir, "check", "--format", "json", expect=1)
-
-    step(
-        "5. A person reviews and approves",
-        "approval is explicit, recorded with a reason, and visible in the ledger's diff.",
-    )
-    pinwarden(workdir, "approve", "rich==12.4.0", "--reason", "demo: rebuilt upstream, verified", expect=0)
-    pinwarden(workdir, "check", expect=0)
-    pinwarden(workdir, "show", "rich", expect=0)
-
+    demo = Demo(workdir)
+    # No PIP_*, pip.conf or Poetry settings of this machine; caches and home inside the demo.
+    demo.env = isolated_env(demo.fresh_dir("env"))
+    print(f"pinwarden demo in {workdir}")
+    try:
+        for story in STORIES:
+            story(demo)
+    except Surprise as exc:
+        print(f"\ndemo: step {demo.steps} did not go as expected: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     print(f"\n{BOLD}demo finished: every step behaved as expected.{RESET}")
-    if not keep:
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
