@@ -1,7 +1,7 @@
 """pinwarden benchmarks: ratios against baselines measured in the same run (machines are noisy).
 
     .venv/bin/python benchmarks/run.py            # all
-    .venv/bin/python benchmarks/run.py check      # one section: check, ledger, pip-compile
+    .venv/bin/python benchmarks/run.py check      # one section: check, ledger, pip-compile, audit
 
 Each section prints its figures and its limit; the script exits 1 when a limit is exceeded.
 - check:  `pinwarden check` on the largest corpus poetry.lock, against the floor of loading that
@@ -11,6 +11,9 @@ Each section prints its figures and its limit; the script exits 1 when a limit i
 - pip-compile: `pinwarden pip-compile` against plain `pip-compile --generate-hashes` on the same
           project (30 pins, wheels and sdists, from an index served on 127.0.0.1), rerun with the
           output in place and nothing moved, warm caches; limit 1.10x.
+- audit:  `pinwarden audit` of the largest corpus poetry.lock (236 versions) against a replay index on
+          127.0.0.1, against `pip-compile --no-reuse-hashes --generate-hashes` on the same pins from a
+          fresh cache (benchmarks/audit_bench.py); wall time and requests; the audit at least 10x faster.
 """
 
 from __future__ import annotations
@@ -222,7 +225,15 @@ SECTIONS = {
     "check": lambda quick: bench_check(7 if quick else 21),
     "ledger": lambda quick: bench_ledger(2 if quick else 3),
     "pip-compile": lambda quick: bench_pip_compile(5 if quick else 15),
+    "audit": lambda quick: bench_audit(),
 }
+
+
+def bench_audit() -> bool:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from audit_bench import bench_audit as run_section
+
+    return run_section()
 
 
 def main() -> int:

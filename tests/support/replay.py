@@ -74,6 +74,8 @@ class ReplayIndex:
         self.fail: dict[str, list[int]] = {}  # project -> statuses to answer first, one per request
         self.raw: dict[str, tuple[bytes, str]] = {}  # project -> (body, content type) served as is
         self.log: list[tuple[str, int]] = []  # (path, status)
+        self.frozen = False
+        self._rendered: dict[tuple[str, bool], bytes] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -102,14 +104,27 @@ class ReplayIndex:
     # -- rendering ---------------------------------------------------------------------------------
 
     def render(self, key: str, as_json: bool) -> bytes:
+        """The page as served; with `frozen` set (pages no longer change), rendered once."""
+        if self.frozen and (key, as_json) in self._rendered:
+            return self._rendered[(key, as_json)]
         with self._lock:
-            page = copy.deepcopy(self.pages[key])
-        for file in page["files"]:
-            if file["filename"] in self.files:
-                file["url"] = f"/files/{urllib.parse.quote(file['filename'])}"
-        if as_json:
-            return json.dumps(page).encode()
-        return _html(page).encode()
+            page = dict(self.pages[key])
+            # Shallow copies: a deep copy of the largest recorded pages costs more than serving them.
+            page["files"] = [
+                {**f, "url": f"/files/{urllib.parse.quote(f['filename'])}"}
+                if f["filename"] in self.files
+                else f
+                for f in page["files"]
+            ]
+            body = json.dumps(page).encode() if as_json else _html(page).encode()
+        if self.frozen:
+            self._rendered[(key, as_json)] = body
+        return body
+
+    def _served(self, file: dict[str, Any]) -> dict[str, Any]:
+        if file["filename"] not in self.files:
+            return file
+        return {**file, "url": f"/files/{urllib.parse.quote(file['filename'])}"}
 
     def _record(self, path: str, status: int) -> None:
         with self._lock:

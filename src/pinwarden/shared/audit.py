@@ -189,18 +189,18 @@ def _files_of(
     for file in files:
         if file.filename in emitted:
             continue  # the same file on two indexes: the first one listed wins, as pip's order
-        parsed = parse_filename(file.filename)
-        ours = parsed.name == release.name and parsed.version is not None
         if (
-            (ours and same_version(parsed.version or "", release.version))
+            signs.of_version(file.filename, release.name, release.version)
             or file.filename in known
-            or (parsed.name is None and installer_of(file.filename, release.name, release.version))
+            or (signs.version_text(file.filename) is None and _installer(file.filename, release))
+            or hashes.intersection(file.hashes)  # an odd name for bytes this version pins
         ):
             emitted.add(file.filename)
             yield file
-        elif not ours and hashes.intersection(file.hashes):
-            emitted.add(file.filename)  # an odd name for bytes this version pins
-            yield file
+
+
+def _installer(filename: str, release: LockedRelease) -> bool:
+    return parse_filename(filename).name is None and installer_of(filename, release.name, release.version)
 
 
 def installer_of(filename: str, project: NormalizedName, version: str) -> bool:

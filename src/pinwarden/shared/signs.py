@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from .filenames import DistKind, parse_filename, same_version, version_key
 from .index.simple import IndexFile
@@ -356,14 +357,13 @@ def project_recreated(project_files: Sequence[IndexFile], trusted: Sequence[Trus
             f"its oldest file ({_day(oldest)}) is newer than the first trust ({_day(first_trust)})"
         )
         evidence.update(oldest_upload=_iso(oldest), first_trusted=_iso(first_trust))
-    versions = served_versions(trusted[0].name, project_files)
     filenames = {f.filename for f in project_files}
     gone = sorted(
         (
             r.version
             for r in trusted
-            if not any(same_version(r.version, v) for v in versions)
-            and not any(f.filename in filenames for f in r.files)
+            if not any(f.filename in filenames for f in r.files)
+            and not any(of_version(name, r.name, r.version) for name in filenames)
         ),
         key=version_key,
     )
@@ -379,11 +379,39 @@ def project_recreated(project_files: Sequence[IndexFile], trusted: Sequence[Trus
     )
 
 
-def served_versions(project: NormalizedName, files: Iterable[IndexFile]) -> set[str]:
-    """The versions a project page serves, read from its filenames (foreign names ignored)."""
-    found = set()
-    for file in files:
-        parsed = parse_filename(file.filename)
-        if parsed.name == project and parsed.version is not None:
-            found.add(parsed.version)
-    return found
+# ---------------------------------------------------------------------------------------------
+# Which files are a version's, fast
+
+
+_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar", ".egg")
+
+
+def version_text(filename: str) -> str | None:
+    """The version part of a filename as written, without parsing it: None for shapes not read here."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        return parts[1] if len(parts) >= 5 else None
+    for suffix in _SUFFIXES:
+        if filename.endswith(suffix):
+            stem = filename[: -len(suffix)]
+            if suffix == ".egg":
+                parts = stem.split("-")
+                return parts[1] if len(parts) >= 2 else None
+            return stem.rpartition("-")[2] or None
+    return None
+
+
+@lru_cache(maxsize=16384)
+def _same(text: str, version: str) -> bool:
+    return same_version(text, version)
+
+
+def of_version(filename: str, project: NormalizedName, version: str) -> bool:
+    """Whether a filename is one of project==version's files, by what it parses as. A project page
+    lists every version's files (tens of thousands for some): the version text is compared first,
+    and only the few that match are parsed in full (which also catches `cffi-1.0.2-2.tar.gz`)."""
+    text = version_text(filename)
+    if text is None or not _same(text, version):
+        return False
+    parsed = parse_filename(filename)
+    return parsed.name == project and parsed.version is not None and _same(parsed.version, version)
