@@ -357,3 +357,13 @@ def test_pip_configuration_and_options_name_the_index(
         code, out, err = run("audit", *extra)
         assert (code, err) == (0, ""), out
         assert served.requests == [f"/simple/{ALPHA}/"]
+
+
+def test_audit_json_follows_the_schema(adopted: PackageIndex) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parents[1] / "docs" / "findings.schema.json").read_text())
+    _build_tagged_late(adopted)
+    _sdist_replaced(adopted)
+    _, report = audit_json()
+    jsonschema.validate(report, schema)
+    assert set(report) == {"findings", "errors", "ledger", "baseline", "recorded", "requests"}
