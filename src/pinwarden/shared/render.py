@@ -8,7 +8,7 @@ from itertools import groupby
 
 from .compare import untrusted_keys
 from .ledger import Ledger
-from .model import Finding, FindingKind, TrustedRelease
+from .model import WARNING_KINDS, Finding, FindingKind, TrustedRelease
 
 _BANNER = "@" * 64
 _LABEL = {
@@ -98,7 +98,7 @@ def _finding_lines(finding: Finding) -> list[str]:
     name = finding.filename or ("(hash without a filename)" if finding.hash or finding.trusted_hash else "")
     if finding.kind is FindingKind.NEW_VERSION:
         return [f"  {label:<11} {_EXPLAIN[finding.kind]}; it is trusted when recorded"]
-    if label == "warning":
+    if finding.kind in WARNING_KINDS:
         return [f"  {label:<11} {name}: {finding.detail}" if name else f"  {label:<11} {finding.detail}"]
     if finding.kind in (FindingKind.PROJECT_GONE, FindingKind.VERSION_GONE):
         return [f"  {label:<11} {finding.detail or _EXPLAIN[finding.kind]}"]
