@@ -28,7 +28,10 @@ reasons = st.one_of(st.none(), st.text(max_size=30))
 def ledgers(draw: st.DrawFn) -> Ledger:
     ledger = Ledger()
     for _ in range(draw(st.integers(0, 6))):
-        files = draw(st.lists(st.tuples(filenames, digests), max_size=5))
+        # A lock names each file once (locks that disagree are refused: trust.ConflictingLocks).
+        files = draw(
+            st.lists(st.tuples(filenames, digests), max_size=5, unique_by=lambda e: e[0] or str(e[1]))
+        )
         release = LockedRelease(
             name=normalize_name(draw(names)),
             version=draw(versions),

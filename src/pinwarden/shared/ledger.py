@@ -197,7 +197,7 @@ def _read_release(
     index = _optional_str(body, "index", where, problems)
     source = _optional_str(body, "source", where, problems)
     history = tuple(_read_list(body, "trusted", where, problems, _read_event))
-    files = tuple(_read_list(body, "files", where, problems, _read_file))
+    files = tuple(sorted(_read_list(body, "files", where, problems, _read_file), key=TrustedFile.sort_key))
     if not history:
         problems.add(f"{where}.trusted", "must record how the version was trusted")
     if len(problems.problems) > before:
