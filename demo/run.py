@@ -25,7 +25,13 @@ HERE = Path(__file__).resolve().parent
 SAMPLE = HERE / "sample"
 sys.path.insert(0, str(HERE.parent))  # tests/support/index.py: the local package index of the tests
 
-from tests.support.index import PackageIndex, build_sdist, build_wheel, isolated_env  # noqa: E402
+from tests.support.index import (  # noqa: E402
+    PackageIndex,
+    build_sdist,
+    build_wheel,
+    isolated_env,
+    poetry_project,
+)
 
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
@@ -186,7 +192,74 @@ def pip_compile_story(demo: Demo) -> None:
         expect(all(f"{name}==" in text for name in (GREETER, COLORS, UNITS)), "a pin went missing")
 
 
-STORIES: list[Callable[[Demo], None]] = [poetry_lock_story, pip_compile_story]
+# -- a Poetry project, guarded by the plugin ----------------------------------------------------------
+
+SHOUT = "pwdemo-shout"
+SHOUT_REBUILT = build_wheel(SHOUT, "1.0", build_tag=1, marker="rebuilt upstream")
+
+
+def poetry(demo: Demo, cwd: Path, *args: str, expect: int, cold: bool = False) -> str:
+    """Run the real `poetry` (with pinwarden's plugin installed beside it), nobody at the terminal."""
+    env = dict(demo.env)
+    if cold:  # a fresh CI machine: Poetry re-reads the index instead of its cache
+        env["POETRY_CACHE_DIR"] = tempfile.mkdtemp(dir=demo.workdir, prefix="cold-cache-")
+    print(f"$ poetry {shlex.join(args)}", flush=True)
+    tool = str(Path(sys.executable).with_name("poetry"))
+    result = subprocess.run(
+        [tool, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+    output = (result.stdout + result.stderr).rstrip()
+    print(output + f"\n{DIM}(exit code {result.returncode}){RESET}", flush=True)
+    if result.returncode != expect:
+        raise Surprise(f"expected exit code {expect} from 'poetry {shlex.join(args)}'")
+    return output
+
+
+def poetry_plugin_story(demo: Demo) -> None:
+    work = demo.fresh_dir("poetry-plugin-project")
+    index = PackageIndex()
+    index.add(SHOUT, "1.0", *build_wheel(SHOUT, "1.0"))
+    index.add(SHOUT, "1.0", *build_sdist(SHOUT, "1.0"))
+    with index.serve() as url:
+        poetry_project(work, url, [f"{SHOUT}>=1.0"])
+        lock, ledger = work / "poetry.lock", work / "pinwarden-ledger.toml"
+        print(f"\n{BOLD}A Poetry project{RESET} in {work}, its index served on {url}")
+
+        demo.step(
+            "Lock with Poetry", "the plugin trusts a version never seen before on first use, in the ledger."
+        )
+        poetry(demo, work, "lock", "-n", expect=0)
+        expect(ledger.is_file(), "the first lock wrote no ledger")
+
+        demo.step(
+            "Upstream adds a build-tagged wheel to shout 1.0",
+            "Poetry on a cold cache would write its hash silently and install it next; the plugin refuses.",
+        )
+        index.add(SHOUT, "1.0", *SHOUT_REBUILT)
+        before = (lock.read_bytes(), ledger.read_bytes())
+        poetry(demo, work, "lock", "-n", expect=1, cold=True)
+        expect((lock.read_bytes(), ledger.read_bytes()) == before, "a refusal changed a file")
+
+        demo.step(
+            "The same change made without pinwarden",
+            "`poetry --no-plugins lock` writes the newcomer; `pinwarden check`, in CI, catches it.",
+        )
+        poetry(demo, work, "--no-plugins", "lock", "-n", expect=0, cold=True)
+        demo.pinwarden(work, "check", expect=1)
+
+        demo.step("Audit the live index", "what the index serves now against the ledger, with warning signs.")
+        demo.pinwarden(work, "audit", expect=1)
+
+        demo.step(
+            "A person approves",
+            "through the project's own Poetry sources; the ledger records the approval and its reason.",
+        )
+        poetry(demo, work, "pinwarden", "approve", f"{SHOUT}==1.0", "--reason", "demo: reviewed", expect=0)
+        demo.pinwarden(work, "check", expect=0)
+        expect('how = "approval"' in ledger.read_text(), "no approval recorded")
+
+
+STORIES: list[Callable[[Demo], None]] = [poetry_plugin_story, pip_compile_story, poetry_lock_story]
 
 
 def main() -> int:

@@ -1,0 +1,33 @@
+"""`make demo` runs its whole story (Poetry plugin, check, audit, approval, pip-compile) and exits 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.e2e
+def test_the_demo_tells_its_story(tmp_path: Path) -> None:
+    from tests.support.index import isolated_env
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "demo" / "run.py")],
+        env={**isolated_env(tmp_path), "PINWARDEN_DEMO_DIR": str(tmp_path / "demo")},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for line in (
+        "poetry pinwarden approve pwdemo-shout==1.0",
+        "pinwarden approve pwdemo-greeter==1.0 --from-index",
+    ):
+        assert line in done.stdout
+    assert "demo finished: every step behaved as expected." in done.stdout
