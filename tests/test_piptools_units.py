@@ -290,8 +290,9 @@ def test_the_last_complete_report_counts() -> None:
 
 
 class _FakeRunner:
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], *, fork: bool = False) -> None:
         self.argv = tuple(argv)
+        self.forked = fork
         self.closed = False
 
     def close(self) -> None:
@@ -305,7 +306,7 @@ def test_the_early_runner_goes_to_the_wrapper_once_for_the_same_arguments(
     monkeypatch.setattr(launch, "_early", None)
     launch.start_early(["-U", "requirements.in"])
     runner = launch.take_early(["-U", "requirements.in"])
-    assert isinstance(runner, _FakeRunner) and not runner.closed
+    assert isinstance(runner, _FakeRunner) and runner.forked and not runner.closed
     assert launch.take_early(["-U", "requirements.in"]) is None  # handed out once
     launch.start_early(["-U"])
     other = launch._early

@@ -6,6 +6,7 @@ output file and the ledger byte-identical, and the message must end with the com
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -61,6 +62,27 @@ def test_first_run_records_the_ledger_with_filenames(project: Project) -> None:
     # The header names the command the user ran, never the private copy pip-compile wrote.
     assert f"#    pinwarden pip-compile --index-url={project.index.url} requirements.in\n" in text
     assert ".pinwarden-" not in text
+    assert not private_dirs(project)
+
+
+def test_a_run_in_process_spawns_a_fresh_runner(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pinwarden pip-compile` forks its runner from the young command process; called as a
+    function (pytest runs threads), the wrapper starts a fresh interpreter instead. Same result."""
+    from pinwarden.cli import main
+
+    monkeypatch.chdir(project.path)
+    for key in set(os.environ) - set(project.env):
+        monkeypatch.delenv(key)
+    for key, value in project.env.items():
+        monkeypatch.setenv(key, value)
+    args = ["pip-compile", "-q", "-i", project.index.url, "requirements.in"]
+    out, err = io.StringIO(), io.StringIO()
+    assert main(args, out, err) == 0, err.getvalue()
+    assert f"{ALPHA} 1.0 trusted on first use" in err.getvalue()
+    assert sha256(WHEEL[1]) in project.output.read_text()
+    err = io.StringIO()
+    assert main(args, out, err) == 0, err.getvalue()
+    assert "2 pins, all trusted; requirements.txt is unchanged" in err.getvalue()
     assert not private_dirs(project)
 
 

@@ -2,18 +2,13 @@
 
 `pinwarden pip-compile ...` starts pip-compile before pinwarden imports its core, so that the
 imports overlap with pip-compile's run instead of adding to it (see piptools_ext/launch.py), and
-ends without the interpreter's teardown, which would come after pip-compile's own.
+ends without the interpreter's teardown of every module.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import sys
-
-TYPE_CHECKING = False  # typing's import would delay pip-compile's start
-if TYPE_CHECKING:
-    from typing import NoReturn
 
 
 def main() -> int:
@@ -36,17 +31,4 @@ def main() -> int:
         return 2
     finally:
         gc.enable()
-    return _exit_now(cli_main(argv))
-
-
-def _exit_now(code: int) -> NoReturn:
-    """End the process at once: tearing down ~140 modules costs a hundredth of a pip-compile run.
-
-    Safe here because the command is over: every file pinwarden wrote is closed and renamed, no
-    thread runs, nothing is registered to run at exit; only the standard streams hold text.
-    """
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code)
+    return launch.end_now(cli_main(argv))  # nothing of the command is left to run
