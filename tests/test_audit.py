@@ -149,19 +149,19 @@ SCENARIOS: list[tuple[Callable[[PackageIndex], None], Seen, Seen]] = [
     # (change, expected findings, expected only with upload times)
     (
         _build_tagged_late,
-        {("new-file", ALPHA, "1.0", A_TAGGED), ("build-tag", ALPHA, "1.0", A_TAGGED)},
-        {("late-upload", ALPHA, "1.0", A_TAGGED)},
+        {("new-file", ALPHA, "1", A_TAGGED), ("build-tag", ALPHA, "1", A_TAGGED)},
+        {("late-upload", ALPHA, "1", A_TAGGED)},
     ),
-    (_sdist_replaced, {("changed-file", ALPHA, "1.0", A_SDIST[0])}, set()),
-    (_wheel_deleted, {("missing-file", ALPHA, "1.0", A_WHEEL[0])}, set()),
-    (_sdist_yanked, {("yanked", ALPHA, "1.0", A_SDIST[0])}, set()),
-    (_version_yanked, {("yanked", ALPHA, "1.0", None)}, set()),
+    (_sdist_replaced, {("changed-file", ALPHA, "1", A_SDIST[0])}, set()),
+    (_wheel_deleted, {("missing-file", ALPHA, "1", A_WHEEL[0])}, set()),
+    (_sdist_yanked, {("yanked", ALPHA, "1", A_SDIST[0])}, set()),
+    (_version_yanked, {("yanked", ALPHA, "1", None)}, set()),
     (
         _sdist_added_to_wheels,
-        {("new-file", BETA, "2.0", B_SDIST), ("sdist-added", BETA, "2.0", B_SDIST)},
-        {("late-upload", BETA, "2.0", B_SDIST)},
+        {("new-file", BETA, "2", B_SDIST), ("sdist-added", BETA, "2", B_SDIST)},
+        {("late-upload", BETA, "2", B_SDIST)},
     ),
-    (_version_gone, {("version-gone", BETA, "2.0", None)}, set()),
+    (_version_gone, {("version-gone", BETA, "2", None)}, set()),
 ]
 
 
@@ -192,7 +192,7 @@ def test_text_report_explains_each_sign_in_one_sentence(adopted: PackageIndex) -
         assert (
             f"  warning     {A_TAGGED}: late upload: added 395.5 days after the version's first file" in out
         )
-    assert f"  pinwarden approve {ALPHA}==1.0 --from-index" in out
+    assert f"  pinwarden approve {ALPHA}==1 --from-index" in out
     assert "  pinwarden audit --update-baseline" in out
 
 
@@ -222,7 +222,7 @@ def test_update_baseline_acknowledges_files_left_out_not_changed_trust(adopted: 
     assert run("audit", "--update-baseline")[0] == 1
     _, report = audit_json()
     # The new file is now seen (still not trusted); the trusted file's new bytes stay reported.
-    assert kinds(report) == {("changed-file", ALPHA, "1.0", A_SDIST[0])}
+    assert kinds(report) == {("changed-file", ALPHA, "1", A_SDIST[0])}
 
 
 def test_seen_is_never_trusted(adopted: PackageIndex, isolated: Path) -> None:
@@ -243,7 +243,7 @@ def test_approve_from_index_then_relock_settles_the_finding(adopted: PackageInde
     code, out, _ = run("approve", f"{ALPHA}==1.0", "--from-index", adopted.url, "--reason", "rebuilt")
     assert code == 0, out
     # Trusted now, but the lock does not pin it yet: check and audit say so until it is relocked.
-    assert kinds(audit_json()[1]) == {("missing-file", ALPHA, "1.0", tagged[0])}
+    assert kinds(audit_json()[1]) == {("missing-file", ALPHA, "1", tagged[0])}
     pins = [(ALPHA, "1.0", [A_WHEEL[1], A_SDIST[1], tagged[1]]), PINS[1]]
     (isolated / "requirements.txt").write_text(requirements(adopted.url, *pins))
     assert audit_json() == (0, audit_json()[1]) and kinds(audit_json()[1]) == set()
@@ -258,7 +258,7 @@ def test_a_locked_version_never_trusted_is_new_with_its_signs(adopted: PackageIn
     assert code == 1
     assert kinds(report) == {("new-version", ALPHA, "1.1", None), ("shape-change", ALPHA, "1.1", None)}
     shape = next(f for f in report["findings"] if f["kind"] == "shape-change")  # type: ignore[attr-defined]
-    assert shape["evidence"]["sdist"] == "dropped" and shape["evidence"]["compared_with"] == "1.0"
+    assert shape["evidence"]["sdist"] == "dropped" and shape["evidence"]["compared_with"] == "1"
 
 
 def test_first_look_reports_what_came_after_trust_and_records_the_rest(
@@ -278,8 +278,8 @@ def test_first_look_reports_what_came_after_trust_and_records_the_rest(
     if index.json_enabled:
         assert code == 1
         assert kinds(report) == {
-            ("new-file", ALPHA, "1.0", after_trust[0]),
-            ("late-upload", ALPHA, "1.0", after_trust[0]),
+            ("new-file", ALPHA, "1", after_trust[0]),
+            ("late-upload", ALPHA, "1", after_trust[0]),
         }
         assert after_trust[0] not in baseline  # reported, so not recorded as seen
     else:  # no upload times: all that is served is the baseline
@@ -293,7 +293,7 @@ def test_a_file_seen_earlier_that_changes_is_new(adopted: PackageIndex, isolated
     run("audit", "--update-baseline")
     adopted.replace(ALPHA, left_out[0], b"other bytes")
     _, report = audit_json()
-    assert kinds(report) == {("new-file", ALPHA, "1.0", left_out[0])}
+    assert kinds(report) == {("new-file", ALPHA, "1", left_out[0])}
     (finding,) = report["findings"]  # type: ignore[misc]
     assert finding["detail"].startswith("served with other bytes than when the audit first saw it")
     assert finding["evidence"]["seen_hashes"] == [sha256(left_out[1])]
@@ -305,7 +305,7 @@ def test_a_project_the_index_does_not_have(index: PackageIndex, isolated: Path) 
     assert run("init")[0] == 0
     code, out, _ = run("audit")
     assert code == 1
-    assert f"{GAMMA} 1.0" in out and "GONE        the index no longer serves this project" in out
+    assert f"{GAMMA} 1" in out and "GONE        the index no longer serves this project" in out
 
 
 def test_trusted_versions_that_vanished_suggest_a_recreated_project(
@@ -316,7 +316,7 @@ def test_trusted_versions_that_vanished_suggest_a_recreated_project(
     assert run("approve", f"{ALPHA}==0.9", "--from-index", adopted.url)[0] == 0
     adopted.remove(ALPHA, older[0])
     _, report = audit_json()
-    assert kinds(report) == {("project-recreated", ALPHA, "1.0", None)}
+    assert kinds(report) == {("project-recreated", ALPHA, "1", None)}
     (finding,) = report["findings"]  # type: ignore[misc]
     assert finding["evidence"]["vanished_versions"] == ["0.9"]
 
@@ -332,7 +332,7 @@ def test_several_indexes_are_merged_as_pip_merges_them(isolated: Path) -> None:
         assert run("audit")[0] == 0
         extra.replace(ALPHA, A_SDIST[0], b"swapped on the extra index")
         _, report = audit_json()
-        assert kinds(report) == {("changed-file", ALPHA, "1.0", A_SDIST[0])}
+        assert kinds(report) == {("changed-file", ALPHA, "1", A_SDIST[0])}
         (finding,) = report["findings"]  # type: ignore[misc]
         assert finding["evidence"]["index"] == [main_index.url, extra.url]
 

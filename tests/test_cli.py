@@ -49,7 +49,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_init_discovers_poetry_lock_and_writes_ledger(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = (project / "pinwarden-ledger.toml").read_text()
-    assert '[projects.demo."1.0"]' in ledger and '[projects.other."2.0"]' in ledger
+    assert '[projects.demo."1"]' in ledger and '[projects.other."2"]' in ledger
     assert 'how = "init"' in ledger
     code, out, _ = run(project, "check", monkeypatch=monkeypatch)
     assert code == 0
@@ -69,7 +69,7 @@ def test_init_never_overrides_existing_trust(project: Path, monkeypatch: pytest.
     (project / "poetry.lock").write_text(lock_text(changed, OTHER))
     code, out, _ = run(project, "init", monkeypatch=monkeypatch)
     assert code == 1
-    assert "never overrides" in out and "pinwarden approve demo==1.0" in out
+    assert "never overrides" in out and "pinwarden approve demo==1" in out
     assert (project / "pinwarden-ledger.toml").read_bytes() == before
 
 
@@ -85,7 +85,7 @@ def test_check_text_report_says_what_and_what_next(project: Path, monkeypatch: p
     assert "WARNING: THE CONTENT OF A TRUSTED FILE HAS CHANGED!" in out
     assert f"trusted sha256:{HEX[2]}" in out and f"locked  sha256:{HEX[9]}" in out
     assert "build tag 1" in out
-    assert out.rstrip().endswith("pinwarden approve demo==1.0")
+    assert out.rstrip().endswith("pinwarden approve demo==1")
 
 
 def test_check_json_has_the_documented_fields(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,7 +121,7 @@ def test_upgrade_keeps_the_old_version_and_a_downgrade_is_checked(
     (project / "poetry.lock").write_text(lock_text(("demo", "1.1", [("demo-1.1.tar.gz", 6)]), OTHER))
     assert run(project, "approve", "demo==1.1", monkeypatch=monkeypatch)[0] == 0
     ledger = (project / "pinwarden-ledger.toml").read_text()
-    assert '[projects.demo."1.0"]' in ledger and '[projects.demo."1.1"]' in ledger
+    assert '[projects.demo."1"]' in ledger and '[projects.demo."1.1"]' in ledger
     (project / "poetry.lock").write_text(lock_text(("demo", "1.0", [("demo-1.0.tar.gz", 7)]), OTHER))
     code, out, _ = run(project, "check", "--format", "json", monkeypatch=monkeypatch)
     kinds = sorted(f["kind"] for f in json.loads(out)["findings"])
@@ -138,11 +138,11 @@ def test_approve_of_an_unpinned_version_is_an_error(project: Path, monkeypatch: 
 
 def test_show_lists_trust_in_text_and_json(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, _ = run(project, "show", "demo", monkeypatch=monkeypatch)
-    assert code == 0 and out.startswith("demo 1.0  [init ")
+    assert code == 0 and out.startswith("demo 1  [init ")
     assert "other" not in out
     code, out, _ = run(project, "show", "--format", "json", monkeypatch=monkeypatch)
     releases = json.loads(out)["releases"]
-    assert [(r["project"], r["version"]) for r in releases] == [("demo", "1.0"), ("other", "2.0")]
+    assert [(r["project"], r["version"]) for r in releases] == [("demo", "1"), ("other", "2")]
     assert run(project, "show", "nothing-here", monkeypatch=monkeypatch)[0] == 2
 
 

@@ -89,9 +89,11 @@ def test_sdist_added_to_wheel_only_version() -> None:
     assert kinds(trusted(only_wheel), new) == [(K.NEW_FILE, SDIST), (K.SDIST_ADDED, SDIST)]
 
 
-def test_sdist_is_not_a_sign_when_one_was_trusted() -> None:
-    new = rel("demo", "1.0", (WHEEL, h(1)), (SDIST, h(2)), ("demo-1.0.zip", h(3)))
-    assert kinds(trusted(BASE), new) == [(K.NEW_FILE, "demo-1.0.zip")]
+def test_another_sdist_archive_of_a_trusted_version_is_the_same_file_with_other_bytes() -> None:
+    # An installer takes any sdist of the version for the version: one identity, whatever the archive.
+    for other in ("demo-1.0.zip", "demo-1.0.0.tar.bz2", "Demo-1.0.tgz", "demo-01.0.TAR.GZ"):
+        new = rel("demo", "1.0", (WHEEL, h(1)), (SDIST, h(2)), (other, h(3)))
+        assert kinds(trusted(BASE), new) == [(K.CHANGED_FILE, other)], other
 
 
 def test_filename_of_another_version_is_a_finding() -> None:

@@ -159,7 +159,7 @@ def test_ledger_new_since_revision_is_all_additions(repo: Path) -> None:
     (repo / "sub").mkdir()
     (repo / "sub" / "pinwarden-ledger.toml").write_text(dumps(BASE))
     code, out, _ = run("--ledger", "sub/pinwarden-ledger.toml")
-    assert code == 0 and "demo 1.0  new version" in out
+    assert code == 0 and "demo 1  new version" in out
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,7 @@ def test_a_new_version_unlike_the_last_trusted_one_is_signed() -> None:
     signs = signs_for_review(TRUSTED, [V11], findings, {DEMO: PAGE})
     assert [(s.kind, s.version) for s in signs] == [(FindingKind.SHAPE_CHANGE, "1.1")]
     assert signs[0].evidence == {
-        "compared_with": "1.0",
+        "compared_with": "1",
         "files": 1,
         "trusted_files": 2,
         "sdist": "dropped",
@@ -99,7 +99,7 @@ def test_plugin_review_asks_about_a_shape_change(warden: Warden) -> None:
     hooks = Hooks(ask=None, say=said.append, index_files=lambda name: PAGE if name == DEMO else None)
     with pytest.raises(Refused) as info:
         warden.review([V11], hooks, writes=True)
-    assert "shape change: unlike 1.0, the last trusted version, it has no sdist" in info.value.report
+    assert "shape change: unlike 1, the last trusted version, it has no sdist" in info.value.report
     # Without index data the same new version is trusted on first use, as before.
     plain = warden.review([V11], Hooks(ask=None, say=said.append), writes=True)
     assert plain.plan.first_use == ((DEMO, "1.1"),)

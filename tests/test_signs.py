@@ -194,7 +194,7 @@ def test_shape_changes(new: list[str], words: str, evidence: dict[str, object]) 
 def test_last_trusted_is_the_closest_below_else_above() -> None:
     ledger = [trusted("1.0"), trusted("1.2"), trusted("2.0"), trusted("1.10")]
     assert last_trusted(ledger, "1.11") is not None and last_trusted(ledger, "1.11").version == "1.10"  # type: ignore[union-attr]
-    assert last_trusted(ledger, "0.9").version == "1.0"  # type: ignore[union-attr]
+    assert last_trusted(ledger, "0.9").version == "1"  # type: ignore[union-attr]
     assert last_trusted(ledger, "2.0.0").version == "1.10"  # type: ignore[union-attr]
     assert last_trusted([trusted("1.0")], "1.0") is None
 
@@ -212,7 +212,7 @@ def test_project_recreated_when_history_no_longer_reaches_back() -> None:
     assert sign.evidence == {
         "oldest_upload": "2024-01-01T00:00:00Z",
         "first_trusted": "2023-06-01T00:00:00Z",
-        "vanished_versions": ["1.0"],
+        "vanished_versions": ["1"],
     }
 
 

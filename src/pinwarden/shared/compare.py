@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .ledger import Ledger
 from .model import (
@@ -16,6 +17,13 @@ from .model import (
     TrustedFile,
     TrustedRelease,
 )
+
+if TYPE_CHECKING:
+    from .filenames import FileIdentity
+
+
+# Sources whose bytes only a file hash pins (git has its commit, a directory is the project itself).
+_HASHED_SOURCES = frozenset({SourceKind.INDEX, SourceKind.URL})
 
 
 def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding, ...]:
@@ -77,7 +85,15 @@ def _finding(
 
 
 def _new_version(release: LockedRelease) -> Iterator[Finding]:
-    yield _finding(release, FindingKind.NEW_VERSION, hash=release.source_identity)
+    spelled = f"locked as {release.locked_as}" if release.locked_as else None
+    yield _finding(release, FindingKind.NEW_VERSION, hash=release.source_identity, detail=spelled)
+    if release.source_kind in _HASHED_SOURCES and not any(f.hash.strong for f in release.files):
+        # Trusting it would record no bytes at all: whatever the index serves later would install.
+        yield _finding(
+            release,
+            FindingKind.WEAK_HASH,
+            detail="no sha256, sha384 or sha512 hash pins any of its files: never trusted on first use",
+        )
     for locked in release.files:
         if not locked.hash.strong:
             yield _weak(release, locked)
@@ -109,20 +125,38 @@ def _against_trusted(release: LockedRelease, trusted: TrustedRelease) -> Iterato
         yield from _against_file(release, view, locked)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _TrustedView:
-    """A trusted release indexed for lookups by filename and by hash."""
+    """A trusted release indexed for lookups by filename, by file identity and by hash.
+
+    Exact filenames answer the common case; the identity index (what an installer reads from a
+    name) is built only when a locked filename is not trusted as spelled, since it costs a parse.
+    """
 
     release: TrustedRelease
     by_name: dict[str, TrustedFile]
     unnamed: frozenset[FileHash]
     all_hashes: frozenset[FileHash]
+    _by_identity: dict[FileIdentity, list[TrustedFile]] | None = None
 
     @classmethod
     def of(cls, trusted: TrustedRelease) -> _TrustedView:
         by_name = {f.filename: f for f in trusted.files if f.filename is not None}
         unnamed = frozenset(h for f in trusted.files if f.filename is None for h in f.hashes)
         return cls(trusted, by_name, unnamed, unnamed | {h for f in by_name.values() for h in f.hashes})
+
+    def same_file(self, filename: str) -> list[TrustedFile]:
+        """The trusted files an installer would take for the same distribution as `filename`."""
+        exact = self.by_name.get(filename)
+        if exact is not None:
+            return [exact]
+        from .filenames import file_identity
+
+        if self._by_identity is None:
+            self._by_identity = {}
+            for name, known in self.by_name.items():
+                self._by_identity.setdefault(file_identity(name, self.release.name), []).append(known)
+        return self._by_identity.get(file_identity(filename, self.release.name), [])
 
 
 def _against_file(release: LockedRelease, view: _TrustedView, locked: LockedFile) -> Iterator[Finding]:
@@ -134,37 +168,45 @@ def _against_file(release: LockedRelease, view: _TrustedView, locked: LockedFile
         if locked.hash not in view.all_hashes:
             yield _finding(release, FindingKind.NEW_FILE, hash=str(locked.hash))
         return
-    known = view.by_name.get(locked.filename)
-    if known is not None:
+    known = view.same_file(locked.filename)
+    if known:
         yield from _against_known_file(release, locked, known)
     elif locked.hash not in view.unnamed:
         yield _finding(release, FindingKind.NEW_FILE, filename=locked.filename, hash=str(locked.hash))
         yield from _file_signs(release, locked, view.release)
 
 
-def _against_known_file(release: LockedRelease, locked: LockedFile, known: TrustedFile) -> Iterator[Finding]:
-    if locked.hash in known.hashes:
+def _against_known_file(
+    release: LockedRelease, locked: LockedFile, known: list[TrustedFile]
+) -> Iterator[Finding]:
+    """`known`: the trusted file(s) of the same identity (two only where old releases carried two
+    sdist archives). Any of their hashes is the trusted content; anything else is other bytes."""
+    if any(locked.hash in k.hashes for k in known):
         return
-    same_algorithm = [h for h in known.hashes if h.algorithm == locked.hash.algorithm]
+    same_name = any(k.filename == locked.filename for k in known)
+    spelled = "" if same_name else f" (trusted as {known[0].filename})"
+    same_algorithm = [h for k in known for h in k.hashes if h.algorithm == locked.hash.algorithm]
     if same_algorithm:
+        vanished = all(k.vanished for k in known)
         yield _finding(
             release,
             FindingKind.CHANGED_FILE,
             filename=locked.filename,
             hash=str(locked.hash),
             trusted_hash=str(same_algorithm[0]),
-            detail="the same file now has other bytes" + (" (it had vanished)" if known.vanished else ""),
+            detail="the same file now has other bytes" + (" (it had vanished)" if vanished else "") + spelled,
         )
     else:
         # An index that switched algorithms: only hashing the file itself can tell.
+        first = known[0].hashes[0]
         yield _finding(
             release,
             FindingKind.NEW_FILE,
             filename=locked.filename,
             hash=str(locked.hash),
-            trusted_hash=str(known.hashes[0]),
-            detail=f"a {locked.hash.algorithm} hash for a file trusted by {known.hashes[0].algorithm}; "
-            "offline it cannot be told from a changed file",
+            trusted_hash=str(first),
+            detail=f"a {locked.hash.algorithm} hash for a file trusted by {first.algorithm}; "
+            "offline it cannot be told from a changed file" + spelled,
         )
 
 
@@ -175,9 +217,17 @@ def _missing(group: list[LockedRelease], trusted: TrustedRelease) -> Iterator[Fi
     names = {f.filename for r in group for f in r.files if f.filename is not None}
     hashes = {f.hash for r in group for f in r.files}
     lockfiles = ", ".join(sorted({r.lockfile for r in group}))
+    identities: set[FileIdentity] | None = None
     for known in trusted.files:
         if known.vanished or known.filename in names or hashes.intersection(known.hashes):
             continue
+        if known.filename is not None:
+            from .filenames import file_identity
+
+            if identities is None:
+                identities = {file_identity(name, trusted.name) for name in names}
+            if file_identity(known.filename, trusted.name) in identities:
+                continue  # listed under another spelling: compared above
         yield Finding(
             kind=FindingKind.MISSING_FILE,
             project=trusted.name,

@@ -21,7 +21,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from .model import NormalizedName
+from .model import NormalizedName, canonical_version
 
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar")
 
@@ -100,17 +100,58 @@ def belongs_to(filename: str, project: NormalizedName, version: str) -> str | No
 
 
 def same_version(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return False
+    return a == b or canonical_version(a) == canonical_version(b)
 
 
 def version_key(version: str) -> tuple[int, Version | str]:
     """Sort key putting PEP 440 versions in order and anything else after them by text."""
     try:
         return (0, Version(version))
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number too long for int()
         return (1, version)
+
+
+FileIdentity = tuple[object, ...]
+# What pip takes as an sdist archive (pip._internal.utils.filetypes), longest first.
+_ARCHIVE_SUFFIXES = tuple(
+    sorted(
+        (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz", ".tar.lz")
+        + (".tar.lzma",),
+        key=len,
+        reverse=True,
+    )
+)
+
+
+@lru_cache(maxsize=65536)
+def file_identity(filename: str, project: NormalizedName) -> FileIdentity:
+    """What an installer reads from a filename listed for `project`: two spellings of one
+    distribution are one file.
+
+    A wheel is its project, version, build tag and set of tags (`Demo-1.0.0-py2.py3-none-any.whl` is
+    `demo-1-py3.py2-none-any.whl`). An sdist is its project and version whatever its archive format,
+    read as pip reads it: after the first `-` at which the name so far is the project (so
+    `cffi-1.0.2-2.tar.gz` is cffi 1.0.2.post2). A name no installer parses is only itself.
+    """
+    if filename.endswith(".whl"):
+        parsed = parse_filename(filename)
+        if parsed.name is not None and parsed.version is not None:
+            build = parse_wheel_filename(filename)[2]
+            return ("wheel", parsed.name, canonical_version(parsed.version), build, parsed.tags)
+        return ("file", filename)
+    version = sdist_version(filename, project)
+    if version is not None:
+        return ("sdist", project, canonical_version(version))
+    return ("file", filename)
+
+
+def sdist_version(filename: str, project: NormalizedName) -> str | None:
+    """The version pip reads from an sdist's name when it looks for `project`, or None."""
+    suffix = next((s for s in _ARCHIVE_SUFFIXES if filename.lower().endswith(s)), None)
+    if suffix is None:
+        return None
+    stem = filename[: -len(suffix)]
+    for i, char in enumerate(stem):
+        if char == "-" and str(canonicalize_name(stem[:i])) == project:
+            return stem[i + 1 :] or None
+    return None

@@ -31,6 +31,7 @@ from .model import (
     TrustedRelease,
     TrustEvent,
     TrustHow,
+    canonical_version,
     hash_sort_key,
     normalize_name,
 )
@@ -53,7 +54,9 @@ class Ledger:
     releases: Mapping[Key, TrustedRelease] = field(default_factory=dict)
 
     def get(self, name: NormalizedName, version: str) -> TrustedRelease | None:
-        return self.releases.get((name, version))
+        """Any spelling of a version finds it: the ledger keys by the canonical one."""
+        found = self.releases.get((name, version))
+        return found if found is not None else self.releases.get((name, canonical_version(version)))
 
     def with_releases(self, releases: Iterable[TrustedRelease]) -> Ledger:
         merged = dict(self.releases)
@@ -163,7 +166,14 @@ def _read_document(data: dict[str, Any], problems: Collector) -> Iterator[Truste
     if not isinstance(projects, dict):
         problems.add("projects", "must be a table")
         return
-    seen: set[Key] = set()
+    merged: dict[Key, TrustedRelease] = {}
+    for release in _read_projects(projects, problems):
+        earlier = merged.get(release.key)
+        merged[release.key] = release if earlier is None else _merge_spellings(earlier, release, problems)
+    yield from merged.values()
+
+
+def _read_projects(projects: dict[str, Any], problems: Collector) -> Iterator[TrustedRelease]:
     for raw_name, versions in projects.items():
         where = f"projects.{key_path(raw_name)}"
         try:
@@ -179,9 +189,50 @@ def _read_document(data: dict[str, Any], problems: Collector) -> Iterator[Truste
             continue
         for version, body in versions.items():
             release = _read_release(name, version, body, f"{where}.{_quote(version)}", problems)
-            if release is not None and release.key not in seen:
-                seen.add(release.key)
+            if release is not None:
                 yield release
+
+
+def _merge_spellings(a: TrustedRelease, b: TrustedRelease, problems: Collector) -> TrustedRelease:
+    """Two spellings of one version (`1.0`, `1.0.0`) from an older ledger become one release.
+
+    Their trust adds up; one file given two digests of one algorithm is an error, never resolved.
+    """
+    where = f"projects.{key_path(a.name)}.{_quote(a.version)}"
+    if a.source != b.source and a.source is not None and b.source is not None:
+        problems.add(where, f"two spellings of this version trust two sources: {a.source}, {b.source}")
+    files: dict[str | None, TrustedFile] = {}
+    unnamed: list[TrustedFile] = []
+    for trusted in (*a.files, *b.files):
+        if trusted.filename is None:
+            unnamed.append(trusted)
+            continue
+        earlier = files.get(trusted.filename)
+        merged = trusted if earlier is None else _merge_file(earlier, trusted, where, problems)
+        files[trusted.filename] = merged
+    known = {h for f in files.values() for h in f.hashes}
+    unnamed = [f for f in dict.fromkeys(unnamed) if not known.issuperset(f.hashes)]
+    return TrustedRelease(
+        name=a.name,
+        version=a.version,
+        files=tuple(sorted((*files.values(), *unnamed), key=TrustedFile.sort_key)),
+        history=tuple(sorted({*a.history, *b.history}, key=lambda e: (e.at, e.how.value, e.reason or ""))),
+        index=a.index if a.index is not None else b.index,
+        source=a.source if a.source is not None else b.source,
+    )
+
+
+def _merge_file(a: TrustedFile, b: TrustedFile, where: str, problems: Collector) -> TrustedFile:
+    by_algorithm = {h.algorithm: h for h in a.hashes}
+    for digest in b.hashes:
+        if by_algorithm.setdefault(digest.algorithm, digest) != digest:
+            problems.add(
+                where,
+                f"two spellings of this version give {a.filename} two {digest.algorithm} hashes; "
+                "trust neither until one is removed by hand",
+            )
+    hashes = tuple(sorted(by_algorithm.values(), key=hash_sort_key))
+    return TrustedFile(filename=a.filename, hashes=hashes, vanished=a.vanished and b.vanished)
 
 
 def _read_release(

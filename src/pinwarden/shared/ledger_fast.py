@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import re
 
-from .model import FileHash, NormalizedName, TrustedFile, TrustedRelease, TrustEvent, TrustHow, hash_sort_key
+from .model import (
+    FileHash,
+    NormalizedName,
+    TrustedFile,
+    TrustedRelease,
+    TrustEvent,
+    TrustHow,
+    canonical_version,
+    hash_sort_key,
+)
 
 _CHARS = r'[^"\\\x00-\x1f\x7f]'  # what a TOML basic string holds without escapes
 _TEXT = '"(' + _CHARS + '*)"'
@@ -79,6 +88,9 @@ def fast_loads(text: str) -> dict[Key, TrustedRelease] | None:
             if not _close(current, releases):
                 return None
             current = _Release(header.group(1), header.group(2))
+            # Another spelling of a version (to merge) or a table declared twice: the full reader's job.
+            if canonical_version(current.version) != current.version:
+                return None
             if (current.name, current.version) in releases:
                 return None
             continue

@@ -32,6 +32,81 @@ class InvalidValue(ValueError):
     """A name, version or hash that cannot be what it claims to be."""
 
 
+# A version already in PEP 440 normal form apart from leading and trailing zeros: no packaging needed.
+_PLAIN_VERSION = re.compile(r"^(\d+(?:\.\d+)*)(?:(a|b|rc)(\d+))?(?:\.post(\d+))?(?:\.dev(\d+))?\Z", re.ASCII)
+# Python refuses int() of very long digit strings; such a "version" is no version an installer takes.
+_MAX_VERSION_TEXT = 256
+
+
+def canonical_version(text: str) -> str:
+    """One spelling per PEP 440 version (`1.0`, `1.0.0`, `v1.0`, `01.0` -> `1`), as
+    `packaging.utils.canonicalize_version` gives it; text that is no PEP 440 version stays as it is.
+
+    Installers compare versions by PEP 440 equality, so everything pinwarden keys by version (the
+    ledger, comparisons, decisions) keys by this form. Tests pin it to packaging's answers.
+    """
+    cached = _CANONICAL.get(text)
+    if cached is not None:
+        return cached
+    canonical = _canonical_uncached(text)
+    if len(_CANONICAL) < 65536:
+        _CANONICAL[text] = canonical
+    return canonical
+
+
+_CANONICAL: dict[str, str] = {}
+
+
+def _canonical_uncached(text: str) -> str:
+    if len(text) > _MAX_VERSION_TEXT:
+        return text
+    plain = _PLAIN_VERSION.match(text)
+    if plain is None:
+        return _canonical_by_packaging(text)
+    release, pre, pre_n, post, dev = plain.groups()
+    parts = [_trim_release([int(p) for p in release.split(".")])]
+    if pre:
+        parts.append(f"{pre}{int(pre_n)}")
+    if post is not None:
+        parts.append(f".post{int(post)}")
+    if dev is not None:
+        parts.append(f".dev{int(dev)}")
+    return "".join(parts)
+
+
+def _trim_release(release: list[int]) -> str:
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    return ".".join(map(str, release))
+
+
+def _canonical_by_packaging(text: str) -> str:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        version = Version(text)
+    except (InvalidVersion, ValueError):  # ValueError: a number too long for int()
+        return text
+    parts = [f"{version.epoch}!" if version.epoch else "", _trim_release(list(version.release))]
+    if version.pre is not None:
+        parts.append(f"{version.pre[0]}{version.pre[1]}")
+    if version.post is not None:
+        parts.append(f".post{version.post}")
+    if version.dev is not None:
+        parts.append(f".dev{version.dev}")
+    if version.local is not None:
+        parts.append(f"+{version.local}")
+    return "".join(parts)
+
+
+def _set_canonical_version(value: object) -> None:
+    """Frozen values key by version: make every construction carry the canonical spelling."""
+    version = value.version  # type: ignore[attr-defined]
+    canonical = canonical_version(version)
+    if canonical != version:
+        object.__setattr__(value, "version", canonical)
+
+
 def normalize_name(name: str) -> NormalizedName:
     """PEP 503 normalization, as `packaging.utils.canonicalize_name` does it.
 
@@ -109,6 +184,14 @@ class LockedRelease:
     # git: the resolved commit, the only identity such a package has.
     source_reference: str | None = None
     marker: str | None = None
+    # The version as the lock spells it, when that is not the canonical `version` (for messages).
+    locked_as: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        canonical = canonical_version(self.version)
+        if canonical != self.version:
+            object.__setattr__(self, "locked_as", self.locked_as or self.version)
+            object.__setattr__(self, "version", canonical)
 
     @property
     def key(self) -> tuple[NormalizedName, str]:
@@ -169,6 +252,9 @@ class TrustedRelease:
     history: tuple[TrustEvent, ...]
     index: str | None = None
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        _set_canonical_version(self)
 
     @property
     def key(self) -> tuple[NormalizedName, str]:
@@ -236,8 +322,23 @@ class Finding:
     # Facts behind a finding read from the index (times, gap, files), for JSON; never compared.
     evidence: Mapping[str, object] | None = field(default=None, compare=False)
 
-    def sort_key(self) -> tuple[str, str, int, str, str]:
-        return (self.project, self.version, SEVERITY[self.kind], self.filename or "", self.hash or "")
+    def __post_init__(self) -> None:
+        _set_canonical_version(self)
+
+    @property
+    def key(self) -> tuple[NormalizedName, str]:
+        return (self.project, self.version)
+
+    def sort_key(self) -> tuple[str, str, int, str, str, str]:
+        # Every compared field takes part, so that report order never depends on input order.
+        return (
+            self.project,
+            self.version,
+            SEVERITY[self.kind],
+            self.filename or "",
+            self.hash or "",
+            f"{self.lockfile}\0{self.trusted_hash or ''}",
+        )
 
     def as_json(self) -> dict[str, object]:
         return {

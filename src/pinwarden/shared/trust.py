@@ -64,10 +64,11 @@ def _record_one(
     first = group[0]
     _refuse_disagreement(group)
     slots = [_Slot(f.filename, set(f.hashes)) for f in trusted.files] if trusted else []
-    for release in group:
-        for locked in release.files:
-            if locked.hash.strong:
-                _take(slots, locked.filename, locked.hash)
+    # Named files first: an approved change may replace a named digest that a requirements file
+    # (no filename) still pins, and that digest must stay trusted as an unnamed one.
+    locked_files = [f for r in group for f in r.files if f.hash.strong]
+    for locked in sorted(locked_files, key=lambda f: f.filename is None):
+        _take(slots, locked.filename, locked.hash)
     files = (
         TrustedFile(
             filename=slot.filename,
