@@ -115,10 +115,7 @@ FileIdentity = tuple[object, ...]
 # What pip takes as an sdist archive (pip._internal.utils.filetypes), longest first.
 _ARCHIVE_SUFFIXES = tuple(
     sorted(
-        (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz", ".tar.lz")
-        + (".tar.lzma",),
-        key=len,
-        reverse=True,
+        ".tar.gz .tgz .tar .zip .tar.bz2 .tbz .tar.xz .txz .tlz .tar.lz .tar.lzma".split(), key=len, reverse=True
     )
 )
 

@@ -89,9 +89,8 @@ def fast_loads(text: str) -> dict[Key, TrustedRelease] | None:
                 return None
             current = _Release(header.group(1), header.group(2))
             # Another spelling of a version (to merge) or a table declared twice: the full reader's job.
-            if canonical_version(current.version) != current.version:
-                return None
-            if (current.name, current.version) in releases:
+            canonical = canonical_version(current.version) == current.version
+            if not canonical or (current.name, current.version) in releases:
                 return None
             continue
         if current is None or not _body_line(line, current):
