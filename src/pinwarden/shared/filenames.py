@@ -113,8 +113,8 @@ def version_key(version: str) -> tuple[int, Version | str]:
 
 FileIdentity = tuple[object, ...]
 # What pip takes as an sdist archive (pip._internal.utils.filetypes), longest first.
-_ARCHIVE_SUFFIXES = (".tar.lzma", ".tar.bz2", ".tar.gz", ".tar.xz", ".tar.lz", ".tar", ".tgz", ".tbz", ".txz")
-_ARCHIVE_SUFFIXES += (".tlz", ".zip")  # longest first, so that .tar.gz is not read as .tar
+_ARCHIVE_SUFFIXES: tuple[str, ...] = (".tar.lzma", ".tar.bz2", ".tar.gz", ".tar.xz", ".tar.lz", ".tar")
+_ARCHIVE_SUFFIXES += (".tgz", ".tbz", ".txz", ".tlz", ".zip")
 
 
 @lru_cache(maxsize=65536)
