@@ -211,10 +211,10 @@ def _cut(packages: Iterable[Package], review: Review) -> None:
     """Rejected versions keep only their trusted files: in the lock, and for the installer's Chooser."""
     if not review.kept:
         return
-    from ..shared.model import FileHash, normalize_name
+    from ..shared.model import FileHash, canonical_version, normalize_name
 
     for package in packages:
-        key: Key = (normalize_name(package.name), package.pretty_version)
+        key: Key = (normalize_name(package.name), canonical_version(package.pretty_version))
         kept = review.kept.get(key)
         if kept is not None:
             allowed = {(f.filename, f.hash) for f in kept.files}

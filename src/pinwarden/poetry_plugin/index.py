@@ -32,14 +32,14 @@ class SourceFiles:
     """Downloads and yank lookups for the packages Poetry resolved during one command."""
 
     def __init__(self, pool: RepositoryPool, packages: Iterable[Package]) -> None:
-        from ..shared.model import normalize_name
+        from ..shared.model import canonical_version, normalize_name
 
         self._pool = pool
         self._pages: dict[NormalizedName, tuple[IndexFile, ...] | None] = {}
         self._page_fetcher: PoetryFetcher | None = None
         self._by_key: dict[Key, list[Package]] = {}
         for package in packages:
-            key = (normalize_name(package.name), package.pretty_version)
+            key = (normalize_name(package.name), canonical_version(package.pretty_version))
             self._by_key.setdefault(key, []).append(package)
 
     def digest(self, key: Key, filename: str, algorithm: str) -> str | None:
