@@ -40,8 +40,10 @@ def locked(index: PackageIndex, tmp_path_factory: pytest.TempPathFactory) -> Pro
 
 
 def _respell(index: PackageIndex, spelling: str) -> bytes:
-    """The original wheel's tags under another spelling of its version, with other bytes."""
+    """Only files spelled another way for 1.0 (the original wheel's tags), with other bytes."""
     publish_base(index)
+    for filename in list(index.files(ALPHA)):
+        index.remove(ALPHA, filename)
     filename, data = build_wheel(ALPHA, spelling, python_tag="py2.py3", marker="respelled")
     index.add(ALPHA, spelling, filename, data)
     index.add(ALPHA, spelling, *build_sdist(ALPHA, spelling, marker="respelled-sdist"))
