@@ -286,3 +286,16 @@ def test_first_use_of_a_version_with_only_weak_hashes_or_none_is_a_question() ->
         fresh = release("2.0", *files)
         the_plan = plan(compare(TRUSTED, [fresh]))
         assert the_plan.first_use == () and [q.key for q in the_plan.questions] == [(DEMO, "2")], files
+
+
+def test_diff_sees_one_version_whatever_the_old_ledger_spelled() -> None:
+    from pinwarden.shared.ledger_diff import ChangeKind, diff
+
+    old = loads_full("ledger-format = 1\n" + _table("1.0.0", h(1)))
+    now = loads("ledger-format = 1\n" + _table("1", h(1)))
+    assert diff(old, now) == ()
+    grown = loads("ledger-format = 1\n" + _table("1", h(1)) + _table("1.1", h(3), "demo-1.1.tar.gz"))
+    assert {c.kind for c in diff(old, grown)} == {ChangeKind.ADDED_VERSION, ChangeKind.ADDED_FILE}
+    assert {c.version for c in diff(old, grown)} == {"1.1"}
+    swapped = loads("ledger-format = 1\n" + _table("1", h(2)))
+    assert ChangeKind.REPLACED_HASH in {c.kind for c in diff(old, swapped)}
