@@ -321,7 +321,7 @@ HASH = f"--hash=sha256:{hexdigest('x')}"
         ("six==1.0 --hash=\n", "line 1", "algorithm:hex"),
         (f"demo @ https://files.example/ {HASH}\n", "line 1", "cannot tell the version"),
         (f"demo @ http://[x/demo-1.0.tar.gz {HASH}\n", "line 1", "cannot tell the version"),
-        (f"\n\n# c\nsix==1.0 \\\n  # via x\n\n{HASH}\n", "line 4", "six has no --hash"),
+        (f"\n\n# c\nsix==1.0 \\\n  # via x\n\n{HASH}\n", "line 4", "six: no --hash in the whole file"),
     ],
 )
 def test_problem_lines(text: str, where: str, message: str) -> None:

@@ -418,12 +418,15 @@ def _hash(state: _State, where: str, value: str) -> FileHash | None:
 def _report_unhashed(state: _State) -> None:
     if not state.unhashed:
         return
-    if state.releases:
-        why = "pip refuses the whole file under --require-hashes"
-    else:
-        why = "the file has no --hash at all, so pip installs whatever the index serves"
+    if not state.releases:  # hashes stripped, or never there: one problem says it all
+        (where, name), more = state.unhashed[0], len(state.unhashed) - 1
+        others = f" and {more} more requirement(s)" if more else ""
+        state.problems.add(
+            where, f"{name}{others}: no --hash in the whole file, so pip installs whatever the index serves"
+        )
+        return
     for where, name in state.unhashed:
-        state.problems.add(where, f"{name} has no --hash ({why})")
+        state.problems.add(where, f"{name} has no --hash (pip refuses the whole file under --require-hashes)")
 
 
 # ---------------------------------------------------------------------------------------------
