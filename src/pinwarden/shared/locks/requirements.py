@@ -379,8 +379,8 @@ def _requirement_line(
         parsed = _hash(state, where, value or "")
         if parsed is None:
             return
-        if parsed not in hashes:
-            hashes.append(parsed)
+        hashes.append(parsed)
+    hashes = list(dict.fromkeys(hashes))  # pip keeps a repeated hash twice; once is the same check
     plain = _PLAIN_PIN.fullmatch(requirement)
     if plain is None:
         _parse_with_packaging(state, where, requirement, hashes)
