@@ -164,7 +164,10 @@ def test_requirements_files_with_hashes_are_discovered(
 ) -> None:
     (tmp_path / "requirements.txt").write_text(f"demo==1.0 \\\n    --hash=sha256:{HEX[1]}\n")
     (tmp_path / "requirements-dev.txt").write_text(f"other==2.0 --hash=sha256:{HEX[3]}\n")
-    (tmp_path / "requirements-plain.txt").write_text("other>=1\n")  # no hashes: not a lock
+    (tmp_path / "requirements-plain.txt").write_text("other>=1\n")  # no hashes: refused unless excluded
+    code, _, err = run(tmp_path, "init", monkeypatch=monkeypatch)
+    assert code == 2 and "requirements-plain.txt" in err and "exclude" in err
+    (tmp_path / "pyproject.toml").write_text('[tool.pinwarden]\nexclude = ["requirements-plain.txt"]\n')
     code, out, _ = run(tmp_path, "init", monkeypatch=monkeypatch)
     assert code == 0 and "requirements-dev.txt, requirements.txt" in out
     assert run(tmp_path, "check", monkeypatch=monkeypatch)[0] == 0

@@ -149,7 +149,7 @@ def test_index_url_spellings(option: str) -> None:
 
 def test_ignored_lines() -> None:
     text = f"""\
--e git+https://github.com/example/thing.git#egg=thing
+-e file:///srv/thing
 --editable ./other
 --require-hashes
 --trusted-host private.example
@@ -171,10 +171,14 @@ def test_triple_equals_and_crlf_and_last_line_continued() -> None:
     assert (release.name, release.version, hashes_of(release)) == ("legacy", "1.0-weird", [sha("legacy")])
 
 
-def test_hash_value_is_normalized() -> None:
-    text = f"six==1.16.0 --hash=SHA256:{hexdigest('six').upper()}\n"
-    (release,) = parse_requirements(text).releases
-    assert release.files[0].hash == FileHash("sha256", hexdigest("six"))
+@pytest.mark.parametrize(
+    "spelling",
+    [f"SHA256:{hexdigest('six')}", f"sha256:{hexdigest('six').upper()}", f"Sha256:{hexdigest('six')}"],
+)
+def test_hash_pip_would_never_match_is_refused(spelling: str) -> None:
+    """pip refuses an upper-case algorithm and compares lower-case hex: such a hash guards nothing."""
+    with pytest.raises(InputError, match="line 1"):
+        parse_requirements(f"six==1.16.0 --hash={spelling}\n")
 
 
 def test_direct_url_filename_is_unquoted_and_a_wheel() -> None:
@@ -299,23 +303,25 @@ HASH = f"--hash=sha256:{hexdigest('x')}"
     [
         (f"six==1.0\n\n{HASH}\n", "line 3", "--hash without a requirement"),
         # pip takes a line that starts with an option for options only, and drops the requirement.
-        (f"{HASH} \\\n  six==1.0 {HASH}\n", "line 1", "pip ignores this line"),
+        (f"{HASH} \\\n  six==1.0 {HASH}\n", "line 1", "pip ignores 'six==1.0'"),
         ("-r base.txt\n", "line 1", "includes another file"),
         ("--constraint c.txt\n", "line 1", "includes another file"),
         ("--index-url\n", "line 1", "needs a value"),
         ("--frobnicate\n", "line 1", "unknown option --frobnicate"),
-        (f"six==1.0 --no-deps {HASH}\n", "line 1", "unexpected option --no-deps"),
+        (f"six==1.0 --no-deps {HASH}\n", "line 1", "unknown option --no-deps"),
         (f"six==1.* {HASH}\n", "line 1", "not pinned"),
         (f"six {HASH}\n", "line 1", "not pinned"),
         (f"six==1.0,==1.0 {HASH}\n", "line 1", "not pinned"),
         (f"six=1.0 {HASH}\n", "line 1", "not a requirement"),
         (f"six_==1.0 {HASH}\n", "line 1", "not a valid project name"),
-        ("six==1.0 --hash=md6:00\n", "line 1", "unknown hash algorithm"),
+        ("six==1.0 --hash=md6:00\n", "line 1", "pip accepts only sha256"),
+        (f"six==1.0 --index-url x {HASH}\n", "line 1", "unexpected option --index-url"),
+        ("-e git+https://example.org/x.git#egg=x\n", "line 1", "fetched from the network"),
         ("six==1.0 --hash=sha256\n", "line 1", "algorithm:hex"),
         ("six==1.0 --hash=\n", "line 1", "algorithm:hex"),
         (f"demo @ https://files.example/ {HASH}\n", "line 1", "cannot tell the version"),
         (f"demo @ http://[x/demo-1.0.tar.gz {HASH}\n", "line 1", "cannot tell the version"),
-        (f"\n\n# c\nsix==1.0 \\\n  # via x\n\n{HASH}\n", "line 4", "six has no --hash"),
+        (f"\n\n# c\nsix==1.0 \\\n  # via x\n\n{HASH}\n", "line 4", "six: no --hash in the whole file"),
     ],
 )
 def test_problem_lines(text: str, where: str, message: str) -> None:

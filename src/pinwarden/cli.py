@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .shared.compare import compare
-from .shared.errors import PinwardenError
+from .shared.errors import InputError, PinwardenError
 from .shared.ledger import Ledger
 from .shared.locks import parse_lock
 from .shared.model import (
@@ -137,21 +137,77 @@ class _Context:
         return " ".join(lock.path for lock in self.locks) if self.explicit_locks else ""
 
 
+# Where requirements locks live: beside pyproject.toml, or in a requirements directory. `.in` files
+# are pip-compile's inputs, not locks.
+_REQUIREMENTS_GLOBS = ("*requirements*.txt", "*constraints*.txt", "*requirements*/**/*.txt")
+
+
 def _discover(cwd: Path) -> list[Path]:
-    """No lock named: poetry.lock and the hashed requirements files of this directory."""
+    """No lock named: poetry.lock and every requirements file here, save those the settings exclude.
+    Each is read as a lock: one that pins without hashes is refused, never skipped quietly."""
+    settings, base = load_settings(cwd)
     found = [Path("poetry.lock")] if (cwd / "poetry.lock").is_file() else []
-    for candidate in sorted(cwd.glob("requirements*.txt")):
-        if candidate.is_file() and "--hash" in read_text(candidate, "requirements file"):
-            found.append(Path(candidate.name))
+    candidates = {p for pattern in _REQUIREMENTS_GLOBS for p in cwd.glob(pattern) if p.is_file()}
+    for candidate in sorted(candidates):
+        relative = candidate.relative_to(cwd)
+        if not _excluded(cwd / relative, base, settings.exclude):
+            found.append(relative)
     if not found:
-        raise PinwardenError(f"no poetry.lock or hashed requirements*.txt in {cwd}: name the lock files")
+        raise PinwardenError(f"no poetry.lock or requirements file in {cwd}: name the lock files")
     return found
+
+
+def _excluded(path: Path, base: Path, patterns: Sequence[str]) -> bool:
+    from fnmatch import fnmatchcase
+
+    try:
+        relative = path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return False
+    return any(fnmatchcase(relative, pattern) for pattern in patterns)
+
+
+def _read_lock(path: Path, cwd: Path) -> LockFile:
+    """A requirements file is decoded as pip decodes it (BOM, coding line), so from its bytes."""
+    from .shared.locks import is_poetry_lock
+    from .shared.locks.requirements import parse_requirements_bytes
+
+    label = _label(path, cwd)
+    if path.name.endswith(".lock"):
+        return parse_lock(read_text(path, "lock file"), label)
+    data = _read_bytes(path)
+    if is_poetry_lock(str(path), data.decode("utf-8", "replace")):
+        return parse_lock(read_text(path, "lock file"), label)
+    return parse_requirements_bytes(data, label)
+
+
+def _read_found_lock(path: Path, cwd: Path) -> LockFile:
+    """A discovered file that is no valid lock stops the command, with the way out for a file that
+    is not meant as one."""
+    try:
+        return _read_lock(path, cwd)
+    except InputError as exc:
+        raise PinwardenError(
+            f"{exc}; if {path.as_posix()} is not a lock, list it in [tool.pinwarden] exclude "
+            "in pyproject.toml"
+        ) from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise PinwardenError(f"{path}: no such lock file") from None
+    except IsADirectoryError:
+        raise PinwardenError(f"{path}: is a directory, not a lock file") from None
+    except OSError as exc:
+        raise PinwardenError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _context(args: argparse.Namespace, lock_paths: Sequence[Path]) -> _Context:
     cwd = Path.cwd()
     paths = list(lock_paths) or _discover(cwd)
-    locks = tuple(parse_lock(read_text(p, "lock file"), _label(p, cwd)) for p in paths)
+    locks = tuple(_read_lock(p, cwd) if lock_paths else _read_found_lock(p, cwd) for p in paths)
     settings, base = load_settings(cwd)
     store = LedgerStore(ledger_path(args.ledger, settings, base, paths))
     return _Context(locks=locks, ledger=store, explicit_locks=bool(lock_paths))
@@ -310,7 +366,7 @@ def _approval_locks(lock_paths: Sequence[Path]) -> list[LockFile]:
         paths = list(lock_paths) or _discover(cwd)
     except PinwardenError:  # nothing to discover: Poetry's sources, pip's configuration, PyPI
         return []
-    return [parse_lock(read_text(path, "lock file"), _label(path, cwd)) for path in paths]
+    return [_read_lock(path, cwd) if lock_paths else _read_found_lock(path, cwd) for path in paths]
 
 
 def _split_from_index(values: list[str], items: list[str]) -> tuple[list[str], list[str]]:

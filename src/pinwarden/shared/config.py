@@ -9,6 +9,7 @@ from .errors import Collector
 from .toml import key_path, load_toml
 
 FIRST_USE_CHOICES = ("trust", "ask")
+_KNOWN = ("ledger", "first-use", "late-upload-days", "exclude")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -16,6 +17,9 @@ class Settings:
     ledger: str | None = None
     first_use: str = "trust"
     late_upload_days: int = 14
+    # Glob patterns (fnmatch, `/`-separated, relative to the project) of requirements files that
+    # are not locks: lock discovery skips them instead of refusing their unhashed pins.
+    exclude: tuple[str, ...] = ()
 
 
 def parse_settings(text: str, source: str = "pyproject.toml") -> Settings:
@@ -38,10 +42,8 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
     first_use = table.get("first-use", "trust")
     days = table.get("late-upload-days", 14)
     for key in table:
-        if key not in ("ledger", "first-use", "late-upload-days"):
-            problems.add(
-                f"{where}.{key_path(key)}", "unknown setting (known: ledger, first-use, late-upload-days)"
-            )
+        if key not in _KNOWN:
+            problems.add(f"{where}.{key_path(key)}", f"unknown setting (known: {', '.join(_KNOWN)})")
     # A NUL cannot be in a path: the OS would refuse it later, with a less helpful error.
     if ledger is not None and (not isinstance(ledger, str) or not ledger.strip() or "\0" in ledger):
         problems.add(f"{where}.ledger", "must be a path string")
@@ -54,4 +56,21 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         problems.add(f"{where}.late-upload-days", f"must be a whole number of days, found {days!r}")
         days = 14
-    return Settings(ledger=ledger, first_use=first_use, late_upload_days=days)
+    exclude = _exclude(table.get("exclude", []), problems)
+    return Settings(ledger=ledger, first_use=first_use, late_upload_days=days, exclude=exclude)
+
+
+def _exclude(value: object, problems: Collector) -> tuple[str, ...]:
+    where = "tool.pinwarden.exclude"
+    if not isinstance(value, list):
+        problems.add(where, "must be a list of glob patterns, relative to the project")
+        return ()
+    patterns = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip() or "\0" in item:
+            problems.add(f"{where}[{i}]", f"must be a glob pattern, found {item!r}")
+        elif item.startswith("/") or item.split("/")[0] == "..":
+            problems.add(f"{where}[{i}]", f"must be relative to the project, found {item!r}")
+        else:
+            patterns.append(item)
+    return tuple(patterns)
