@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, canonicalize_version
 
 from pinwarden.shared.errors import InputError
 from pinwarden.shared.locks.requirements import parse_requirements_bytes
@@ -65,6 +65,8 @@ def pip_view(path: Path) -> View | None:
                 return None  # a file or URL without a name: pinwarden must refuse it
             pins = [s.version for s in req.specifier if s.operator in ("==", "===")]
             version = pins[0] if len(pins) == 1 and req.url is None else None
+            # pinwarden keys versions by their canonical form (one identity); pip's Version equality
+            version = canonicalize_version(version) if version is not None else None
             hashes = frozenset(f"{a}:{d}" for a, ds in ireq.hash_options.items() for d in ds)
             marker = str(ireq.markers) if ireq.markers else None
             view.append((canonicalize_name(req.name), version, marker, hashes))

@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 from pinwarden.shared.errors import InputError
 from pinwarden.shared.locks import parse_lock, parse_requirements
 from pinwarden.shared.locks import requirements as requirements_reader
-from pinwarden.shared.model import FileHash, LockedRelease, SourceKind
+from pinwarden.shared.model import FileHash, LockedRelease, SourceKind, canonical_version
 
 DATA = Path(__file__).parent / "data" / "locks" / "pip-compile"
 CORPUS = Path(__file__).parents[1].parent / "shared" / "corpus" / "locks"
@@ -88,16 +88,16 @@ def test_sample_releases() -> None:
     assert lock.path == "requirements/prod.txt"
     assert lock.format == "requirements"
     got = [(r.name, r.version, r.marker) for r in lock.releases]
-    assert got == [
-        ("attrs", "23.1.0", None),
+    assert got == [  # versions in their canonical form
+        ("attrs", "23.1", None),
         ("numpy", "1.21.6", 'python_version < "3.8"'),
         ("numpy", "1.26.4", 'python_version >= "3.8" and platform_machine != "arm64"'),
         ("django", "4.2.1", None),
-        ("demo", "1.0", None),
-        ("zope-interface", "6.0", None),
+        ("demo", "1", None),
+        ("zope-interface", "6", None),
     ]
     by_version = {r.version: r for r in lock.releases}
-    assert hashes_of(by_version["23.1.0"]) == [sha("attrs-a"), sha("attrs-b")]
+    assert hashes_of(by_version["23.1"]) == [sha("attrs-a"), sha("attrs-b")]
     assert hashes_of(by_version["1.21.6"]) == [sha("np-old")]
     assert hashes_of(by_version["1.26.4"]) == [sha("np-new"), sha("np-new-2")]  # "--hash VALUE" form
     assert [h.algorithm for h in (f.hash for f in by_version["4.2.1"].files)] == ["sha256", "sha512"]
@@ -161,7 +161,7 @@ def test_ignored_lines() -> None:
 six==1.16.0 --hash=sha256:{hexdigest("six")}
 """
     lock = parse_requirements(text)
-    assert [(r.name, r.version) for r in lock.releases] == [("six", "1.16.0")]
+    assert [(r.name, r.version) for r in lock.releases] == [("six", "1.16")]
     assert lock.index_urls == ()
 
 
@@ -185,7 +185,7 @@ def test_direct_url_filename_is_unquoted_and_a_wheel() -> None:
     url = "https://files.example/a%2Bb/demo_pkg-2.0%2Blocal-py3-none-any.whl"
     (release,) = parse_requirements(f"demo-pkg @ {url} --hash=sha256:{hexdigest('w')}\n").releases
     assert release.files[0].filename == "demo_pkg-2.0+local-py3-none-any.whl"
-    assert release.version == "2.0+local"
+    assert release.version == "2+local"
     assert release.source_url == url
 
 
@@ -241,9 +241,9 @@ def our_view(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def normalized(view: list[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, str, tuple[str, ...]]]:
-    from packaging.utils import canonicalize_name
+    from packaging.utils import canonicalize_name, canonicalize_version
 
-    return [(canonicalize_name(n), v, h) for n, v, h in view]
+    return [(canonicalize_name(n), canonicalize_version(v), h) for n, v, h in view]
 
 
 @pytest.mark.parametrize("name", [name for name, _, _ in COPIED])
@@ -394,7 +394,10 @@ def test_generated_pip_compile_files_read_back(
     got = [(r.name, r.version, r.marker, hashes_of(r)) for r in lock.releases]
     from packaging.utils import canonicalize_name
 
-    want = [(canonicalize_name(n), v, m, [str(FileHash.parse(h)) for h in hs]) for n, v, m, hs, _ in blocks]
+    want = [
+        (canonicalize_name(n), canonical_version(v), m, [str(FileHash.parse(h)) for h in hs])
+        for n, v, m, hs, _ in blocks
+    ]
     assert got == want
 
 
