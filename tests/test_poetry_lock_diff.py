@@ -574,6 +574,19 @@ def test_one_package_locked_twice_is_refused(twin_name: str, twin_version: str, 
     expect(lock(first, other, lock_version=lock_version), "same")
 
 
+@pytest.mark.parametrize("kind", ["file", "directory"])
+@pytest.mark.parametrize(
+    "other", ["vendor/./demo-1.0.tar.gz", "vendor/x/../demo-1.0.tar.gz", "vendor//demo-1.0.tar.gz"]
+)
+def test_one_local_package_under_two_path_spellings_is_refused(kind: str, other: str) -> None:
+    def local(url: str, digest: str) -> str:
+        return package(
+            extra=f'source = {{type = "{kind}", url = "{url}"}}\n' + files(("demo-1.0.tar.gz", digest))
+        )
+
+    expect(lock(local("vendor/demo-1.0.tar.gz", GOOD), local(other, SHA512)), "refused")
+
+
 @pytest.mark.parametrize("field", ["reference", "resolved_reference"])
 @pytest.mark.parametrize("value", ["5", "true", '["main"]', "{a = 1}"])
 def test_git_reference_must_be_a_string(field: str, value: str) -> None:

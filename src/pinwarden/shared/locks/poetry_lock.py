@@ -118,7 +118,9 @@ def _packages(
         kind, url, reference = _source(package.get("source"), f"{where}.source", problems)
         if raw_name is None or name is None or version is None:
             continue
-        twin = seen.setdefault((name, Version(version), kind, url), i)
+        # Local paths are compared as Poetry resolves them on disk, which a reader cannot: any two are one.
+        place = None if kind in (SourceKind.FILE, SourceKind.DIRECTORY) else url
+        twin = seen.setdefault((name, Version(version), kind, place), i)
         if twin != i:
             problems.add(where, f"{name} {version} is locked twice (also package[{twin}]): Poetry keeps one")
         if "files" in package:
