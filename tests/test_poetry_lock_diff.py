@@ -17,6 +17,7 @@ Poetry is the oracle here only. The default run makes 2,000 files; PINWARDEN_NIG
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import random
 import tempfile
@@ -33,6 +34,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from poetry.packages.locker import Locker
 
+from pinwarden.cli import main
 from pinwarden.shared.errors import InputError
 from pinwarden.shared.locks import parse_lock
 from pinwarden.shared.locks.poetry_lock import PYPI_SIMPLE
@@ -351,7 +353,11 @@ class Writer:
         if roll < 2 and "'" not in text and "\n" not in text and text.isprintable():
             return f"'{text}'"
         if roll == 2 and "'''" not in text and text.isprintable() and not text.endswith("'"):
-            return f"'''{text}'''"
+            return f"'''\n{text}'''"  # a newline right after the opening quotes is dropped
+        if roll == 3 and text and not any(c.isspace() for c in text):
+            # A multi-line basic string: a backslash at a line's end joins it to the next non-blank text.
+            cut = self.rng.randrange(1, len(text) + 1)
+            return '"""' + self.basic(text[:cut])[1:-1] + "\\\n    " + self.basic(text[cut:])[1:-1] + '"""'
         return self.basic(text)
 
     def value(self, value: Any) -> str:
@@ -622,6 +628,52 @@ WORK = Path(tempfile.mkdtemp(prefix="pinwarden-lockdiff-"))  # one lock file, re
 @given(case=st.integers(0, 2**64))
 def test_pinwarden_reads_poetry_lock_as_poetry_or_refuses(case: int) -> None:
     OUTCOMES[assert_same_reading(lock_text(case), WORK)] += 1
+
+
+def refused_cases(count: int) -> list[str]:
+    found = []
+    for case in range(10 * count):
+        text = lock_text(case)
+        if pinwarden_reading_of(text) is None and "not a valid poetry.lock" in refusal_of(text):
+            found.append(text)
+            if len(found) == count:
+                break
+    return found
+
+
+def pinwarden_reading_of(text: str) -> list[Reading] | None:
+    path = WORK / "poetry.lock"
+    path.write_bytes(text.encode("utf-8"))
+    return pinwarden_reading(path)
+
+
+def refusal_of(text: str) -> str:
+    try:
+        parse_lock(text, "poetry.lock")
+    except InputError as exc:
+        return str(exc)
+    return ""
+
+
+def test_cli_refuses_what_the_reader_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pinwarden check` on a refused lock: exit 2, one `pinwarden: error:` line, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PINWARDEN_DEBUG", raising=False)
+    (tmp_path / "poetry.lock").write_text(lock(package(extra=files(("demo-1.0.tar.gz", GOOD)))))
+    assert main(["init"], io.StringIO(), io.StringIO()) == 0
+    ledger = (tmp_path / "pinwarden-ledger.toml").read_bytes()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    for text in refused_cases(40):
+        (tmp_path / "poetry.lock").write_bytes(text.encode("utf-8"))
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["check"], out, err) == 2, text
+        assert out.getvalue() == ""
+        assert err.getvalue().startswith("pinwarden: error: poetry.lock is not a valid poetry.lock"), (
+            err.getvalue()
+        )
+        assert err.getvalue().count("\n") == 1, err.getvalue()
+        assert sorted(p.name for p in tmp_path.iterdir()) == names
+        assert (tmp_path / "pinwarden-ledger.toml").read_bytes() == ledger
 
 
 def test_the_generator_reaches_both_outcomes() -> None:
