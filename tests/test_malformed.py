@@ -132,6 +132,9 @@ description = ""
 category = "main"
 optional = false
 python-versions = "*"
+files = [
+    {{file = "urllib3-2.0.7-py3-none-any.whl", hash = "{sha("u2w")}"}},
+]
 
 [[package]]
 name = "Demo_Pkg"
@@ -154,7 +157,6 @@ content-hash = "0000"
 urllib3 = [
     {{file = "urllib3-1.26.18-py2.py3-none-any.whl", hash = "{sha("u1w")}"}},
     {{file = "urllib3-1.26.18.tar.gz", hash = "{sha("u1s")}"}},
-    {{file = "urllib3-2.0.7-py3-none-any.whl", hash = "{sha("u2w")}"}},
 ]
 demo-pkg = [
     {{file = "Demo_Pkg-1.0.zip", hash = "{sha("demo", "md5")}"}},

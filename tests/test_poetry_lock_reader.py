@@ -178,59 +178,49 @@ six = [
 """
 
 
-def test_1_1_two_versions_share_one_list_each_gets_its_own() -> None:
-    lock = parse_poetry_lock(LOCK_1_1, "poetry.lock")
-    by_key = {(r.name, r.version): r for r in lock.releases}
-    assert sorted(by_key) == [
-        ("demo-pkg", "1.0"),
-        ("six", "1.16"),
-        ("urllib3", "1.26.18"),
-        ("urllib3", "2.0.7"),
+def test_1_1_two_versions_sharing_one_list_are_refused() -> None:
+    """Poetry offers the whole list to each locked version: which file belongs to which is a guess."""
+    problems = dict(problems_of(LOCK_1_1.replace('name = "Demo_Pkg"', 'name = "demo-pkg"')))
+    assert list(problems) == ["metadata.files.urllib3"]
+    assert "package[0] and package[1]" in problems["metadata.files.urllib3"]
+
+
+def test_1_1_one_version_per_list_takes_the_whole_list() -> None:
+    text = LOCK_1_1.replace('name = "urllib3"\nversion = "2.0.7"', 'name = "urllib4"\nversion = "2.0.7"')
+    text = text.replace('name = "Demo_Pkg"', 'name = "demo-pkg"').replace("six = [", "urllib4 = []\nsix = [")
+    by_key = {(r.name, r.version): r for r in parse_poetry_lock(text).releases}
+    assert hashes_of(by_key["urllib3", "1.26.18"]) == [sha(t) for t in ("u1w", "u1s", "u2w", "u2s", "uexe")]
+    assert by_key["urllib4", "2.0.7"].files == ()
+    assert hashes_of(by_key["demo-pkg", "1.0"]) == [sha("demo")]
+    assert hashes_of(by_key["six", "1.16"]) == [sha("six")]  # 1.16 locked, 1.16.0 in the filename
+    assert {r.source_url for r in by_key.values()} == {PYPI_SIMPLE}
+
+
+@pytest.mark.parametrize("locked", ["Demo_Pkg", "Demo-Pkg", "demo_pkg", "DEMO.PKG", "demo--pkg"])
+def test_1_1_list_is_found_by_the_name_as_written(locked: str) -> None:
+    """Poetry looks `[metadata.files]` up by the locked name unnormalized; another spelling is no list."""
+    text = (
+        f'[[package]]\nname = "{locked}"\nversion = "1.0"\n'
+        '[metadata]\nlock-version = "1.1"\n[metadata.files]\n'
+        f'demo-pkg = [{{file = "demo_pkg-1.0.tar.gz", hash = "{sha("d")}"}}]\n'
+    )
+    assert problems_of(text) == [
+        ("package[0].files", f"missing, and [metadata.files] has no list named {locked!r}")
     ]
-    old, new = by_key["urllib3", "1.26.18"], by_key["urllib3", "2.0.7"]
-    # A file naming no version (an installer) goes to both: its hash still pins its bytes.
-    assert hashes_of(old) == [sha("u1w"), sha("u1s"), sha("uexe")]
-    assert hashes_of(new) == [sha("u2w"), sha("u2s"), sha("uexe")]
-    assert [f.filename for f in old.files] == [
-        "urllib3-1.26.18-py2.py3-none-any.whl",
-        "urllib3-1.26.18.tar.gz",
-        "urllib3-setup.exe",
-    ]
+    exact = text.replace("demo-pkg = [", f'"{locked}" = [')
+    (release,) = parse_poetry_lock(exact).releases
+    assert hashes_of(release) == [sha("d")]
 
 
-def test_1_1_names_are_matched_normalized_and_versions_by_value() -> None:
-    lock = parse_poetry_lock(LOCK_1_1)
-    by_name = {r.name: r for r in lock.releases}
-    assert hashes_of(by_name["demo-pkg"]) == [sha("demo")]  # "Demo_Pkg" locked, "demo-pkg" keyed
-    assert hashes_of(by_name["six"]) == [sha("six")]  # 1.16 locked, 1.16.0 in the filename
-    assert {r.source_url for r in lock.releases} == {PYPI_SIMPLE}
-    assert lock.index_urls == (PYPI_SIMPLE,)
-
-
-def test_1_1_versions_spelled_differently_still_split() -> None:
-    text = f"""\
-[[package]]
-name = "six"
-version = "1.0"
-[[package]]
-name = "six"
-version = "1.16.0"
-[metadata]
-lock-version = "1.1"
-[metadata.files]
-six = [
-    {{file = "six-1.0.0.tar.gz", hash = "{sha("a")}"}},
-    {{file = "six-1.16.tar.gz", hash = "{sha("b")}"}},
-]
-"""
-    by_version = {r.version: hashes_of(r) for r in parse_poetry_lock(text).releases}
-    assert by_version == {"1.0": [sha("a")], "1.16.0": [sha("b")]}
-
-
-def test_1_1_package_without_metadata_entry_has_no_files() -> None:
+def test_1_1_package_without_metadata_entry_is_refused() -> None:
     text = '[[package]]\nname = "a"\nversion = "1"\n[metadata]\nlock-version = "1.1"\n[metadata.files]\n'
-    (release,) = parse_poetry_lock(text).releases
-    assert release.files == ()
+    assert [w for w, _ in problems_of(text)] == ["package[0].files"]
+    # git, url and directory packages have no files in Poetry's reading: none are looked up.
+    for kind in ("git", "url", "directory"):
+        (release,) = parse_poetry_lock(
+            text.replace('"1"\n', f'"1"\nsource = {{type = "{kind}", url = "u"}}\n')
+        ).releases
+        assert release.files == ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +398,7 @@ name = "old"
 version = "1.0"
 files = [
     {{file = "old-1.0.tar.gz", hash = "md5:{md5}"}},
-    {{file = "old-1.0.zip", hash = "SHA512:{sha512.upper()}"}},
+    {{file = "old-1.0.zip", hash = "sha512:{sha512}"}},
 ]
 [metadata]
 lock-version = "2.0"

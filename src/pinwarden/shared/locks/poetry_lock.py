@@ -1,13 +1,24 @@
-"""poetry.lock text -> locked releases, for lock-version 1.1, 2.0 and 2.1.
+"""poetry.lock text -> locked releases, for lock-version 1.1, 2.0 and 2.1, read as Poetry reads it.
 
-1.1 keeps file hashes in `[metadata.files]` keyed by package name only, so two locked versions
-of one package share one list; each file goes to the version its filename names.
+Poetry's `Locker` is the consumer: what `poetry install` takes from a lock is what this reader gives,
+or the file is refused (`tests/test_poetry_lock_diff.py` holds the two readers side by side).
+Where the two could part, this reader refuses rather than guesses:
+- a package without its own `files` takes 1.1's `[metadata.files]` list under its name exactly as
+  written (Poetry looks it up unnormalized), the whole list (Poetry does not split it by version), so
+  a list that two locked packages would share is refused;
+- a hash must be written as Poetry compares it, byte for byte: lower-case `algorithm:hex`;
+- a version must be PEP 440 (Poetry refuses anything else), kept as written;
+- one package locked twice (same name, equal version, same source) is refused: Poetry's installer
+  keeps one of the two entries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import Any
+
+from packaging.version import InvalidVersion, Version
 
 from ..errors import Collector
 from ..model import (
@@ -32,6 +43,8 @@ _SOURCE_KINDS = {
     "file": SourceKind.FILE,
     "directory": SourceKind.DIRECTORY,
 }
+# Poetry gives these an empty file list when the package has no `files` of its own.
+_NO_SHARED_FILES = (SourceKind.GIT, SourceKind.URL, SourceKind.DIRECTORY)
 
 
 def parse_poetry_lock(text: str, path: str = "poetry.lock") -> LockFile:
@@ -57,12 +70,18 @@ def _check_metadata(data: dict[str, Any], problems: Collector) -> None:
         problems.add(
             "metadata.lock-version", f"unsupported lock-version {version!r} (known: {', '.join(_SUPPORTED)})"
         )
+    if "hashes" in metadata:
+        # Poetry's oldest layout: hashes without filenames, which Poetry would prefer to `files`.
+        problems.add(
+            "metadata.hashes", "hashes without filenames are not supported: regenerate with `poetry lock`"
+        )
     if "package" in data and not isinstance(data["package"], list):
         problems.add("package", "must be an array of tables")
 
 
-def _metadata_files(data: dict[str, Any], problems: Collector) -> dict[NormalizedName, list[LockedFile]]:
-    """The 1.1 layout: one list of files per package name."""
+def _metadata_files(data: dict[str, Any], problems: Collector) -> dict[str, list[LockedFile]]:
+    """The 1.1 layout: one list of files per package name, keyed as written (Poetry does not
+    normalize the key)."""
     metadata = data.get("metadata")
     raw = metadata.get("files") if isinstance(metadata, dict) else None
     if raw is None:
@@ -70,43 +89,54 @@ def _metadata_files(data: dict[str, Any], problems: Collector) -> dict[Normalize
     if not isinstance(raw, dict):
         problems.add("metadata.files", "must be a table")
         return {}
-    shared: dict[NormalizedName, list[LockedFile]] = {}
+    shared: dict[str, list[LockedFile]] = {}
     for raw_name, entries in raw.items():
         where = f"metadata.files.{key_path(raw_name)}"
         try:
-            name = normalize_name(raw_name)
+            normalize_name(raw_name)
         except InvalidValue as exc:
             problems.add(where, str(exc))
             continue
-        shared.setdefault(name, []).extend(_files(entries, where, problems))
+        shared[raw_name] = _files(entries, where, problems)
     return shared
 
 
 def _packages(
-    data: dict[str, Any], path: str, shared: dict[NormalizedName, list[LockedFile]], problems: Collector
+    data: dict[str, Any], path: str, shared: dict[str, list[LockedFile]], problems: Collector
 ) -> Iterator[LockedRelease]:
     packages = data.get("package", [])
     if not isinstance(packages, list):
         return
-    versions_by_name: dict[NormalizedName, list[str]] = {}
-    parsed: list[tuple[int, NormalizedName, str, dict[str, Any]]] = []
+    seen: dict[tuple[NormalizedName, Version, SourceKind, str | None], int] = {}
+    shared_by: dict[str, int] = {}
     for i, package in enumerate(packages):
         where = f"package[{i}]"
         if not isinstance(package, dict):
             problems.add(where, "must be a table")
             continue
-        name, version = _identity(package, where, problems)
-        if name is None or version is None:
-            continue
-        versions_by_name.setdefault(name, []).append(version)
-        parsed.append((i, name, version, package))
-    for i, name, version, package in parsed:
-        where = f"package[{i}]"
+        raw_name, name, version = _identity(package, where, problems)
         kind, url, reference = _source(package.get("source"), f"{where}.source", problems)
+        if raw_name is None or name is None or version is None:
+            continue
+        # Local paths are compared as Poetry resolves them on disk, which a reader cannot: any two are one.
+        place = None if kind in (SourceKind.FILE, SourceKind.DIRECTORY) else url
+        twin = seen.setdefault((name, Version(version), kind, place), i)
+        if twin != i:
+            problems.add(where, f"{name} {version} is locked twice (also package[{twin}]): Poetry keeps one")
         if "files" in package:
             files = _files(package["files"], f"{where}.files", problems)
+        elif kind in _NO_SHARED_FILES:
+            files = []
         else:
-            files = _share(shared.get(name, []), version, versions_by_name[name])
+            files = _shared(shared, raw_name, kind=kind, url=url, where=where, problems=problems)
+            first = shared_by.setdefault(raw_name, i)
+            if first != i:
+                # Poetry offers the whole list to each package: which version owns which file is a guess.
+                problems.add(
+                    f"metadata.files.{key_path(raw_name)}",
+                    f"one list of files for two locked packages (package[{first}] and {where}):"
+                    " regenerate the lock with `poetry lock`",
+                )
         yield LockedRelease(
             name=name,
             version=version,
@@ -120,11 +150,12 @@ def _packages(
 
 def _identity(
     package: dict[str, Any], where: str, problems: Collector
-) -> tuple[NormalizedName | None, str | None]:
+) -> tuple[str | None, NormalizedName | None, str | None]:
     raw_name, version = package.get("name"), package.get("version")
     name = None
     if not isinstance(raw_name, str):
         problems.add(f"{where}.name", "missing or not a string")
+        raw_name = None
     else:
         try:
             name = normalize_name(raw_name)
@@ -132,8 +163,19 @@ def _identity(
             problems.add(f"{where}.name", str(exc))
     if not isinstance(version, str) or not version.strip():
         problems.add(f"{where}.version", "missing or not a string")
-        version = None
-    return name, version
+        return raw_name, name, None
+    if version != version.strip() or not version.isascii() or not _is_pep440(version):
+        problems.add(f"{where}.version", f"{version!r} is not a PEP 440 version")
+        return raw_name, name, None
+    return raw_name, name, version
+
+
+def _is_pep440(version: str) -> bool:
+    try:
+        Version(version)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def _source(raw: Any, where: str, problems: Collector) -> tuple[SourceKind, str | None, str | None]:
@@ -152,8 +194,37 @@ def _source(raw: Any, where: str, problems: Collector) -> tuple[SourceKind, str 
     if not isinstance(url, str):
         problems.add(f"{where}.url", "missing or not a string")
         return kind, None, None
+    for key in ("reference", "resolved_reference"):
+        if key in raw and not isinstance(raw[key], str):
+            # Poetry would check out whatever this is; only a string names one commit.
+            problems.add(f"{where}.{key}", "not a string")
+    # As Poetry's installer picks the revision: the resolved commit, else the reference.
     reference = raw.get("resolved_reference") or raw.get("reference")
     return kind, url, reference if isinstance(reference, str) else None
+
+
+def _shared(
+    shared: dict[str, list[LockedFile]],
+    raw_name: str,
+    *,
+    kind: SourceKind,
+    url: str | None,
+    where: str,
+    problems: Collector,
+) -> list[LockedFile]:
+    """This package's files from `[metadata.files]`, as Poetry takes them."""
+    files = shared.get(raw_name)
+    if files is None:
+        problems.add(f"{where}.files", f"missing, and [metadata.files] has no list named {raw_name!r}")
+        return []
+    if kind is SourceKind.FILE and url is not None:
+        # Poetry keeps the file its path names (after resolving it on disk: `..` is not ours to guess).
+        filename = PurePosixPath(url).name
+        if not filename or filename == ".." or url.rstrip("/").endswith("/.."):
+            problems.add(f"{where}.source.url", f"{url!r} does not end in a filename")
+            return []
+        return [f for f in files if f.filename == filename]
+    return files
 
 
 def _files(entries: Any, where: str, problems: Collector) -> list[LockedFile]:
@@ -174,25 +245,14 @@ def _files(entries: Any, where: str, problems: Collector) -> list[LockedFile]:
             problems.add(f"{item}.hash", "missing or not a string")
             continue
         try:
-            files.append(LockedFile(filename, FileHash.parse(raw_hash)))
+            parsed = FileHash.parse(raw_hash)
         except InvalidValue as exc:
             problems.add(f"{item}.hash", str(exc))
+            continue
+        if str(parsed) != raw_hash:
+            # Poetry compares the text as written: `SHA256:AB..` matches no download, so it is not
+            # the hash pinwarden would check.
+            problems.add(f"{item}.hash", f"{raw_hash!r} is not written as Poetry compares it ({parsed})")
+            continue
+        files.append(LockedFile(filename, parsed))
     return files
-
-
-def _share(files: list[LockedFile], version: str, all_versions: list[str]) -> list[LockedFile]:
-    """Pick this version's files out of a 1.1 shared list by the version each filename names."""
-    if len(all_versions) == 1:
-        return files
-    from ..filenames import parse_filename, same_version
-
-    mine = []
-    for locked in files:
-        named = parse_filename(locked.filename or "").version
-        if (
-            named is None
-            or same_version(named, version)
-            or not any(same_version(named, v) for v in all_versions)
-        ):
-            mine.append(locked)
-    return mine
