@@ -183,3 +183,101 @@ def test_not_a_git_repository_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (tmp_path / "pinwarden-ledger.toml").write_text(dumps(BASE))
     code, _, err = run()
     assert code == 2 and "not a git repository" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 10 class 9: a pull request that changes `[tool.pinwarden] ledger` moves trust elsewhere
+
+
+def _pyproject(repo: Path, setting: str | None) -> None:
+    table = "" if setting is None else f"[tool.pinwarden]\nledger = {json.dumps(setting)}\n"
+    (repo / "pyproject.toml").write_text('[project]\nname = "x"\n' + table)
+
+
+def _tampered() -> Ledger:
+    first = DEMO.files[0]
+    return edited(files=(replace(first, hashes=(digest("evil"),)), *DEMO.files[1:]))
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (None, "evil/ledger.toml"),  # added
+        (None, "./evil/../evil/ledger.toml"),
+        ("pinwarden-ledger.toml", "evil/ledger.toml"),  # changed
+        ("./pinwarden-ledger.toml", "evil/ledger.toml"),
+        (None, "pinwarden-ledger.toml"),  # added, naming the default place: still shown
+        ("pinwarden-ledger.toml", None),  # removed
+    ],
+)
+def test_a_changed_ledger_setting_is_flagged_and_compared_with_the_old_place(
+    repo: Path, old: str | None, new: str | None
+) -> None:
+    _pyproject(repo, old)
+    git(repo, "add", "pyproject.toml")
+    git(repo, "commit", "-qm", "setting")
+    # The pull request: a tampered copy of the ledger at the new place (if the place moved).
+    _pyproject(repo, new)
+    target = repo / (new or "pinwarden-ledger.toml")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    moved = target.resolve() != (repo / "pinwarden-ledger.toml").resolve()
+    if moved:
+        target.write_text(dumps(_tampered()))
+    code, out, _ = run()
+    assert code == 1, out
+    assert "LEDGER MOVED" in out
+    assert "setting at HEAD" in out and ("(not set)" in out) == (old is None or new is None)
+    if moved:  # judged against the ledger at its old place: the swapped hash shows
+        assert f"HASH REPLACED  {DEMO.files[0].filename}" in out
+    data = json.loads(run("--format", "json")[1])
+    assert data["removes_trust"] is True
+    assert data["ledger_setting"]["old_setting"] == old and data["ledger_setting"]["new_setting"] == new
+    assert run("--format", "json")[0] == 1
+
+
+def test_an_unchanged_setting_is_not_a_move(repo: Path) -> None:
+    (repo / "sec").mkdir()
+    (repo / "sec" / "l.toml").write_text(dumps(BASE))
+    _pyproject(repo, "sec/l.toml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "moved on purpose")
+    code, out, _ = run()
+    assert code == 0 and "LEDGER MOVED" not in out
+    data = json.loads(run("--format", "json")[1])
+    assert data["ledger_setting"] is None and data["removes_trust"] is False
+    # Since the commit before, the move is there (and the old default ledger is the base).
+    code, out, _ = run("HEAD~1")
+    assert code == 1 and "LEDGER MOVED" in out and "no trust changed" in out
+
+
+def test_the_old_place_may_be_gone_now(repo: Path) -> None:
+    (repo / "sec").mkdir()
+    (repo / "sec" / "l.toml").write_text(dumps(BASE))
+    _pyproject(repo, "sec/l.toml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "in sec")
+    git(repo, "rm", "-rq", "sec")
+    (repo / "pinwarden-ledger.toml").write_text(dumps(_tampered()))
+    _pyproject(repo, None)
+    code, out, err = run()
+    assert code == 1, err
+    assert "LEDGER MOVED" in out and "HASH REPLACED" in out
+
+
+def test_a_setting_outside_the_work_tree_at_the_base_is_an_error(repo: Path) -> None:
+    _pyproject(repo, "../outside.toml")
+    git(repo, "add", "pyproject.toml")
+    git(repo, "commit", "-qm", "outside")
+    _pyproject(repo, None)
+    code, _, err = run()
+    assert code == 2 and err.startswith("pinwarden: error:") and err.count("\n") == 1
+    assert "outside the git work tree" in err or "not a git repository" in err
+
+
+def test_a_malformed_setting_at_the_base_is_an_error(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text("[tool.pinwarden]\nledger = 3\n")
+    git(repo, "add", "pyproject.toml")
+    git(repo, "commit", "-qm", "bad")
+    _pyproject(repo, None)
+    code, _, err = run()
+    assert code == 2 and err.startswith("pinwarden: error:") and err.count("\n") == 1

@@ -29,10 +29,23 @@ from .shared.model import (
     TrustHow,
     normalize_name,
 )
-from .shared.store import LedgerStore, ledger_path, load_settings, read_text, utc_now
+from .shared.store import (
+    LedgerStore,
+    ledger_notice,
+    ledger_path,
+    load_settings,
+    outside_project,
+    project_root,
+    read_text,
+    utc_now,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .shared.auditing import Fetcher
+    from .shared.config import Settings
+    from .shared.ledger_diff import LedgerMove
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -69,6 +82,11 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
         "check", parents=[common, locks], help="compare lock files with the ledger, offline"
     )
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--allow-outside-ledger",
+        action="store_true",
+        help="a ledger outside the project (its git work tree) is intended: not a finding",
+    )
     approve = sub.add_parser(
         "approve", parents=[common], help="trust what the lock files now hold for NAME==VERSION"
     )
@@ -221,6 +239,7 @@ def _label(path: Path, cwd: Path) -> str:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    """Exit 1 for findings, and for a ledger outside the project unless --allow-outside-ledger."""
     from .shared.render import findings_json, findings_text
 
     ctx = _context(args, args.locks)
@@ -229,9 +248,15 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             f"{ctx.ledger.path}: no ledger yet; run 'pinwarden init' to trust the current locks"
         )
     findings = compare(ctx.ledger.load(), ctx.releases)
+    where = _location(args, ctx)
+    refused = where.outside is not None and not args.allow_outside_ledger
     if args.format == "json":
-        out.write(findings_json(findings, ledger=str(ctx.ledger.path)) + "\n")
-    elif findings:
+        out.write(
+            findings_json(findings, ledger=str(ctx.ledger.path), ledger_location=where.as_json()) + "\n"
+        )
+        return EXIT_FINDINGS if findings or refused else EXIT_OK
+    out.writelines(f"{line}\n" for line in where.lines(args.allow_outside_ledger))
+    if findings:
         out.write(
             findings_text(
                 findings,
@@ -244,7 +269,78 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         out.write(
             f"pinwarden: {len(ctx.releases)} locked versions, all trusted and complete ({ctx.ledger.path})\n"
         )
-    return EXIT_FINDINGS if findings else EXIT_OK
+    return EXIT_FINDINGS if findings or refused else EXIT_OK
+
+
+@dataclass(frozen=True)
+class _Location:
+    """Where the ledger `check` used is, and who chose it: a setting that moves it is worth a look."""
+
+    path: Path
+    source: str  # "--ledger", "[tool.pinwarden] ledger" or "default"
+    setting: str | None
+    default: Path
+    outside: Path | None  # the file it really is, when that lies outside the project
+    project: Path
+
+    @property
+    def away_from_default(self) -> bool:
+        return os.path.realpath(self.path) != os.path.realpath(self.default)
+
+    def lines(self, allowed: bool) -> list[str]:
+        found: list[str] = []
+        if self.away_from_default:
+            chosen = f"[tool.pinwarden] ledger = {self.setting!r}" if self.setting else self.source
+            found.append(
+                f"pinwarden: ledger {self.path} (chosen by {chosen}; the default is {self.default}); "
+                "'pinwarden diff' shows whether a change moved it"
+            )
+        if self.outside is not None:
+            if allowed:
+                found.append(f"pinwarden: note: the ledger {self.outside} is outside {self.project}")
+            else:
+                found.append(
+                    f"pinwarden: LEDGER OUTSIDE THE PROJECT: {self.outside} is not in {self.project}, so "
+                    "no review of this project sees its changes (--allow-outside-ledger if intended)"
+                )
+        return found
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "file": str(Path(os.path.realpath(self.path))),
+            "source": self.source,
+            "setting": self.setting,
+            "default": str(self.default),
+            "away_from_default": self.away_from_default,
+            "outside_project": self.outside is not None,
+            "project": str(self.project),
+        }
+
+
+def _location(args: argparse.Namespace, ctx: _Context) -> _Location:
+    from .shared.config import Settings
+
+    settings, base = load_settings(Path.cwd())
+    source = "--ledger" if args.ledger is not None else "default"
+    if args.ledger is None and settings.ledger:
+        source = "[tool.pinwarden] ledger"
+    project = project_root(Path.cwd())
+    return _Location(
+        path=ctx.ledger.path,
+        source=source,
+        setting=settings.ledger,
+        default=ledger_path(None, Settings(), base, [Path(lock.path) for lock in ctx.locks]),
+        outside=outside_project(ctx.ledger.path, project),
+        project=project,
+    )
+
+
+def _say_notice(out: TextIO, path: Path) -> None:
+    """Every message that writes the ledger names it when it lies outside the project."""
+    notice = ledger_notice(path, project_root(Path.cwd()))
+    if notice:
+        out.write(notice + "\n")
 
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
@@ -273,6 +369,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
     names = ", ".join(lock.path for lock in ctx.locks)
     out.write(f"pinwarden: trusted {added} new versions ({files} locked files) from {names}\n")
     out.write(f"pinwarden: ledger written to {ctx.ledger.path}; commit it beside the lock\n")
+    _say_notice(out, ctx.ledger.path)
     return EXIT_OK
 
 
@@ -389,6 +486,7 @@ def _report_approval(
             out.write(
                 f"  {f.kind.value:<13} {f.filename or '(no filename)'}  {f.hash or f.trusted_hash or ''}\n"
             )
+    _say_notice(out, path)
 
 
 def _count(changes: Sequence[Finding]) -> str:
@@ -435,22 +533,48 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
-    """Exit 0 when trust was only added, 1 when any was removed or replaced (a reviewer must look)."""
+    """Exit 0 when trust was only added, 1 when any was removed or replaced, or when
+    `[tool.pinwarden] ledger` changed (a reviewer must look)."""
     from .shared.git import short_revision, text_at
     from .shared.ledger import loads
-    from .shared.ledger_diff import diff, diff_json, diff_text
+    from .shared.ledger_diff import diff, diff_json, diff_text, move_text, with_move_json
 
-    settings, base = load_settings(Path.cwd())
+    cwd = Path.cwd()
+    settings, base = load_settings(cwd)
     store = LedgerStore(ledger_path(args.ledger, settings, base, []))
-    old_text = text_at(store.path, args.revision)
+    old_setting = _setting_at(base / "pyproject.toml", args.revision, text_at)
+    # Compared with the ledger the old setting named: a moved ledger is judged against the
+    # trust that was reviewed, not against whatever the new place holds.
+    old_path = store.path if args.ledger is not None else ledger_path(None, old_setting, base, [])
+    move = _move(old_setting.ledger, settings.ledger, old_path, store.path, cwd)
+    old_text = text_at(old_path, args.revision)
     if old_text is None and not store.exists():
         raise PinwardenError(f"{store.path}: no ledger now nor at {args.revision}")
-    old = loads(old_text, f"{args.revision}:{store.path.name}") if old_text is not None else Ledger()
+    old = loads(old_text, f"{args.revision}:{old_path.name}") if old_text is not None else Ledger()
     changes = diff(old, store.load())
-    render = diff_json if args.format == "json" else diff_text
-    text = render(changes, ledger=str(store.path), base=short_revision(store.path, args.revision))
+    revision = short_revision(store.path, args.revision)
+    if args.format == "json":
+        text = with_move_json(diff_json(changes, ledger=str(store.path), base=revision), move)
+    else:
+        text = (move_text(move, base=revision) if move else "") + diff_text(
+            changes, ledger=str(store.path), base=revision
+        )
     out.write(text if text.endswith("\n") else text + "\n")
-    return EXIT_FINDINGS if any(c.removes_trust for c in changes) else EXIT_OK
+    return EXIT_FINDINGS if move or any(c.removes_trust for c in changes) else EXIT_OK
+
+
+def _setting_at(pyproject: Path, revision: str, text_at: Callable[[Path, str], str | None]) -> Settings:
+    """`[tool.pinwarden]` at the revision (defaults when pyproject.toml did not exist there)."""
+    from .shared.config import Settings, parse_settings
+
+    text = text_at(pyproject, revision)
+    return Settings() if text is None else parse_settings(text, f"{revision}:pyproject.toml")
+
+
+def _move(old: str | None, new: str | None, old_path: Path, new_path: Path, cwd: Path) -> LedgerMove | None:
+    from .shared.ledger_diff import ledger_move
+
+    return ledger_move(old, new, old_ledger=_label(old_path, cwd), new_ledger=_label(new_path, cwd))
 
 
 COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show, "diff": cmd_diff}

@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 
 AUDIT = "--audit"
 LEDGER = "--pinwarden-ledger"
+NO_INTERACTION = "--no-interaction"  # Poetry's word: pip-compile's own -n means --dry-run
 PINWARDEN_HELP = f"""
 pinwarden options (every other option is pip-compile's own):
   {AUDIT}                   Re-hash every pin from a fresh cache and compare with the ledger;
                             writes nothing. Exit 1 when a pinned version's files changed.
+  {NO_INTERACTION}          Never ask: refuse what needs a person's approval and print the
+                            approve command (as without a terminal, or with CI set).
   {LEDGER} PATH  The ledger file (default: pinwarden-ledger.toml beside the output
                             file, or [tool.pinwarden] ledger in pyproject.toml).
 """
@@ -38,16 +41,17 @@ class SplitArgs:
     compile_args: tuple[str, ...]
     audit: bool = False
     ledger: str | None = None
+    no_interaction: bool = False
 
 
 def split_args(argv: Sequence[str], value_options: frozenset[str]) -> SplitArgs:
-    """Take out `--audit` and `--pinwarden-ledger PATH`; leave pip-compile's arguments as they are.
+    """Take out `--audit`, `--no-interaction` and `--pinwarden-ledger PATH`; leave the rest as it is.
 
     Option values are skipped (`--pip-args --audit` passes "--audit" to pip), and nothing after a
     literal `--` is looked at: those are source files.
     """
     rest: list[str] = []
-    audit = False
+    audit = no_interaction = False
     ledger: str | None = None
     args = list(argv)
     i = 0
@@ -59,6 +63,8 @@ def split_args(argv: Sequence[str], value_options: frozenset[str]) -> SplitArgs:
         name, eq, inline = token.partition("=")
         if token == AUDIT:
             audit = True
+        elif token == NO_INTERACTION:
+            no_interaction = True
         elif name == LEDGER:
             if not eq and i + 1 >= len(args):
                 raise ArgumentError(f"{LEDGER} needs a path")
@@ -72,7 +78,7 @@ def split_args(argv: Sequence[str], value_options: frozenset[str]) -> SplitArgs:
                 rest.append(args[i + 1])
                 i += 1
         i += 1
-    return SplitArgs(tuple(rest), audit, ledger)
+    return SplitArgs(tuple(rest), audit, ledger, no_interaction)
 
 
 def _takes_next(token: str, value_options: frozenset[str]) -> bool:

@@ -38,6 +38,7 @@ class RunReport:
     first_use: str = "trust"
     audit: bool = False
     dry_run: bool = False
+    no_interaction: bool = False  # --no-interaction: never ask, refuse with the approve command
     indexes: tuple[str, ...] = ()  # the index URLs pip used, in pip's order
     no_index: bool = False
     stripped: tuple[str, ...] = ()  # NAME==VERSION pins re-hashed because the ledger no longer trusts them

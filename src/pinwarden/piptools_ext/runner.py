@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 # Only what every run needs: this process is pip-compile's, and each import here delays it.
 # pinwarden's core (ledger, lock readers) loads only when the output holds a hash the ledger lacks.
 from ..shared.errors import PinwardenError
-from ..shared.store import LedgerStore, ledger_path, load_settings
+from ..shared.store import LedgerStore, ledger_path, load_settings, refuse_guarded_output
 from .options import PINWARDEN_HELP, ArgumentError, SplitArgs, split_args
 from .protocol import EXIT_HASH_MISMATCH, Mismatch, RunReport
 
@@ -119,6 +119,8 @@ def _prepare(ctx: click.Context, split: SplitArgs, reporter: _Reporter) -> None:
     explicit = Path(split.ledger) if split.ledger else None
     locks = [Path(output)] if output != "-" else []
     store = LedgerStore(ledger_path(explicit, settings, base, locks))
+    if output != "-":
+        refuse_guarded_output(Path(output), store.path)
     indexes, no_index = index_urls(ctx)
     temp_dir = _make_temp_dir(output)
     temp_output = temp_dir / (Path(output).name if output != "-" else "requirements.txt")
@@ -131,6 +133,7 @@ def _prepare(ctx: click.Context, split: SplitArgs, reporter: _Reporter) -> None:
         first_use=settings.first_use,
         audit=split.audit,
         dry_run=bool(ctx.params.get("dry_run")),
+        no_interaction=split.no_interaction,
         indexes=indexes,
         no_index=no_index,
     )

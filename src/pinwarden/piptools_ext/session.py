@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import unquote, urlsplit
 
 from ..shared.compare import compare
-from ..shared.decide import Decisions, Outcome, Plan, apply, decide, plan
+from ..shared.decide import Choice, Decisions, Outcome, Plan, Question, apply, decide, plan
 from ..shared.errors import InputError, PinwardenError
 from ..shared.ledger import Ledger
 from ..shared.locks.requirements import parse_requirements
 from ..shared.model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind, normalize_name
 from ..shared.render import findings_text
-from ..shared.store import LedgerStore, atomic_write, ledger_path, load_settings, utc_now
+from ..shared.store import (
+    LedgerStore,
+    atomic_write,
+    ledger_notice,
+    ledger_path,
+    load_settings,
+    project_root,
+    refuse_guarded_output,
+    utc_now,
+)
 from .prompt import is_interactive, terminal_asker
 from .protocol import Mismatch, RunReport
 from .writer import Key, keep_hashes
@@ -32,6 +41,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_REFUSED = 0, 1
 STDOUT = "-"
+MAX_ASKS = 5  # rounds of questions a changing ledger may cause before the run gives up
+Answer = tuple[frozenset[Finding], Choice]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +54,7 @@ class Examination:
     releases: tuple[LockedRelease, ...]
     findings: tuple[Finding, ...]
     unknown: Mapping[NormalizedName, str]
+    lookup: Lookup | None = None  # what the index said, kept to judge again without asking it again
 
 
 def examine(text: str, label: str, ledger: Ledger, index_urls: tuple[str, ...]) -> Examination:
@@ -57,12 +69,24 @@ def examine(text: str, label: str, ledger: Ledger, index_urls: tuple[str, ...]) 
     names = {f.project for f in findings}
     if not names:
         return Examination(text, ledger, releases, findings, {})
-    from .lookup import look_up, name_files, still_served  # the HTTP client: only when needed
+    from .lookup import look_up, name_files  # the HTTP client: only when needed
 
     lookup = look_up(index_urls, names)
     named = tuple(name_files(r, lookup) if _looked_up(r, names) else r for r in releases)
-    kept = tuple(f for f in compare(ledger, named) if not still_served(f, lookup))
-    return Examination(text, ledger, named, (*kept, *_signs(ledger, named, kept, lookup)), lookup.unknown)
+    return judge(exam=Examination(text, ledger, named, (), lookup.unknown, lookup), ledger=ledger)
+
+
+def judge(*, exam: Examination, ledger: Ledger) -> Examination:
+    """The same result judged against `ledger`, with what the index said before: no request, so
+    it can run under the ledger's lock when another run changed the ledger meanwhile."""
+    findings = compare(ledger, exam.releases)
+    if exam.lookup is None:
+        return replace(exam, snapshot=ledger, findings=findings)
+    from .lookup import still_served
+
+    kept = tuple(f for f in findings if not still_served(f, exam.lookup))
+    signs = _signs(ledger, exam.releases, kept, exam.lookup)
+    return replace(exam, snapshot=ledger, findings=(*kept, *signs))
 
 
 def _signs(
@@ -77,6 +101,39 @@ def _signs(
 
 def _looked_up(release: LockedRelease, names: set[NormalizedName]) -> bool:
     return release.name in names and release.source_kind is SourceKind.INDEX
+
+
+def _state(question: Question) -> frozenset[Finding]:
+    return frozenset(question.findings)
+
+
+def _answered(question: Question, earlier: Mapping[Key, Answer]) -> Choice | None:
+    """The earlier answer, if the person saw all of what the question holds now (another run's
+    approval meanwhile can only take findings away); None: ask."""
+    known = earlier.get(question.key)
+    return known[1] if known is not None and _state(question) <= known[0] else None
+
+
+def _known_decisions(the_plan: Plan, earlier: Mapping[Key, Answer]) -> Decisions | None:
+    """The plan decided by earlier answers alone; None when some question needs a person."""
+    answers = [_answered(q, earlier) for q in the_plan.questions]
+    if any(a is None for a in answers):
+        return None
+    keys = [q.key for q in the_plan.questions]
+    approved = frozenset(k for k, a in zip(keys, answers, strict=True) if a is Choice.APPROVE)
+    rejected = frozenset(k for k, a in zip(keys, answers, strict=True) if a is Choice.REJECT)
+    return Decisions(approved, rejected, aborted=False)
+
+
+def _answers(the_plan: Plan, decisions: Decisions) -> dict[Key, Answer]:
+    """What each question of a plan was answered (a decided plan has no aborted question)."""
+    answers: dict[Key, Answer] = {}
+    for question in the_plan.questions:
+        if question.key in decisions.approved:
+            answers[question.key] = (_state(question), Choice.APPROVE)
+        elif question.key in decisions.rejected:
+            answers[question.key] = (_state(question), Choice.REJECT)
+    return answers
 
 
 def _same_path(a: Path, b: Path) -> bool:
@@ -116,18 +173,46 @@ class Session:
             return self._audit(exam, the_plan)
         if self.report.dry_run:
             return self._dry_run(exam, the_plan)
-        if the_plan.questions and not is_interactive(stdin, self.err):
-            count = len(the_plan.questions)
+        decisions = self._decide(exam, the_plan, stdin, {})
+        if decisions is None:
+            return EXIT_REFUSED
+        return self._commit(exam, the_plan, decisions, out, stdin)
+
+    def _decide(
+        self, exam: Examination, the_plan: Plan, stdin: TextIO | None, earlier: Mapping[Key, Answer]
+    ) -> Decisions | None:
+        """Ask about each question not answered before in exactly this state; None: nothing to write.
+
+        `earlier` holds the answers of a previous round (a re-plan): a version whose findings did
+        not change keeps its answer, anything new is asked (or refused with nobody to ask).
+        """
+        new = [q for q in the_plan.questions if _answered(q, earlier) is None]
+        if new and not self._interactive(stdin):
+            count = len(new)
             needs = "1 version needs" if count == 1 else f"{count} versions need"
-            return self._refuse(exam, f"{needs} a person's approval and nobody is at the terminal")
-        if the_plan.questions:
+            why = "nobody is at the terminal" if not self.report.no_interaction else "--no-interaction"
+            self._refuse(exam, f"{needs} a person's approval and {why}")
+            return None
+        if new:
             self._notes(exam)
-            self.say(self._findings(exam.findings))
-        decisions = decide(the_plan, terminal_asker(stdin, self.err) if the_plan.questions else None)
+            self.say(self._findings(tuple(f for q in new for f in q.findings)))
+        ask = terminal_asker(stdin, self.err) if new and stdin is not None else None
+
+        def answer(question: Question) -> Choice:
+            known = _answered(question, earlier)
+            if known is not None:
+                return known
+            assert ask is not None
+            return ask(question)
+
+        decisions = decide(the_plan, answer if the_plan.questions else None)
         if decisions.aborted:
             self.say(f"pinwarden: aborted; nothing was written ({self._unchanged()})")
-            return EXIT_REFUSED
-        return self._commit(exam, the_plan, decisions, out)
+            return None
+        return decisions
+
+    def _interactive(self, stdin: TextIO | None) -> bool:
+        return stdin is not None and not self.report.no_interaction and is_interactive(stdin, self.err)
 
     def _result_text(self) -> str:
         path = Path(self.report.temp_output or "")
@@ -136,34 +221,66 @@ class Session:
         with path.open(encoding="utf-8", newline="") as handle:  # keep its line endings
             return handle.read()
 
-    def _commit(self, exam: Examination, the_plan: Plan, decisions: Decisions, out: TextIO) -> int:
-        if the_plan.clean:  # nothing to record: the ledger (and its lock) stay untouched
-            written = self._write(exam.text, out)
-            self._summary(the_plan, decisions, written, len(exam.releases))
-            return EXIT_OK
-        with self.store.locked():
-            ledger = self.store.load()
-            if ledger != exam.snapshot:  # another run recorded trust meanwhile: judge against it now
-                the_plan = self._replan(ledger, exam, decisions)
-            outcome = apply(ledger, exam.releases, the_plan, decisions, at=utc_now())
-            final = self._final_text(exam.text, outcome, decisions)
-            if final is None:
-                return EXIT_REFUSED
-            if outcome.changed_ledger:
-                self.store.save(outcome.ledger)
-            written = self._write(final, out)
-        self._summary(the_plan, decisions, written, len(exam.releases))
-        return EXIT_OK
+    def _commit(
+        self,
+        exam: Examination,
+        the_plan: Plan,
+        decisions: Decisions,
+        out: TextIO,
+        stdin: TextIO | None = None,
+    ) -> int:
+        """Write what was decided, under the ledger's lock, against the ledger as it is then.
 
-    def _replan(self, ledger: Ledger, exam: Examination, decisions: Decisions) -> Plan:
-        fresh = plan(compare(ledger, exam.releases), first_use=self.report.first_use)
-        decided = decisions.approved | decisions.rejected
-        if any(q.key not in decided for q in fresh.questions):
-            raise PinwardenError(
-                f"{self.store.path} changed while this run was deciding; nothing was written. "
-                f"Rerun: {self.command}"
-            )
-        return fresh
+        If another run changed the ledger meanwhile, the stale plan is never written: the result
+        is judged again against the new ledger; what a person already answered in the same state
+        keeps its answer, and anything new is asked (outside the lock) or refused.
+        """
+        for _ in range(MAX_ASKS):
+            if the_plan.clean:  # nothing to record: the ledger (and its lock) stay untouched
+                written = self._write(exam.text, out)
+                self._summary(the_plan, decisions, written, len(exam.releases))
+                return EXIT_OK
+            earlier = _answers(the_plan, decisions)
+            with self.store.locked():
+                exam, the_plan, known = self._current(exam, the_plan, decisions, earlier)
+                if known is not None:
+                    return self._record(exam, the_plan, known, out)
+            self.say(f"pinwarden: {self.store.path} changed while this run waited; asking again")
+            fresh = self._decide(exam, the_plan, stdin, earlier)
+            if fresh is None:
+                return EXIT_REFUSED
+            decisions = fresh
+        raise PinwardenError(
+            f"{self.store.path} kept changing while this run was asking; nothing was written. "
+            f"Rerun: {self.command}"
+        )
+
+    def _current(
+        self, exam: Examination, the_plan: Plan, decisions: Decisions, earlier: Mapping[Key, Answer]
+    ) -> tuple[Examination, Plan, Decisions | None]:
+        """Under the lock: the plan against the ledger as it is now (decisions None: ask again)."""
+        ledger = self.store.load()
+        if ledger == exam.snapshot:
+            return exam, the_plan, decisions
+        exam = judge(exam=exam, ledger=ledger)
+        fresh = plan(exam.findings, first_use=self.report.first_use)
+        return exam, fresh, _known_decisions(fresh, earlier)
+
+    def _record(self, exam: Examination, the_plan: Plan, decisions: Decisions, out: TextIO) -> int:
+        """Under the ledger's lock, against the ledger the plan was made with."""
+        outcome = apply(exam.snapshot, exam.releases, the_plan, decisions, at=utc_now())
+        final = self._final_text(exam.text, outcome, decisions)
+        if final is None:
+            return EXIT_REFUSED
+        if outcome.changed_ledger:
+            self.store.save(outcome.ledger)
+        written = self._write(final, out)
+        self._summary(the_plan, decisions, written, len(exam.releases))
+        if outcome.changed_ledger:
+            notice = ledger_notice(self.store.path, project_root(Path.cwd()))
+            if notice:
+                self.say(notice)
+        return EXIT_OK
 
     def _final_text(self, text: str, outcome: Outcome, decisions: Decisions) -> str | None:
         """The result with rejected versions cut down to their trusted hashes (None: impossible)."""
@@ -188,6 +305,7 @@ class Session:
             out.flush()
             return True
         target = Path(self.output)
+        refuse_guarded_output(target, self.store.path)  # the runner refused it too: never trust a report
         if target.is_file() and target.read_bytes() == text.encode("utf-8"):
             return False  # byte-identical: leave the file (and its mtime) alone
         atomic_write(target, text)

@@ -23,19 +23,24 @@ def text_at(path: Path, revision: str) -> str | None:
     Raises PinwardenError when `path` is not in a git work tree or `revision` names no commit.
     """
     directory = path.parent.resolve()
-    top = _git(directory, "rev-parse", "--show-toplevel")
+    # git runs in the nearest directory that exists: a ledger's old place may be gone now.
+    where = next(d for d in (directory, *directory.parents) if d.is_dir())
+    top = _git(where, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
         raise PinwardenError(f"{directory}: not a git repository (pinwarden diff compares with a revision)")
     if (
         revision.startswith("-")
-        or _git(directory, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").returncode
+        or _git(where, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").returncode
     ):
         raise PinwardenError(f"{revision!r}: no such git revision")
-    relative = (directory / path.name).relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    try:
+        relative = (directory / path.name).relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    except ValueError:
+        raise PinwardenError(f"{path}: outside the git work tree, so git has no history of it") from None
     spec = f"{revision}:{relative}"
-    if _git(directory, "cat-file", "-e", spec).returncode != 0:
+    if _git(where, "cat-file", "-e", spec).returncode != 0:
         return None
-    shown = subprocess.run(["git", "show", spec], cwd=directory, capture_output=True, check=False, timeout=60)
+    shown = subprocess.run(["git", "show", spec], cwd=where, capture_output=True, check=False, timeout=60)
     if shown.returncode != 0:
         raise PinwardenError(f"git show {spec} failed: {shown.stderr.decode(errors='replace').strip()}")
     try:

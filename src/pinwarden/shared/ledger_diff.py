@@ -233,3 +233,69 @@ def diff_json(changes: Sequence[Change], *, ledger: str, base: str) -> str:
         },
         indent=2,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the ledger is: a pull request that changes `[tool.pinwarden] ledger` moves trust elsewhere
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerMove:
+    """`[tool.pinwarden] ledger` at the base revision and now (None: not set), and the ledgers
+    they name. Any change is for a reviewer: the new place may hold trust nobody reviewed."""
+
+    old_setting: str | None
+    new_setting: str | None
+    old_ledger: str
+    new_ledger: str
+
+    def as_json(self) -> dict[str, str | bool | None]:
+        return {
+            "old_setting": self.old_setting,
+            "new_setting": self.new_setting,
+            "old_ledger": self.old_ledger,
+            "new_ledger": self.new_ledger,
+            "removes_trust": True,
+        }
+
+
+def ledger_move(
+    old_setting: str | None, new_setting: str | None, *, old_ledger: str, new_ledger: str
+) -> LedgerMove | None:
+    """None when the setting is unchanged; a change of spelling alone is shown too (it is cheap
+    to confirm, and what a spelling resolves to may differ between machines)."""
+    if old_setting == new_setting:
+        return None
+    return LedgerMove(
+        old_setting=old_setting, new_setting=new_setting, old_ledger=old_ledger, new_ledger=new_ledger
+    )
+
+
+def _setting_text(value: str | None) -> str:
+    return "(not set)" if value is None else repr(value)
+
+
+def move_text(move: LedgerMove, *, base: str) -> str:
+    return "\n".join(
+        [
+            "@" * 72,
+            "@    LEDGER MOVED: [tool.pinwarden] ledger changed; trust is kept elsewhere   @",
+            "@" * 72,
+            f"  setting at {base}: {_setting_text(move.old_setting)}",
+            f"  setting now: {_setting_text(move.new_setting)}",
+            f"  compared: {move.old_ledger} at {base} with {move.new_ledger} now",
+            "",
+            "A ledger in a new place can hold trust nobody reviewed. Unless the pull request",
+            "explains the move, do not merge it.",
+            "",
+            "",
+        ]
+    )
+
+
+def with_move_json(report: str, move: LedgerMove | None) -> str:
+    """diff_json's report with `ledger_setting` (null: unchanged); a move removes trust."""
+    data = json.loads(report)
+    data["ledger_setting"] = move.as_json() if move else None
+    data["removes_trust"] = bool(data["removes_trust"] or move)
+    return json.dumps(data, indent=2)

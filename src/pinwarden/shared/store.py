@@ -37,10 +37,43 @@ def read_text(path: Path, what: str) -> str:
         raise PinwardenError(f"{path}: cannot read: {exc.strerror}") from None
 
 
+def write_target(path: Path) -> Path:
+    """The file a write of `path` replaces: the end of its chain of symlinks, else `path` itself.
+
+    Renaming over a symlink would turn it into a regular file, and the shared ledger it pointed
+    to would silently stop receiving approvals. A link to nothing, or a loop, is an error: a
+    ledger that cannot be read must never be taken for an empty one.
+    """
+    if not path.is_symlink():
+        return path
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise PinwardenError(
+            f"{path}: a symlink to {_link_text(path)}, which does not exist (a dangling link)"
+        ) from None
+    except (RuntimeError, OSError) as exc:  # a loop: RuntimeError up to 3.12, OSError (ELOOP) after
+        raise PinwardenError(f"{path}: cannot follow the symlink: {exc}") from None
+    if target.is_dir():
+        raise PinwardenError(f"{path}: a symlink to the directory {target}, not to a file")
+    return target
+
+
+def _link_text(path: Path) -> str:
+    try:
+        return str(path.readlink())
+    except OSError:
+        return "?"
+
+
 def atomic_write(path: Path, text: str) -> None:
-    """Temp file beside the target, fsync, rename over it, fsync the directory."""
+    """Temp file beside the target, fsync, rename over it, fsync the directory.
+
+    A symlink is written through: the file at the end of its chain is replaced, the link stays.
+    """
     import tempfile
 
+    path = write_target(path)
     directory = path.parent
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -85,6 +118,85 @@ def load_settings(project_dir: Path) -> tuple[Settings, Path]:
     return parse_settings(read_text(pyproject, "pyproject.toml"), str(pyproject)), project_dir
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two spellings name one file: relative or absolute, `./` and `..`, symlinks on the
+    way or at the end, and hard links (one inode) when both exist."""
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        pass
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def guarded_files(ledger: Path) -> tuple[Path, ...]:
+    """The files no other output may overwrite: the ledger, its audit baseline, their lock files
+    (for a symlinked ledger, those of the link and of the file it leads to)."""
+    found: list[Path] = []
+    for spelling in dict.fromkeys((ledger, write_target_or_self(ledger))):
+        for path in (spelling, _baseline_of(spelling)):
+            for each in (path, write_target_or_self(path)):
+                found += [each, _lock_file(each)]
+    return tuple(dict.fromkeys(found))
+
+
+def _baseline_of(ledger: Path) -> Path:
+    """The rule of auditing.baseline_path_for (not imported: it pulls in the HTTP client)."""
+    from .baseline import BASELINE_FILENAME
+
+    if ledger.name == LEDGER_FILENAME:
+        return ledger.with_name(BASELINE_FILENAME)
+    return ledger.with_name(f"{ledger.stem}.baseline.toml")
+
+
+def write_target_or_self(path: Path) -> Path:
+    try:
+        return write_target(path)
+    except PinwardenError:
+        return path
+
+
+def _lock_file(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+def refuse_guarded_output(output: Path, ledger: Path) -> None:
+    """An output file (`pip-compile -o`) that is the ledger, the baseline or a lock of theirs, in any
+    spelling, would replace trust with a requirements file: refused before anything runs."""
+    for guarded in guarded_files(ledger):
+        if same_file(output, guarded):
+            raise PinwardenError(
+                f"{output}: is {guarded}, which pinwarden keeps (the ledger, its audit baseline or "
+                "their lock file); choose another output file"
+            )
+
+
+def project_root(start: Path) -> Path:
+    """The git work tree holding `start` (a `.git` directory or file), else `start` itself."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
+
+
+def outside_project(ledger: Path, project: Path) -> Path | None:
+    """The file the ledger really is (through symlinks) when it lies outside `project`, else None."""
+    real = Path(os.path.realpath(ledger))
+    root = project.resolve()
+    return None if real == root or root in real.parents else real
+
+
+def ledger_notice(ledger: Path, project: Path) -> str:
+    """The line every message that writes the ledger adds when the ledger is outside the project
+    (empty otherwise): trust recorded somewhere a pull request of this project does not show."""
+    real = outside_project(ledger, project)
+    if real is None:
+        return ""
+    via = "" if real == ledger.absolute() else f" ({ledger} links there)"
+    return f"pinwarden: note: the ledger {real} is outside the project {project.resolve()}{via}"
+
+
 def ledger_path(explicit: Path | None, settings: Settings, base: Path, locks: list[Path]) -> Path:
     """--ledger, else [tool.pinwarden] ledger, else beside the (first) lock file."""
     if explicit is not None:
@@ -101,39 +213,48 @@ class LedgerStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    @property
+    def target(self) -> Path:
+        """The file read and written: the end of the path's symlink chain (see write_target)."""
+        return write_target(self.path)
+
     def exists(self) -> bool:
-        return self.path.is_file()
+        return self.target.is_file()
 
     # The ledger module is imported on use: the pip-compile runner finds the ledger's path before
     # pip-compile runs, and reads the ledger only when the output holds a hash it does not know.
     def load(self) -> Ledger:
         from .ledger import Ledger, loads
 
-        if not self.path.exists():
+        target = self.target
+        if not target.exists():
             return Ledger()
-        return loads(read_text(self.path, "ledger"), str(self.path))
+        return loads(read_text(target, "ledger"), str(self.path))
 
     def save(self, ledger: Ledger) -> bool:
         """Write if the text changed; True when it did."""
         from .ledger import dumps
 
         text = dumps(ledger)
-        if self.path.exists() and read_text(self.path, "ledger") == text:
+        target = self.target
+        if target.exists() and read_text(target, "ledger") == text:
             return False
-        atomic_write(self.path, text)
+        atomic_write(target, text)
         return True
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[LedgerStore]:
         from filelock import FileLock, Timeout
 
-        if not self.path.parent.is_dir():
-            raise PinwardenError(f"{self.path.parent}: no such directory for the ledger")
+        target = self.target
+        if not target.parent.is_dir():
+            raise PinwardenError(f"{target.parent}: no such directory for the ledger")
         # A ledger that cannot be read is refused before the lock file is created: bad input
         # leaves the project exactly as it was.
         self.load()
-        # Hidden: the lock file stays behind (removing it would race with the next waiter).
-        lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")))
+        # Beside the file written (a symlinked ledger's target), so every writer of that file
+        # shares it. Hidden: it stays behind (removing it would race with the next waiter).
+        lock = FileLock(str(_lock_file(target)))
         try:
             lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
         except Timeout:
