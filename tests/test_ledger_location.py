@@ -163,7 +163,7 @@ def test_a_dangling_link_is_an_error_and_nothing_is_written(
     (tmp_path / "poetry.lock").write_text(lock_text(DEMO))
     (tmp_path / LEDGER).symlink_to(to)
     before = sorted(p.name for p in tmp_path.iterdir())
-    one_error(run(tmp_path, *command), "dangling")
+    one_error(run(tmp_path, *command), "(a dangling link)")
     assert (tmp_path / LEDGER).is_symlink() and not (tmp_path / LEDGER).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
@@ -172,7 +172,7 @@ def test_a_link_chain_ending_dangling_or_looping_is_an_error(tmp_path: Path) -> 
     (tmp_path / "poetry.lock").write_text(lock_text(DEMO))
     (tmp_path / LEDGER).symlink_to("a.toml")
     (tmp_path / "a.toml").symlink_to("b.toml")
-    one_error(run(tmp_path, "init"), "dangling")
+    one_error(run(tmp_path, "init"), "(a dangling link)")
     (tmp_path / "b.toml").symlink_to(LEDGER)  # now a loop
     one_error(run(tmp_path, "init"), "cannot follow the symlink")
     (tmp_path / "b.toml").unlink()
@@ -195,7 +195,7 @@ def test_store_reads_a_dangling_link_as_an_error_never_as_an_empty_ledger(tmp_pa
     (tmp_path / LEDGER).symlink_to("gone.toml")
     store = LedgerStore(tmp_path / LEDGER)
     for action in (store.load, store.exists):
-        with pytest.raises(PinwardenError, match="dangling"):
+        with pytest.raises(PinwardenError, match="a dangling link"):
             action()
 
 
