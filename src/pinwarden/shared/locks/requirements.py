@@ -160,6 +160,8 @@ def _decode(data: bytes, codec: str, path: str, source: str) -> str:
         raise _error(path, "line 1", f"unknown encoding {codec!r} named by {source}") from None
     except UnicodeDecodeError as exc:
         raise _error(path, "", f"not {codec} as {source} says ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:  # some codecs (idna, punycode) raise a bare UnicodeError
+        raise _error(path, "", f"not {codec} as {source} says ({exc})") from None
 
 
 def _same_as_utf8(data: bytes, lock: LockFile, codec: str, path: str) -> None:
