@@ -154,8 +154,12 @@ def decode_requirements(data: bytes, path: str = "requirements.txt") -> tuple[st
 
 
 def _decode(data: bytes, codec: str, path: str, source: str) -> str:
+    import warnings
+
     try:
-        return data.decode(codec)
+        with warnings.catch_warnings():  # unicode_escape warns about unknown escapes, as pip's does
+            warnings.simplefilter("ignore")
+            return data.decode(codec)
     except LookupError:
         raise _error(path, "line 1", f"unknown encoding {codec!r} named by {source}") from None
     except UnicodeDecodeError as exc:
