@@ -166,6 +166,22 @@ def test_discovered_hashed_files_in_every_place_are_checked(
     assert code == 0, err
     assert f"trusted {len(PLACES)} new versions" in out
     assert run(tmp_path, "check", monkeypatch=monkeypatch)[0] == 0
+    # One ledger, in the project directory, whichever file sorts first.
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("pinwarden-ledger.toml")] == [
+        "pinwarden-ledger.toml"
+    ]
+
+
+def test_locks_only_in_a_requirements_directory_share_the_project_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "requirements/prod.txt", HASHED)
+    code, _, err = run(tmp_path, "init", monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert (tmp_path / "pinwarden-ledger.toml").is_file()
+    assert not (tmp_path / "requirements" / "pinwarden-ledger.toml").exists()
+    write(tmp_path / "requirements/prod.txt", HASHED.replace(HEX[1], HEX[2]))
+    assert run(tmp_path, "check", monkeypatch=monkeypatch)[0] == 1  # a changed hash: a finding
 
 
 @pytest.mark.parametrize(

@@ -315,3 +315,19 @@ def test_generated_files_are_mostly_accepted_and_varied() -> None:
     hashed = [lock for lock in samples if lock.releases]
     assert accepted >= 40, accepted
     assert len(hashed) >= 20, len(hashed)
+
+
+CODEC_NAMES = ["idna", "punycode", "utf-16", "cp037", "unicode_escape", "base64", "zlib", "mbcs", "x"]
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    st.sampled_from(["", *(f"# coding: {c}\n" for c in CODEC_NAMES)]).map(str.encode),
+    st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+)
+def test_any_bytes_are_read_or_refused_never_crash(head: bytes, body: bytes) -> None:
+    """Whatever the bytes, the reader answers with a lock or an InputError (one line), never a crash."""
+    try:
+        parse_requirements_bytes(head + body)
+    except InputError as exc:
+        assert "\n" not in str(exc)

@@ -30,6 +30,7 @@ from .shared.model import (
     normalize_name,
 )
 from .shared.store import (
+    LEDGER_FILENAME,
     LedgerStore,
     ledger_notice,
     ledger_path,
@@ -166,7 +167,7 @@ def _discover(cwd: Path) -> list[Path]:
     settings, base = load_settings(cwd)
     found = [Path("poetry.lock")] if (cwd / "poetry.lock").is_file() else []
     candidates = {p for pattern in _REQUIREMENTS_GLOBS for p in cwd.glob(pattern) if p.is_file()}
-    for candidate in sorted(candidates):
+    for candidate in sorted(candidates, key=lambda p: (len(p.parts), p)):  # this directory first
         relative = candidate.relative_to(cwd)
         if not _excluded(cwd / relative, base, settings.exclude):
             found.append(relative)
@@ -227,7 +228,9 @@ def _context(args: argparse.Namespace, lock_paths: Sequence[Path]) -> _Context:
     paths = list(lock_paths) or _discover(cwd)
     locks = tuple(_read_lock(p, cwd) if lock_paths else _read_found_lock(p, cwd) for p in paths)
     settings, base = load_settings(cwd)
-    store = LedgerStore(ledger_path(args.ledger, settings, base, paths))
+    # Discovered locks, wherever below this directory, share this directory's ledger.
+    anchors = list(lock_paths) or [Path(LEDGER_FILENAME)]
+    store = LedgerStore(ledger_path(args.ledger, settings, base, anchors))
     return _Context(locks=locks, ledger=store, explicit_locks=bool(lock_paths))
 
 

@@ -154,12 +154,18 @@ def decode_requirements(data: bytes, path: str = "requirements.txt") -> tuple[st
 
 
 def _decode(data: bytes, codec: str, path: str, source: str) -> str:
+    import warnings
+
     try:
-        return data.decode(codec)
+        with warnings.catch_warnings():  # unicode_escape warns about unknown escapes, as pip's does
+            warnings.simplefilter("ignore")
+            return data.decode(codec)
     except LookupError:
         raise _error(path, "line 1", f"unknown encoding {codec!r} named by {source}") from None
     except UnicodeDecodeError as exc:
         raise _error(path, "", f"not {codec} as {source} says ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:  # some codecs (idna, punycode) raise a bare UnicodeError
+        raise _error(path, "", f"not {codec} as {source} says ({exc})") from None
 
 
 def _same_as_utf8(data: bytes, lock: LockFile, codec: str, path: str) -> None:
