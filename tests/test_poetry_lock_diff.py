@@ -440,7 +440,15 @@ def lock_text(seed: int) -> str:
 # fixed regressions: each disagreement the property found on the earlier reader, in several spellings
 
 DATA = Path(__file__).parent / "data" / "locks" / "poetry"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "locks" / "poetry"
+# The shared corpus sits next to the checkout (/work/shared beside /work/main, or above a worktree).
+CORPUS = next(
+    (
+        c
+        for p in Path(__file__).resolve().parents[1:4]
+        if (c := p / "shared" / "corpus" / "locks" / "poetry").is_dir()
+    ),
+    Path("/nonexistent"),
+)
 
 
 def package(name: str = "demo", version: str = "1.0", extra: str = "") -> str:
