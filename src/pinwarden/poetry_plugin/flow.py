@@ -23,6 +23,7 @@ from ..shared.model import (
     FindingKind,
     LockedRelease,
     NormalizedName,
+    SourceKind,
     TrustedFile,
     TrustHow,
     hash_sort_key,
@@ -83,8 +84,8 @@ class Refused(PinwardenError):
             )
         else:
             reason = (
-                "pinwarden: poetry.lock holds files the ledger does not trust; nothing was installed. "
-                "Was the lock written without pinwarden (--no-plugins)?"
+                "pinwarden: poetry.lock holds versions or files the ledger does not trust; nothing was "
+                "installed. Was the lock written without pinwarden (--no-plugins) or edited by hand?"
             )
         super().__init__(reason)
 
@@ -129,6 +130,11 @@ class Warden:
         lock = parse_poetry_lock(read_text(self.lock_path, "lock file"), LOCK_LABEL)
         return record(Ledger(), lock.releases, how=TrustHow.INIT, at=utc_now())
 
+    def validate(self) -> None:
+        """Raise on a malformed ledger (settings were read by __init__); the lock is Poetry's to read."""
+        if self.store.exists():
+            self.store.load()
+
     def adopt(self) -> bool:
         """Create the ledger from the lock as it is, when there is none; True if it was created."""
         if self.store.exists() or not self.lock_path.is_file():
@@ -148,7 +154,10 @@ class Warden:
         findings, verified = self._verify_switches(compare(ledger, releases), hooks)
         findings = [_describe_yank(f, hooks) for f in findings]
         findings += self._signs(ledger, releases, findings, hooks)
-        the_plan = plan(findings, first_use=self.first_use)
+        findings += _hashless(releases)
+        # Installing from a lock on disk records nothing, so nothing is trusted on first use there:
+        # a version never trusted is one the lock writers never reviewed (an edited lock).
+        the_plan = plan(findings, first_use=self.first_use if writes else "ask")
         open_questions = [q for q in the_plan.questions if q.key not in self.decided]
         if open_questions:
             report = findings_text(
@@ -269,6 +278,23 @@ def _unverified(finding: Finding, trusted: FileHash, digest: str | None) -> Find
         detail=f"downloaded: its {trusted.algorithm} is now {short(f'{trusted.algorithm}:{digest}')}, "
         "not the trusted one; the same file now has other bytes",
     )
+
+
+def _hashless(releases: Iterable[LockedRelease]) -> list[Finding]:
+    """An index package locked without a single hash: Poetry's Chooser would install the first file
+    the index offers, unchecked. Only git, url and directory packages lock no files."""
+    return [
+        Finding(
+            kind=FindingKind.WEAK_HASH,
+            project=r.name,
+            version=r.version,
+            lockfile=r.lockfile,
+            detail="locked without any file hash: Poetry would install whatever the index serves, "
+            "unchecked (`poetry lock` writes the hashes again)",
+        )
+        for r in releases
+        if r.source_kind is SourceKind.INDEX and not r.files
+    ]
 
 
 def _describe_yank(finding: Finding, hooks: Hooks) -> Finding:
