@@ -285,8 +285,15 @@ def test_a_new_version_cannot_be_rejected() -> None:
     assert "Please answer approve or abort" in io.fetch_error()
 
 
+class Tty(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_non_interactive_or_ci_means_nobody_to_ask(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("sys.stdin", Tty())
+    monkeypatch.setattr("sys.stderr", Tty())
     io = answering("approve\n")
     assert hooks_for(io, lambda *_: None, lambda *_: None).ask is not None
     io.interactive(False)

@@ -7,6 +7,7 @@ ledger under its file lock. Imported only once a lock is about to be written or 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -123,21 +124,30 @@ class Warden:
 
     def trusted(self) -> Ledger:
         """The ledger; without one, the lock on disk adopted as trusted (like ssh's first key)."""
-        if self.store.exists():
+        if self._has_ledger():
             return self.store.load()
         if not self.lock_path.is_file():
             return Ledger()
         lock = parse_poetry_lock(read_text(self.lock_path, "lock file"), LOCK_LABEL)
         return record(Ledger(), lock.releases, how=TrustHow.INIT, at=utc_now())
 
+    def _has_ledger(self) -> bool:
+        """A ledger path that names something other than a file (a directory, a dangling link) is an
+        error: taken as "no ledger yet", the lock would be adopted as trusted."""
+        if self.store.path.is_file():
+            return True
+        if os.path.lexists(self.store.path):
+            raise PinwardenError(f"{self.store.path}: the ledger is not a readable file")
+        return False
+
     def validate(self) -> None:
         """Raise on a malformed ledger (settings were read by __init__); the lock is Poetry's to read."""
-        if self.store.exists():
+        if self._has_ledger():
             self.store.load()
 
     def adopt(self) -> bool:
         """Create the ledger from the lock as it is, when there is none; True if it was created."""
-        if self.store.exists() or not self.lock_path.is_file():
+        if self._has_ledger() or not self.lock_path.is_file():
             return False
         with self.store.locked():
             return self.store.save(self.trusted())

@@ -55,23 +55,19 @@ class PoetryGuard:
         return self._warden
 
     def adopt(self) -> None:
-        """Nothing to write: still, a project's first run creates its ledger from the lock."""
-        if self._ledger_exists():
-            return
+        """Nothing to write. Still, a malformed ledger or setting stops the command (fail closed), and
+        a project's first run creates its ledger from the lock."""
         with _as_poetry_errors():
             if self.warden.adopt():
                 path = self.warden.store.path
                 self._hooks([]).say(f"pinwarden: trusted poetry.lock as it is; created {path}")
+            else:
+                self.warden.validate()
 
-    def _ledger_exists(self) -> bool:
-        """The common `poetry lock` changes nothing and has a ledger: answer that without loading
-        pinwarden's core (as `store.ledger_path` does: [tool.pinwarden] ledger, else beside the lock)."""
-        tool = self.poetry.pyproject.data.get("tool")
-        table = tool.get("pinwarden") if isinstance(tool, dict) else None
-        configured = table.get("ledger") if isinstance(table, dict) else None
-        if isinstance(configured, str) and configured.strip():
-            return (self.poetry.pyproject_path.parent / configured).is_file()
-        return (self.poetry.locker.lock.parent / "pinwarden-ledger.toml").is_file()
+    def validate(self) -> None:
+        """Settings and ledger are read and checked: a command that reviews nothing still fails closed."""
+        with _as_poetry_errors():
+            self.warden.validate()
 
     def review_lock(self, text: str, packages: Iterable[Package]) -> Review:
         from ..shared.locks.poetry_lock import parse_poetry_lock
@@ -172,11 +168,14 @@ def guard_installer(installer: Installer, guard: PoetryGuard) -> None:
     execute = executor.execute
 
     def guarded_execute(operations: list[Operation]) -> int:
-        if not installer.is_dry_run():
-            packages = [op.package for op in operations if op.job_type != "uninstall"]
-            # Updating (add, update, remove, install without a lock) will write the lock; a plain
-            # install from the lock may only refuse.
-            getattr(executor, _MARK).review_install(packages, writes=installer.is_updating())
+        guard: PoetryGuard = getattr(executor, _MARK)
+        if installer.is_dry_run():
+            guard.validate()
+            return execute(operations)
+        packages = [op.package for op in operations if op.job_type != "uninstall"]
+        # Updating (add, update, remove, install without a lock) will write the lock; a plain
+        # install from the lock may only refuse.
+        guard.review_install(packages, writes=installer.is_updating())
         return execute(operations)
 
     executor.execute = guarded_execute  # type: ignore[method-assign]
