@@ -91,6 +91,17 @@ class Refused(PinwardenError):
         super().__init__(reason)
 
 
+class BuildsRefused(PinwardenError):
+    """`sdist-installs = "refuse"` and the install would build versions from source."""
+
+    def __init__(self, report: str) -> None:
+        self.report = report
+        super().__init__(
+            'pinwarden: [tool.pinwarden] sdist-installs = "refuse"; nothing was installed. Lock wheels '
+            'for these versions, or set sdist-installs = "allow" to let their build backends run.'
+        )
+
+
 class Aborted(PinwardenError):
     def __init__(self) -> None:
         super().__init__("pinwarden: aborted; nothing was written or installed.")
@@ -116,6 +127,7 @@ class Warden:
         self.store = LedgerStore(ledger_path(ledger, settings, base, [lock_path]))
         self.first_use = settings.first_use
         self.late_upload_days = settings.late_upload_days
+        self.sdist_installs = settings.sdist_installs
         # An install reviews before the lock is written: the lock's review reuses these answers.
         self.decided: dict[Key, Choice] = {}
         self._digests: dict[tuple[Key, str, str], str | None] = {}

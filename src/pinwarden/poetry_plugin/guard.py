@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from poetry.packages.locker import Locker
@@ -85,6 +86,29 @@ class PoetryGuard:
             releases = [release_of(p) for p in packages]
             review = self.warden.review(releases, self._hooks(packages), writes=writes)
         _cut(packages, review)
+
+    def review_builds(self, packages: list[Package], chosen: Callable[[Package], str | None]) -> None:
+        """Name every version this install builds from source (its build backend is pinned by no
+        lock); with `sdist-installs = "refuse"`, install none of them."""
+        from ..shared.decide import built_from_source
+        from ..shared.model import SourceKind
+        from ..shared.render import builds_text
+        from .flow import BuildsRefused
+
+        with _as_poetry_errors():
+            builds = []
+            for package in packages:
+                release = release_of(package)
+                filename = chosen(package) if release.source_kind is SourceKind.INDEX else None
+                how = built_from_source(release) if filename is None else _built_from(filename)
+                if how is not None:
+                    builds.append((release.name, release.version, how))
+            refuse = self.warden.sdist_installs == "refuse"
+            text = builds_text(builds, refused=refuse)
+            if text and refuse:
+                raise BuildsRefused(text)
+            if text:
+                self._hooks([]).say(text)
 
     def commit(self, review: Review, packages: Iterable[Package], write_lock: Callable[[], None]) -> None:
         with _as_poetry_errors():
@@ -176,9 +200,29 @@ def guard_installer(installer: Installer, guard: PoetryGuard) -> None:
         # Updating (add, update, remove, install without a lock) will write the lock; a plain
         # install from the lock may only refuse.
         guard.review_install(packages, writes=installer.is_updating())
+        installs = [op.package for op in operations if op.job_type != "uninstall" and not op.skipped]
+        guard.review_builds(installs, partial(_chosen_file, executor))
         return execute(operations)
 
     executor.execute = guarded_execute  # type: ignore[method-assign]
+
+
+def _chosen_file(executor: object, package: Package) -> str | None:
+    """The file Poetry's own Chooser will install (as the executor asks it), None when it cannot tell:
+    the lock's files decide then."""
+    chooser = getattr(executor, "_chooser", None)
+    if chooser is None:
+        return None
+    try:
+        link = chooser.choose_for(package)
+    except Exception:  # no installable link, an unreachable index: the executor reports it itself
+        return None
+    filename = getattr(link, "filename", None)
+    return filename if isinstance(filename, str) else None
+
+
+def _built_from(filename: str) -> str | None:
+    return None if filename.lower().endswith(".whl") else f"built from its sdist {filename}"
 
 
 def release_of(package: Package) -> LockedRelease:

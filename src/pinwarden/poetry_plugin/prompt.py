@@ -12,7 +12,7 @@ from cleo.formatters.formatter import Formatter
 
 from ..shared.decide import Choice, Question, parse_answer, prompt_text
 from ..shared.errors import PinwardenError
-from .flow import Aborted, Hooks, IndexFiles, Refused, Verify, Yanked
+from .flow import Aborted, BuildsRefused, Hooks, IndexFiles, Refused, Verify, Yanked
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -91,11 +91,11 @@ def poetry_error(error: PinwardenError) -> PoetryRuntimeError:
     from poetry.console.exceptions import ConsoleMessage, PoetryRuntimeError
 
     text = str(error)
-    if isinstance(error, (Refused, Aborted)):
+    if isinstance(error, (Refused, Aborted, BuildsRefused)):
         reason = text  # a decision, not an error: its own words, exit 1
     else:
         reason = "pinwarden: error: " + text.removeprefix("pinwarden: ").removeprefix("error: ")
     messages = []
-    if isinstance(error, Refused):
+    if isinstance(error, (Refused, BuildsRefused)):
         messages.append(ConsoleMessage(Formatter.escape(error.report.rstrip("\n"))))
     return PoetryRuntimeError(Formatter.escape(reason), messages)

@@ -9,6 +9,8 @@ from .errors import Collector
 from .toml import key_path, load_toml
 
 FIRST_USE_CHOICES = ("trust", "ask")
+SDIST_INSTALLS_CHOICES = ("allow", "refuse")
+_KNOWN = ("ledger", "first-use", "late-upload-days", "sdist-installs")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -16,6 +18,8 @@ class Settings:
     ledger: str | None = None
     first_use: str = "trust"
     late_upload_days: int = 14
+    # "refuse": the Poetry plugin installs nothing it would build from source (see decide.built_from_source).
+    sdist_installs: str = "allow"
 
 
 def parse_settings(text: str, source: str = "pyproject.toml") -> Settings:
@@ -37,11 +41,10 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
     ledger = table.get("ledger")
     first_use = table.get("first-use", "trust")
     days = table.get("late-upload-days", 14)
+    sdist_installs = table.get("sdist-installs", "allow")
     for key in table:
-        if key not in ("ledger", "first-use", "late-upload-days"):
-            problems.add(
-                f"{where}.{key_path(key)}", "unknown setting (known: ledger, first-use, late-upload-days)"
-            )
+        if key not in _KNOWN:
+            problems.add(f"{where}.{key_path(key)}", f"unknown setting (known: {', '.join(_KNOWN)})")
     # A NUL cannot be in a path: the OS would refuse it later, with a less helpful error.
     if ledger is not None and (not isinstance(ledger, str) or not ledger.strip() or "\0" in ledger):
         problems.add(f"{where}.ledger", "must be a path string")
@@ -54,4 +57,10 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         problems.add(f"{where}.late-upload-days", f"must be a whole number of days, found {days!r}")
         days = 14
-    return Settings(ledger=ledger, first_use=first_use, late_upload_days=days)
+    if sdist_installs not in SDIST_INSTALLS_CHOICES:
+        problems.add(
+            f"{where}.sdist-installs",
+            f"must be one of {', '.join(SDIST_INSTALLS_CHOICES)}, found {sdist_installs!r}",
+        )
+        sdist_installs = "allow"
+    return Settings(ledger=ledger, first_use=first_use, late_upload_days=days, sdist_installs=sdist_installs)
