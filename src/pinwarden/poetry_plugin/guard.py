@@ -57,13 +57,19 @@ class PoetryGuard:
 
     def adopt(self) -> None:
         """Nothing to write. Still, a malformed ledger or setting stops the command (fail closed), and
-        a project's first run creates its ledger from the lock."""
+        a project's first run creates its ledger from the lock. The common unchanged `poetry lock`
+        reads settings and ledger without loading the review (compare, decide, render)."""
+        from ..shared.store import LedgerStore, ledger_path, load_settings
+
         with _as_poetry_errors():
+            settings, base = load_settings(self.poetry.pyproject_path.parent)
+            store = LedgerStore(ledger_path(None, settings, base, [self.poetry.locker.lock]))
+            if store.path.is_file():
+                store.load()
+                return
             if self.warden.adopt():
                 path = self.warden.store.path
                 self._hooks([]).say(f"pinwarden: trusted poetry.lock as it is; created {path}")
-            else:
-                self.warden.validate()
 
     def validate(self) -> None:
         """Settings and ledger are read and checked: a command that reviews nothing still fails closed."""
