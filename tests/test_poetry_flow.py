@@ -13,6 +13,7 @@ from cleo.io.buffered_io import BufferedIO
 from pinwarden.poetry_plugin.flow import Aborted, Hooks, Refused, Warden
 from pinwarden.poetry_plugin.prompt import asker, hooks_for, poetry_error
 from pinwarden.shared.decide import Choice, Question
+from pinwarden.shared.errors import PinwardenError
 from pinwarden.shared.ledger import Key
 from pinwarden.shared.model import (
     FileHash,
@@ -285,8 +286,15 @@ def test_a_new_version_cannot_be_rejected() -> None:
     assert "Please answer approve or abort" in io.fetch_error()
 
 
+class Tty(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_non_interactive_or_ci_means_nobody_to_ask(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("sys.stdin", Tty())
+    monkeypatch.setattr("sys.stderr", Tty())
     io = answering("approve\n")
     assert hooks_for(io, lambda *_: None, lambda *_: None).ask is not None
     io.interactive(False)
@@ -305,3 +313,54 @@ def test_a_refusal_prints_as_poetry_error_ending_with_the_approve_command() -> N
     text = io.fetch_error()
     assert "<weird> name" in text  # escaped, not eaten as a tag
     assert text.rstrip().splitlines()[-1].strip() == "poetry pinwarden approve demo==1.0"
+
+
+@pytest.mark.parametrize(
+    ("case", "asks"),
+    [
+        ((True, True, True, None), True),
+        ((False, True, True, None), False),  # piped or /dev/null
+        ((True, False, True, None), False),  # stderr redirected: the report would not be seen
+        ((True, True, False, None), False),  # -n / --no-interaction / -q
+        *[((True, True, True, value), False) for value in ("1", "true", "TRUE", "false", "0", "", " ")],
+    ],
+)
+def test_a_person_is_there_only_at_a_terminal_without_n_or_ci(
+    monkeypatch: pytest.MonkeyPatch, case: tuple[bool, bool, bool, str | None], asks: bool
+) -> None:
+    stdin_tty, stderr_tty, interactive, ci = case
+    monkeypatch.setattr("sys.stdin", Tty() if stdin_tty else StringIO())
+    monkeypatch.setattr("sys.stderr", Tty() if stderr_tty else StringIO())
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    io = answering("approve\n")
+    io.interactive(interactive)
+    assert (hooks_for(io, lambda *_: None, lambda *_: None).ask is not None) is asks
+
+
+def test_a_closed_stdin_is_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = StringIO()
+    closed.close()  # isatty() raises ValueError, as on a closed terminal
+    monkeypatch.setattr("sys.stdin", closed)
+    monkeypatch.setattr("sys.stderr", Tty())
+    monkeypatch.delenv("CI", raising=False)
+    assert hooks_for(answering("approve\n"), lambda *_: None, lambda *_: None).ask is None
+
+
+@pytest.mark.parametrize(
+    ("error", "first"),
+    [
+        (PinwardenError("ledger.toml is not a valid ledger: x"), "pinwarden: error: ledger.toml is not"),
+        (PinwardenError("pinwarden: something"), "pinwarden: error: something"),
+        (PinwardenError("pinwarden: error: twice"), "pinwarden: error: twice"),
+        (Aborted(), "pinwarden: aborted"),
+    ],
+)
+def test_errors_print_as_pinwarden_error_and_decisions_in_their_own_words(
+    error: PinwardenError, first: str
+) -> None:
+    io = BufferedIO()
+    poetry_error(error).write(io)
+    assert io.fetch_error().lstrip().startswith(first)

@@ -185,7 +185,8 @@ def test_a_plugin_command_calling_lock_is_guarded(
             tester.execute(command, interactive=False)
             return tester
 
-        assert run("relock --no-cache").status_code == 0
+        first = run("relock --no-cache")
+        assert first.status_code == 0, first.io.fetch_error()
         lock = (project / "poetry.lock").read_bytes()
         assert (project / "pinwarden-ledger.toml").is_file()
 

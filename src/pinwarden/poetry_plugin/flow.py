@@ -7,6 +7,7 @@ ledger under its file lock. Imported only once a lock is about to be written or 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..shared.model import (
     FindingKind,
     LockedRelease,
     NormalizedName,
+    SourceKind,
     TrustedFile,
     TrustHow,
     hash_sort_key,
@@ -83,10 +85,21 @@ class Refused(PinwardenError):
             )
         else:
             reason = (
-                "pinwarden: poetry.lock holds files the ledger does not trust; nothing was installed. "
-                "Was the lock written without pinwarden (--no-plugins)?"
+                "pinwarden: poetry.lock holds versions or files the ledger does not trust; nothing was "
+                "installed. Was the lock written without pinwarden (--no-plugins) or edited by hand?"
             )
         super().__init__(reason)
+
+
+class BuildsRefused(PinwardenError):
+    """`sdist-installs = "refuse"` and the install would build versions from source."""
+
+    def __init__(self, report: str) -> None:
+        self.report = report
+        super().__init__(
+            'pinwarden: [tool.pinwarden] sdist-installs = "refuse"; nothing was installed. Lock wheels '
+            'for these versions, or set sdist-installs = "allow" to let their build backends run.'
+        )
 
 
 class Aborted(PinwardenError):
@@ -114,6 +127,7 @@ class Warden:
         self.store = LedgerStore(ledger_path(ledger, settings, base, [lock_path]))
         self.first_use = settings.first_use
         self.late_upload_days = settings.late_upload_days
+        self.sdist_installs = settings.sdist_installs
         # An install reviews before the lock is written: the lock's review reuses these answers.
         self.decided: dict[Key, Choice] = {}
         self._digests: dict[tuple[Key, str, str], str | None] = {}
@@ -122,16 +136,30 @@ class Warden:
 
     def trusted(self) -> Ledger:
         """The ledger; without one, the lock on disk adopted as trusted (like ssh's first key)."""
-        if self.store.exists():
+        if self._has_ledger():
             return self.store.load()
         if not self.lock_path.is_file():
             return Ledger()
         lock = parse_poetry_lock(read_text(self.lock_path, "lock file"), LOCK_LABEL)
         return record(Ledger(), lock.releases, how=TrustHow.INIT, at=utc_now())
 
+    def _has_ledger(self) -> bool:
+        """A ledger path that names something other than a file (a directory, a dangling link) is an
+        error: taken as "no ledger yet", the lock would be adopted as trusted."""
+        if self.store.path.is_file():
+            return True
+        if os.path.lexists(self.store.path):
+            raise PinwardenError(f"{self.store.path}: the ledger is not a readable file")
+        return False
+
+    def validate(self) -> None:
+        """Raise on a malformed ledger (settings were read by __init__); the lock is Poetry's to read."""
+        if self._has_ledger():
+            self.store.load()
+
     def adopt(self) -> bool:
         """Create the ledger from the lock as it is, when there is none; True if it was created."""
-        if self.store.exists() or not self.lock_path.is_file():
+        if self._has_ledger() or not self.lock_path.is_file():
             return False
         with self.store.locked():
             return self.store.save(self.trusted())
@@ -148,7 +176,10 @@ class Warden:
         findings, verified = self._verify_switches(compare(ledger, releases), hooks)
         findings = [_describe_yank(f, hooks) for f in findings]
         findings += self._signs(ledger, releases, findings, hooks)
-        the_plan = plan(findings, first_use=self.first_use)
+        findings += _hashless(releases)
+        # Installing from a lock on disk records nothing, so nothing is trusted on first use there:
+        # a version never trusted is one the lock writers never reviewed (an edited lock).
+        the_plan = plan(findings, first_use=self.first_use if writes else "ask")
         open_questions = [q for q in the_plan.questions if q.key not in self.decided]
         if open_questions:
             report = findings_text(
@@ -269,6 +300,23 @@ def _unverified(finding: Finding, trusted: FileHash, digest: str | None) -> Find
         detail=f"downloaded: its {trusted.algorithm} is now {short(f'{trusted.algorithm}:{digest}')}, "
         "not the trusted one; the same file now has other bytes",
     )
+
+
+def _hashless(releases: Iterable[LockedRelease]) -> list[Finding]:
+    """An index package locked without a single hash: Poetry's Chooser would install the first file
+    the index offers, unchecked. Only git, url and directory packages lock no files."""
+    return [
+        Finding(
+            kind=FindingKind.WEAK_HASH,
+            project=r.name,
+            version=r.version,
+            lockfile=r.lockfile,
+            detail="locked without any file hash: Poetry would install whatever the index serves, "
+            "unchecked (`poetry lock` writes the hashes again)",
+        )
+        for r in releases
+        if r.source_kind is SourceKind.INDEX and not r.files
+    ]
 
 
 def _describe_yank(finding: Finding, hooks: Hooks) -> Finding:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from poetry.packages.locker import Locker
@@ -55,23 +56,25 @@ class PoetryGuard:
         return self._warden
 
     def adopt(self) -> None:
-        """Nothing to write: still, a project's first run creates its ledger from the lock."""
-        if self._ledger_exists():
-            return
+        """Nothing to write. Still, a malformed ledger or setting stops the command (fail closed), and
+        a project's first run creates its ledger from the lock. The common unchanged `poetry lock`
+        reads settings and ledger without loading the review (compare, decide, render)."""
+        from ..shared.store import LedgerStore, ledger_path, load_settings
+
         with _as_poetry_errors():
+            settings, base = load_settings(self.poetry.pyproject_path.parent)
+            store = LedgerStore(ledger_path(None, settings, base, [self.poetry.locker.lock]))
+            if store.path.is_file():
+                store.load()
+                return
             if self.warden.adopt():
                 path = self.warden.store.path
                 self._hooks([]).say(f"pinwarden: trusted poetry.lock as it is; created {path}")
 
-    def _ledger_exists(self) -> bool:
-        """The common `poetry lock` changes nothing and has a ledger: answer that without loading
-        pinwarden's core (as `store.ledger_path` does: [tool.pinwarden] ledger, else beside the lock)."""
-        tool = self.poetry.pyproject.data.get("tool")
-        table = tool.get("pinwarden") if isinstance(tool, dict) else None
-        configured = table.get("ledger") if isinstance(table, dict) else None
-        if isinstance(configured, str) and configured.strip():
-            return (self.poetry.pyproject_path.parent / configured).is_file()
-        return (self.poetry.locker.lock.parent / "pinwarden-ledger.toml").is_file()
+    def validate(self) -> None:
+        """Settings and ledger are read and checked: a command that reviews nothing still fails closed."""
+        with _as_poetry_errors():
+            self.warden.validate()
 
     def review_lock(self, text: str, packages: Iterable[Package]) -> Review:
         from ..shared.locks.poetry_lock import parse_poetry_lock
@@ -89,6 +92,29 @@ class PoetryGuard:
             releases = [release_of(p) for p in packages]
             review = self.warden.review(releases, self._hooks(packages), writes=writes)
         _cut(packages, review)
+
+    def review_builds(self, packages: list[Package], chosen: Callable[[Package], str | None]) -> None:
+        """Name every version this install builds from source (its build backend is pinned by no
+        lock); with `sdist-installs = "refuse"`, install none of them."""
+        from ..shared.decide import built_from_source
+        from ..shared.model import SourceKind
+        from ..shared.render import builds_text
+        from .flow import BuildsRefused
+
+        with _as_poetry_errors():
+            builds = []
+            for package in packages:
+                release = release_of(package)
+                filename = chosen(package) if release.source_kind is SourceKind.INDEX else None
+                how = built_from_source(release) if filename is None else _built_from(filename)
+                if how is not None:
+                    builds.append((release.name, release.version, how))
+            refuse = self.warden.sdist_installs == "refuse"
+            text = builds_text(builds, refused=refuse)
+            if text and refuse:
+                raise BuildsRefused(text)
+            if text:
+                self._hooks([]).say(text)
 
     def commit(self, review: Review, packages: Iterable[Package], write_lock: Callable[[], None]) -> None:
         with _as_poetry_errors():
@@ -172,14 +198,37 @@ def guard_installer(installer: Installer, guard: PoetryGuard) -> None:
     execute = executor.execute
 
     def guarded_execute(operations: list[Operation]) -> int:
-        if not installer.is_dry_run():
-            packages = [op.package for op in operations if op.job_type != "uninstall"]
-            # Updating (add, update, remove, install without a lock) will write the lock; a plain
-            # install from the lock may only refuse.
-            getattr(executor, _MARK).review_install(packages, writes=installer.is_updating())
+        guard: PoetryGuard = getattr(executor, _MARK)
+        if installer.is_dry_run():
+            guard.validate()
+            return execute(operations)
+        packages = [op.package for op in operations if op.job_type != "uninstall"]
+        # Updating (add, update, remove, install without a lock) will write the lock; a plain
+        # install from the lock may only refuse.
+        guard.review_install(packages, writes=installer.is_updating())
+        installs = [op.package for op in operations if op.job_type != "uninstall" and not op.skipped]
+        guard.review_builds(installs, partial(_chosen_file, executor))
         return execute(operations)
 
     executor.execute = guarded_execute  # type: ignore[method-assign]
+
+
+def _chosen_file(executor: object, package: Package) -> str | None:
+    """The file Poetry's own Chooser will install (as the executor asks it), None when it cannot tell:
+    the lock's files decide then."""
+    chooser = getattr(executor, "_chooser", None)
+    if chooser is None:
+        return None
+    try:
+        link = chooser.choose_for(package)
+    except Exception:  # no installable link, an unreachable index: the executor reports it itself
+        return None
+    filename = getattr(link, "filename", None)
+    return filename if isinstance(filename, str) else None
+
+
+def _built_from(filename: str) -> str | None:
+    return None if filename.lower().endswith(".whl") else f"built from its sdist {filename}"
 
 
 def release_of(package: Package) -> LockedRelease:

@@ -61,7 +61,9 @@ class SourceFiles:
         if name not in self._pages:
             self._pages[name] = None
             for (project, _), packages in self._by_key.items():
-                repository = next((r for p in packages if (r := http_repository(self._pool, p))), None)
+                # `is not None`, never truthiness: Poetry's Repository has `__len__` returning 0.
+                found = (http_repository(self._pool, p) for p in packages)
+                repository = next((r for r in found if r is not None), None)
                 if project == name and repository is not None:
                     result = self._fetcher().fetch_page(repository.url, name)
                     self._pages[name] = result.files if isinstance(result, Page) else None

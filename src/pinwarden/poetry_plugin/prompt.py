@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from cleo.formatters.formatter import Formatter
 
 from ..shared.decide import Choice, Question, parse_answer, prompt_text
 from ..shared.errors import PinwardenError
-from .flow import Hooks, IndexFiles, Refused, Verify, Yanked
+from .flow import Aborted, BuildsRefused, Hooks, IndexFiles, Refused, Verify, Yanked
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from cleo.io.io import IO
     from poetry.console.exceptions import PoetryRuntimeError
 
-_TRUTHY = ("1", "true", "yes", "on")
 MAX_ATTEMPTS = 3
 
 
@@ -34,8 +34,22 @@ def hooks_for(io: IO, verify: Verify, yanked: Yanked, index_files: IndexFiles | 
 
 
 def at_terminal(io: IO) -> bool:
-    """Poetry's IO is non-interactive with -n, -q or no TTY on stdin; CI counts as nobody too."""
-    return io.is_interactive() and os.environ.get("CI", "").strip().lower() not in _TRUTHY
+    """A person can answer only when stdin and stderr are terminals, without -n (or -q, which Poetry
+    makes non-interactive too) and outside CI. Piped answers are never taken: a script that pipes
+    `approve` would approve without anyone reading the report."""
+    return (
+        io.is_interactive()
+        and _is_tty(sys.stdin)
+        and _is_tty(sys.stderr)
+        and "CI" not in os.environ  # set at all, whatever its value: fail closed
+    )
+
+
+def _is_tty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError):  # a closed or detached stream: nobody there
+        return False
 
 
 def say(io: IO, text: str) -> None:
@@ -77,8 +91,11 @@ def poetry_error(error: PinwardenError) -> PoetryRuntimeError:
     from poetry.console.exceptions import ConsoleMessage, PoetryRuntimeError
 
     text = str(error)
-    reason = text if text.startswith("pinwarden") else f"pinwarden: {text}"
+    if isinstance(error, (Refused, Aborted, BuildsRefused)):
+        reason = text  # a decision, not an error: its own words, exit 1
+    else:
+        reason = "pinwarden: error: " + text.removeprefix("pinwarden: ").removeprefix("error: ")
     messages = []
-    if isinstance(error, Refused):
+    if isinstance(error, (Refused, BuildsRefused)):
         messages.append(ConsoleMessage(Formatter.escape(error.report.rstrip("\n"))))
     return PoetryRuntimeError(Formatter.escape(reason), messages)

@@ -9,7 +9,8 @@ from .errors import Collector
 from .toml import key_path, load_toml
 
 FIRST_USE_CHOICES = ("trust", "ask")
-_KNOWN = ("ledger", "first-use", "late-upload-days", "exclude")
+SDIST_INSTALLS_CHOICES = ("allow", "refuse")
+_KNOWN = ("ledger", "first-use", "late-upload-days", "exclude", "sdist-installs")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,6 +21,8 @@ class Settings:
     # Glob patterns (fnmatch, `/`-separated, relative to the project) of requirements files that
     # are not locks: lock discovery skips them instead of refusing their unhashed pins.
     exclude: tuple[str, ...] = ()
+    # "refuse": the Poetry plugin installs nothing it would build from source (see decide.built_from_source).
+    sdist_installs: str = "allow"
 
 
 def parse_settings(text: str, source: str = "pyproject.toml") -> Settings:
@@ -41,6 +44,7 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
     ledger = table.get("ledger")
     first_use = table.get("first-use", "trust")
     days = table.get("late-upload-days", 14)
+    sdist_installs = table.get("sdist-installs", "allow")
     for key in table:
         if key not in _KNOWN:
             problems.add(f"{where}.{key_path(key)}", f"unknown setting (known: {', '.join(_KNOWN)})")
@@ -56,8 +60,16 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         problems.add(f"{where}.late-upload-days", f"must be a whole number of days, found {days!r}")
         days = 14
+    if sdist_installs not in SDIST_INSTALLS_CHOICES:
+        problems.add(
+            f"{where}.sdist-installs",
+            f"must be one of {', '.join(SDIST_INSTALLS_CHOICES)}, found {sdist_installs!r}",
+        )
+        sdist_installs = "allow"
     exclude = _exclude(table.get("exclude", []), problems)
-    return Settings(ledger=ledger, first_use=first_use, late_upload_days=days, exclude=exclude)
+    return Settings(
+        ledger=ledger, first_use=first_use, late_upload_days=days, exclude=exclude, sdist_installs=sdist_installs
+    )
 
 
 def _exclude(value: object, problems: Collector) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from enum import Enum
 
 from .compare import trusted_subset
 from .ledger import Ledger
-from .model import Finding, FindingKind, LockedRelease, NormalizedName, TrustHow
+from .model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind, TrustHow
 from .trust import record
 
 Key = tuple[NormalizedName, str]
@@ -151,3 +151,22 @@ def parse_answer(answer: str, question: Question) -> Choice | None:
 
 def approve_commands(keys: Iterable[Key], prefix: str) -> list[str]:
     return [f"{prefix} {name}=={version}" for name, version in keys]
+
+
+# ---------------------------------------------------------------------------------------------
+# Built at install: what no lock pins
+
+
+def built_from_source(release: LockedRelease) -> str | None:
+    """Why installing this release runs a build (its backend and build requirements are resolved from
+    the index, pinned and hashed by no lock), or None when the lock holds a wheel for it.
+
+    An index or url release whose lock lists no wheel is built from its sdist; git and directory
+    sources are always built. A requirements file names no files: nothing can be told from it.
+    """
+    if release.source_kind in (SourceKind.GIT, SourceKind.DIRECTORY):
+        return f"built from its {release.source_kind.value} source"
+    names = [f.filename for f in release.files if f.filename is not None]
+    if not names or any(name.lower().endswith(".whl") for name in names):
+        return None
+    return f"built from its sdist {sorted(names)[0]}"

@@ -172,3 +172,17 @@ def audit_summary(
         f"{requests} request(s): {state}"
     )
     return "\n".join(lines) + "\n"
+
+
+def builds_text(builds: Sequence[tuple[str, str, str]], *, refused: bool) -> str:
+    """Versions an install builds from source, as (project, version, how): their build backends are
+    fetched from the index at install, unpinned and unhashed, and run with the user's rights."""
+    if not builds:
+        return ""
+    head = "refused" if refused else "warning"
+    lines = [
+        f"pinwarden: {head}: {len(builds)} version(s) would be built at install; each build backend "
+        "and its build requirements come from the index unpinned and unhashed (no lock covers them):"
+    ]
+    lines += [f"  {project} {version}  ({how})" for project, version, how in sorted(builds)]
+    return "\n".join(lines) + "\n"
