@@ -19,7 +19,7 @@ from .audit import AuditResult, AuditSettings, Subject, audit
 from .baseline import BASELINE_FILENAME
 from .errors import PinwardenError
 from .index.client import fetch_pages
-from .index.pages import Observed, PageResult
+from .index.pages import Observed, Page, PageResult
 from .index.simple import IndexFile
 from .index.sources import IndexOptions, PoetrySource, Target, pip_indexes, poetry_credentials, target_of
 from .ledger import Ledger
@@ -32,7 +32,9 @@ class Fetcher(Protocol):
 
     def fetch_page(self, index: str, name: str) -> PageResult: ...
 
-    def download_digest(self, url: str, algorithm: str) -> FileHash: ...
+    def download_digests(
+        self, url: str, algorithms: Iterable[str], *, index: str, size: int | None = None
+    ) -> Mapping[str, FileHash]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,8 @@ def run_audit(
     wanted = [(index, r.name) for r, t in targets for index in t.indexes]
     pages = fetch_pages(fetcher.fetch_page, wanted, jobs=jobs, progress=progress)
     subjects = [_subject(r, t, pages) for r, t in targets]
-    subjects, download_errors = _complete_hashes(subjects, ledger, fetcher, jobs)
+    served_by = _served_by(pages)
+    subjects, download_errors = _complete_hashes(subjects, ledger, fetcher, jobs, served_by)
     result = audit(ledger, baseline, subjects, settings)
     result = replace(result, errors=(*result.errors, *download_errors))
     written = False
@@ -93,13 +96,36 @@ def _subject(
 # Pages that list no hash the ledger can compare
 
 
+def _served_by(pages: Mapping[tuple[str, NormalizedName], PageResult]) -> dict[str, str]:
+    """File URL -> the index whose page listed it: a download is allowed on that index's hosts only."""
+    found: dict[str, str] = {}
+    for (index, _), result in sorted(pages.items()):
+        if isinstance(result, Page):
+            for file in result.files:
+                found.setdefault(file.url, index)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    algorithm: str  # the ledger's, to compare with
+    listed: tuple[FileHash, ...]  # the page's claims, checked against the same bytes
+    index: str
+    size: int | None
+
+
 def _complete_hashes(
-    subjects: Sequence[Subject], ledger: Ledger, fetcher: Fetcher, jobs: int
+    subjects: Sequence[Subject],
+    ledger: Ledger,
+    fetcher: Fetcher,
+    jobs: int,
+    served_by: Mapping[str, str],
 ) -> tuple[list[Subject], list[str]]:
     """Download and hash the files of trusted versions that the page lists without a hash of the
     ledger's algorithm (PEP 503 pages without fragments, an index that switched to sha512):
-    otherwise a changed file could not be told from an unchanged one."""
-    wanted: dict[str, str] = {}
+    otherwise a changed file could not be told from an unchanged one. The hashes the page does list
+    are checked against the same bytes: a page that lists a hash of other bytes is an error."""
+    wanted: dict[str, _Wanted] = {}
     for subject in subjects:
         trusted = ledger.get(subject.release.name, subject.release.version)
         if trusted is None or subject.observed.failures:
@@ -111,7 +137,9 @@ def _complete_hashes(
             if (file.filename in names or unnamed) and not any(
                 h.algorithm in algorithms for h in file.hashes
             ):
-                wanted.setdefault(file.url, sorted(algorithms)[0] if algorithms else "sha256")
+                algorithm = sorted(algorithms)[0] if algorithms else "sha256"
+                index = served_by.get(file.url, "")
+                wanted.setdefault(file.url, _Wanted(algorithm, file.hashes, index, file.size))
     if not wanted:
         return list(subjects), []
     digests, errors = _download_all(fetcher, wanted, jobs)
@@ -120,16 +148,26 @@ def _complete_hashes(
 
 
 def _download_all(
-    fetcher: Fetcher, wanted: Mapping[str, str], jobs: int
+    fetcher: Fetcher, wanted: Mapping[str, _Wanted], jobs: int
 ) -> tuple[dict[str, FileHash], list[str]]:
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(item: tuple[str, str]) -> tuple[str, FileHash | str]:
-        url, algorithm = item
+    from .index.sources import redact_url
+
+    def one(item: tuple[str, _Wanted]) -> tuple[str, FileHash | str]:
+        url, want = item
+        algorithms = [want.algorithm, *(h.algorithm for h in want.listed)]
         try:
-            return url, fetcher.download_digest(url, algorithm)
+            computed = fetcher.download_digests(url, algorithms, index=want.index, size=want.size)
         except Exception as exc:  # any failure is an error of the audit, never a pass
             return url, str(exc)
+        lies = [h for h in want.listed if computed[h.algorithm] != h]
+        if lies:
+            return url, (
+                f"{redact_url(url)}: the page lists {lies[0]} but the file's bytes give "
+                f"{computed[lies[0].algorithm]}: the index serves other bytes than it lists"
+            )
+        return url, computed[want.algorithm]
 
     digests: dict[str, FileHash] = {}
     errors: list[str] = []
