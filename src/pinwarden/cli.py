@@ -428,7 +428,7 @@ def main(
     try:
         return run(list(sys.argv[1:] if argv is None else argv), out, err, prog, fetcher)
     except (PinwardenError, InvalidValue) as exc:
-        err.write(f"pinwarden: error: {exc}\n")
+        err.write(f"pinwarden: error: {_masked(exc)}\n")
     except KeyboardInterrupt:
         err.write("pinwarden: interrupted; nothing was written\n")
     except BrokenPipeError:
@@ -436,8 +436,16 @@ def main(
     except Exception as exc:
         if os.environ.get("PINWARDEN_DEBUG"):
             raise
-        err.write(f"pinwarden: internal error: {type(exc).__name__}: {exc} (PINWARDEN_DEBUG=1 shows where)\n")
+        where = "PINWARDEN_DEBUG=1 shows where"
+        err.write(f"pinwarden: internal error: {type(exc).__name__}: {_masked(exc)} ({where})\n")
     return EXIT_ERROR
+
+
+def _masked(exc: BaseException) -> str:
+    """The message with any password in a URL masked: errors quote URLs and command lines."""
+    from .shared.index.sources import redact_url
+
+    return redact_url(str(exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

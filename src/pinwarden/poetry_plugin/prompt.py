@@ -76,7 +76,9 @@ def poetry_error(error: PinwardenError) -> PoetryRuntimeError:
     command that approves, so that is the last thing a CI log shows."""
     from poetry.console.exceptions import ConsoleMessage, PoetryRuntimeError
 
-    text = str(error)
+    from ..shared.index.sources import redact_url
+
+    text = redact_url(str(error))  # a password in a source URL is never printed
     reason = text if text.startswith("pinwarden") else f"pinwarden: {text}"
     messages = []
     if isinstance(error, Refused):

@@ -21,10 +21,21 @@ from .errors import PinwardenError
 from .index.client import fetch_pages
 from .index.pages import Observed, Page, PageResult
 from .index.simple import IndexFile
-from .index.sources import IndexOptions, PoetrySource, Target, pip_indexes, poetry_credentials, target_of
+from .index.sources import (
+    IndexOptions,
+    PoetrySource,
+    Target,
+    checked_url,
+    pip_indexes,
+    poetry_credentials,
+    target_of,
+)
 from .ledger import Ledger
 from .model import FileHash, Finding, FindingKind, LockedRelease, LockFile, NormalizedName
 from .store import BaselineStore, LedgerStore, read_text
+
+MAX_JOBS = 256  # urllib3 fills a connection pool slot by slot: a huge --jobs would never start
+MAX_TIMEOUT = 3600.0
 
 
 class Fetcher(Protocol):
@@ -68,6 +79,8 @@ def run_audit(
     baselines = BaselineStore(baseline_path_for(store.path))
     baseline = baselines.load()  # a malformed baseline stops here, before any request
     targets = [(r, t) for lock in locks for r in lock.releases if (t := target_of(r, lock, options))]
+    for index in sorted({i for _, t in targets for i in t.indexes}):
+        checked_url(index, "index URL")  # from a lock: stop before any request, naming it
     wanted = [(index, r.name) for r, t in targets for index in t.indexes]
     pages = fetch_pages(fetcher.fetch_page, wanted, jobs=jobs, progress=progress)
     subjects = [_subject(r, t, pages) for r, t in targets]
@@ -197,6 +210,12 @@ def index_options(
 ) -> IndexOptions:
     environ = os.environ if environ is None else environ
     pip_index, pip_extras = pip_indexes([_read_quietly(p) for p in pip_config_files(environ)], environ)
+    for url in (index_url, *extra_index_urls):
+        if url is not None:
+            checked_url(url, "index URL")
+    for url in (pip_index, *pip_extras):
+        if url is not None:
+            checked_url(url, "index URL in pip's configuration")
     return IndexOptions(
         index_url=index_url,
         extra_index_urls=tuple(extra_index_urls),
@@ -281,8 +300,10 @@ def audit_command(
         raise PinwardenError(
             f"{store.path}: no ledger yet; run '{command.prog} init' to trust the current locks"
         )
-    if command.jobs < 1 or command.timeout <= 0:
-        raise PinwardenError("--jobs must be at least 1 and --timeout more than 0 seconds")
+    if not 1 <= command.jobs <= MAX_JOBS:
+        raise PinwardenError(f"--jobs must be from 1 to {MAX_JOBS}, found {command.jobs}")
+    if not 0 < command.timeout <= MAX_TIMEOUT:  # False for nan too
+        raise PinwardenError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
     options = index_options(command.index_url, command.extra_index_urls)
     settings = AuditSettings(
         late_upload_days=late_upload_days, update_baseline=command.update_baseline, now=utc_now()

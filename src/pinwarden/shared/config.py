@@ -9,6 +9,8 @@ from .errors import Collector
 from .toml import key_path, load_toml
 
 FIRST_USE_CHOICES = ("trust", "ask")
+# A century: longer than any package's life, small enough for every datetime computation with it.
+MAX_LATE_UPLOAD_DAYS = 36500
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,7 +53,10 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
             f"{where}.first-use", f"must be one of {', '.join(FIRST_USE_CHOICES)}, found {first_use!r}"
         )
         first_use = "trust"
-    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-        problems.add(f"{where}.late-upload-days", f"must be a whole number of days, found {days!r}")
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_LATE_UPLOAD_DAYS:
+        problems.add(
+            f"{where}.late-upload-days",
+            f"must be a whole number of days from 0 to {MAX_LATE_UPLOAD_DAYS}, found {days!r}",
+        )
         days = 14
     return Settings(ledger=ledger, first_use=first_use, late_upload_days=days)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import InputError
+from ..errors import InputError, PinwardenError
 from ..model import FileHash, NormalizedName, normalize_name
 from .download import Limits, shut_down
 from .pages import Failed, NotFound, Page, PageResult
@@ -80,8 +80,14 @@ class ClientSettings:
 
 
 def project_url(index: str, name: str) -> str:
+    """The project's page under `index`; PinwardenError for an index URL urllib cannot read."""
     base = index if index.endswith("/") else index + "/"
-    return urljoin(base, normalize_name(name) + "/")
+    try:
+        return urljoin(base, normalize_name(name) + "/")
+    except ValueError as exc:
+        raise PinwardenError(
+            f"index URL {redact_url(index)!r} is not a URL pinwarden can read ({exc})"
+        ) from None
 
 
 class HttpClient:
@@ -396,5 +402,5 @@ def _never_raises(
     try:
         return fetch(index, name)
     except Exception as exc:
-        url = redact_url(project_url(index, name))
-        return Failed(index=redact_url(index), url=url, reason=f"{type(exc).__name__}: {exc}")
+        reason = str(exc) if isinstance(exc, PinwardenError) else f"{type(exc).__name__}: {exc}"
+        return Failed(index=redact_url(index), url=redact_url(index), reason=redact_url(reason))

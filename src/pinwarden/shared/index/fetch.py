@@ -16,7 +16,7 @@ from .client import DEFAULT_TIMEOUT, ClientSettings, HttpClient, project_url, us
 from .client import IndexUnavailable as _DownloadFailed
 from .pages import Failed, NotFound
 from .simple import IndexFile
-from .sources import PYPI_SIMPLE_URL, redact_url
+from .sources import PYPI_SIMPLE_URL, checked_url, redact_url
 
 __all__ = [
     "PYPI_SIMPLE_URL",
@@ -47,6 +47,7 @@ class SimpleIndex:
     def __init__(
         self, url: str, *, timeout: float = DEFAULT_TIMEOUT, client: HttpClient | None = None
     ) -> None:
+        checked_url(url, "index URL")
         self.url = url if url.endswith("/") else url + "/"
         self._owned = client is None
         self._client = client or HttpClient(ClientSettings(timeout=timeout, cache_dir=usable_cache_dir()))
