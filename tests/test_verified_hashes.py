@@ -183,3 +183,27 @@ def test_approve_from_index_records_hashes_it_computed(
     code = main(["approve", f"{ALPHA}==1.0", "--from-index", index.url], io.StringIO(), io.StringIO())
     assert code == 0
     assert f"sha256:{hexdigest(WHEEL[1], 'sha256')}" in (tmp_path / "pinwarden-ledger.toml").read_text()
+
+
+def test_audit_reports_a_page_that_lists_a_hash_of_other_bytes(
+    index: ForgingIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger trusts sha256; the page lists only a sha512, of other bytes, for the real file.
+    audit downloads the file, and the same bytes must give the listed hash: an error, not a pass."""
+    publish_base(index)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PINWARDEN_CACHE_DIR", str(tmp_path / "cache"))
+    digest = hexdigest(WHEEL[1], "sha256")
+    (tmp_path / "requirements.txt").write_text(
+        f"--index-url {index.url}\n\n{ALPHA}==1.0 --hash=sha256:{digest}\n"
+    )
+    assert main(["init"], io.StringIO(), io.StringIO()) == 0
+    for listed in ({"sha512": hexdigest(EVIL_BYTES, "sha512")}, {"sha384": hexdigest(b"", "sha384")}):
+        index.listed = {WHEEL[0]: listed}
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["audit", "--no-cache"], out, err)
+        assert code == 2, out.getvalue() + err.getvalue()
+        assert "serves other bytes than it lists" in err.getvalue()
+    index.listed = {WHEEL[0]: {"sha512": hexdigest(WHEEL[1], "sha512")}}
+    assert main(["audit", "--no-cache"], io.StringIO(), io.StringIO()) in (0, 1)
