@@ -143,12 +143,16 @@ def test_an_honest_switch_through_the_same_pages_is_verified(index: HostileIndex
 
 
 @pytest.mark.parametrize(
-    ("how", "host"),
-    [("endless", "127.0.0.1"), ("drip", "127.0.0.1"), ("real", "localhost")],
+    ("how", "host", "words"),
+    [
+        ("endless", "127.0.0.1", "larger than"),
+        ("drip", "127.0.0.1", "took more than 2 seconds"),
+        ("real", "localhost", "not the index's host"),
+    ],
     ids=["endless", "slow-drip", "another-host"],
 )
 def test_a_hostile_download_ends_in_a_refusal_never_a_hang(
-    index: HostileIndex, project: Project, how: str, host: str
+    index: HostileIndex, project: Project, how: str, host: str, words: str
 ) -> None:
     index.hash_algorithm = "sha512"
     index.moved[WHEEL[0]] = (how, host)
@@ -159,6 +163,7 @@ def test_a_hostile_download_ends_in_a_refusal_never_a_hang(
     assert done.code == 1, done.output
     assert "Traceback" not in done.output
     assert "could not be downloaded" in done.output, done.output
+    assert words in " ".join(done.output.split()), done.output
     assert done.last_line == APPROVE_ALPHA
     assert project.snapshot() == before
     assert elapsed < 120, elapsed  # the server would go on for minutes (drip) or 13 GB (endless)

@@ -37,12 +37,14 @@ if TYPE_CHECKING:
 APPROVE_PREFIX = "poetry pinwarden approve"
 LOCK_LABEL = "poetry.lock"
 
-Verify = Callable[[Key, str, tuple[str, ...]], "Mapping[str, str] | None"]
+# Digests by algorithm, or why the file could not be had (a str), or None when not known.
+Digests = Mapping[str, str] | str | None
+Verify = Callable[[Key, str, tuple[str, ...]], Digests]
 Yanked = Callable[[Key, str], "str | None"]
 IndexFiles = Callable[[NormalizedName], "Sequence[IndexFile] | None"]
 
 
-def _no_verify(key: Key, filename: str, algorithms: tuple[str, ...]) -> Mapping[str, str] | None:
+def _no_verify(key: Key, filename: str, algorithms: tuple[str, ...]) -> Digests:
     return None
 
 
@@ -61,7 +63,7 @@ class Hooks:
     ask: Callable[[Question], Choice] | None
     say: Callable[[str], None]
     # (version, filename, algorithms) -> each algorithm's hex digest of ONE download of the bytes the
-    # index serves now (all from the same bytes), None if they could not be fetched.
+    # index serves now (all from the same bytes); else why not (a str), or None.
     verify: Verify = _no_verify
     # (version, filename) -> why the index yanked that file, None if it did not.
     yanked: Yanked = _no_yank
@@ -117,7 +119,7 @@ class Warden:
         self.late_upload_days = settings.late_upload_days
         # An install reviews before the lock is written: the lock's review reuses these answers.
         self.decided: dict[Key, Choice] = {}
-        self._digests: dict[tuple[Key, str, tuple[str, ...]], Mapping[str, str] | None] = {}
+        self._digests: dict[tuple[Key, str, tuple[str, ...]], Digests] = {}
 
     # -- the ledger ------------------------------------------------------------------------------
 
@@ -243,17 +245,17 @@ class Warden:
                 kept.append(_unverified(finding, trusted, locked, digests))
         return kept, verified
 
-    def _digest(
-        self, hooks: Hooks, key: Key, filename: str, algorithms: tuple[str, ...]
-    ) -> Mapping[str, str] | None:
+    def _digest(self, hooks: Hooks, key: Key, filename: str, algorithms: tuple[str, ...]) -> Digests:
         slot = (key, filename, algorithms)
         if slot not in self._digests:
             self._digests[slot] = hooks.verify(key, filename, algorithms)
         return self._digests[slot]
 
 
-def _gives(digests: Mapping[str, str] | None, expected: FileHash) -> bool:
-    return digests is not None and digests.get(expected.algorithm, "").lower() == expected.value.lower()
+def _gives(digests: Digests, expected: FileHash) -> bool:
+    if digests is None or isinstance(digests, str):
+        return False
+    return digests.get(expected.algorithm, "").lower() == expected.value.lower()
 
 
 def _algorithm_switch(finding: Finding) -> tuple[str, FileHash, FileHash] | None:
@@ -265,14 +267,13 @@ def _algorithm_switch(finding: Finding) -> tuple[str, FileHash, FileHash] | None
     return (finding.filename, locked, trusted) if locked.algorithm != trusted.algorithm else None
 
 
-def _unverified(
-    finding: Finding, trusted: FileHash, locked: FileHash, digests: Mapping[str, str] | None
-) -> Finding:
-    if digests is None:
+def _unverified(finding: Finding, trusted: FileHash, locked: FileHash, digests: Digests) -> Finding:
+    if digests is None or isinstance(digests, str):
+        why = f" ({digests})" if digests else ""
         return replace(
             finding,
             detail=f"listed by {short(finding.hash)}; the file could not be downloaded to check it "
-            f"against its trusted {trusted.algorithm} hash",
+            f"against its trusted {trusted.algorithm} hash{why}",
         )
     if not _gives(digests, trusted):
         now = digests.get(trusted.algorithm, "?")

@@ -40,9 +40,10 @@ class SourceFiles:
             key = (normalize_name(package.name), package.pretty_version)
             self._by_key.setdefault(key, []).append(package)
 
-    def digest(self, key: Key, filename: str, algorithms: Sequence[str]) -> Mapping[str, str] | None:
+    def digest(self, key: Key, filename: str, algorithms: Sequence[str]) -> Mapping[str, str] | str | None:
         """Digests of ONE download of the file the source serves now under `filename`, every
-        algorithm from the same bytes; None when it cannot be fetched (or not within the limits)."""
+        algorithm from the same bytes; why not (one line) when it cannot be fetched within the
+        limits, None when the source does not list the file."""
         for package in self._by_key.get(key, []):
             listed = next((f for f in package.files if f["file"] == filename), None)
             repository = http_repository(self._pool, package)
@@ -52,8 +53,8 @@ class SourceFiles:
                     found = download_digests(
                         repository, listed["url"], algorithms, size=size if isinstance(size, int) else None
                     )
-                except Exception:  # Poetry's errors, or pinwarden's limits: unverified is the honest answer
-                    return None
+                except Exception as exc:  # Poetry's errors, or pinwarden's limits: unverified, and why
+                    return _poetry_reason(exc)
                 return {algorithm: digest.value for algorithm, digest in found.items()}
         return None
 
