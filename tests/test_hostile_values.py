@@ -328,3 +328,35 @@ def test_source_date_epoch_out_of_range_is_a_one_line_error(
     Path("requirements.txt").write_text(requirements("http://127.0.0.1:9/simple/"))
     code, out, err = run("init")
     assert_clean(code, out, err)
+
+
+def lock_with_credentials(secret: str, version: str) -> str:
+    return (
+        f'[[package]]\nname = "demo"\nversion = "{version}"\ndescription = ""\noptional = false\n'
+        'python-versions = "*"\nfiles = []\n\n'
+        f'[package.source]\ntype = "git"\nurl = "https://user:{secret}@h.example/r.git"\nreference = "main"\n'
+        'resolved_reference = "0123456789abcdef0123456789abcdef01234567"\n\n'
+        f'[[package]]\nname = "demo2"\nversion = "{version}"\ndescription = ""\noptional = false\n'
+        f'python-versions = "*"\nfiles = [{{file = "demo2-{version}.tar.gz", '
+        f'hash = "sha256:{sha(WHEEL)}"}}]\n\n'
+        f'[package.source]\ntype = "legacy"\nurl = "https://{secret}@h.example/simple"\n'
+        'reference = "private"\n\n'
+        '[metadata]\nlock-version = "2.1"\npython-versions = ">=3.10"\ncontent-hash = "x"\n'
+    )
+
+
+@pytest.mark.parametrize("secret", ["s3cret", "tok_EN-99"])
+def test_passwords_in_lock_sources_are_never_printed(isolated: Path, secret: str) -> None:
+    Path("poetry.lock").write_text(lock_with_credentials(secret, "1.0"))
+    shown = "".join(run("init")[1:])
+    Path("poetry.lock").write_text(lock_with_credentials(secret, "1.1"))
+    for argv in (
+        ("show",),
+        ("check",),
+        ("check", "--format", "json"),
+        ("diff",),
+        ("audit", "--timeout", "0.2"),
+    ):
+        shown += "".join(run(*argv)[1:])
+    assert secret not in shown, shown
+    assert "user:****@h.example" in shown

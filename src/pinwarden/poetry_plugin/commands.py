@@ -151,7 +151,7 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
             self.io.error_output.write(f"pinwarden: error: {_masked(error)}\n", type=OutputType.RAW)
             return EXIT_ERROR
         finally:
-            self.io.output.write(out.getvalue(), type=OutputType.RAW)
+            self.io.output.write(_masked(out.getvalue()), type=OutputType.RAW)
         return 0
 
 
@@ -219,7 +219,7 @@ def _chdir(directory: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _masked(error: Exception) -> str:
+def _masked(text: object) -> str:
     from ..shared.index.sources import redact_url  # a password in a source URL is never printed
 
-    return redact_url(str(error))
+    return redact_url(str(text))
