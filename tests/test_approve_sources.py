@@ -120,9 +120,16 @@ def test_credentials_in_the_url_are_used_and_never_recorded(isolated: Path) -> N
     page = {
         "meta": {"api-version": "1.1"},
         "name": NAME,
-        "files": [{"filename": WHEEL[0], "url": WHEEL[0], "hashes": {"sha256": digest}, "yanked": False}],
+        "files": [
+            {
+                "filename": WHEEL[0],
+                "url": f"../../files/{WHEEL[0]}",
+                "hashes": {"sha256": digest},
+                "yanked": False,
+            }
+        ],
     }
-    private = ReplayIndex({NAME: page})
+    private = ReplayIndex({NAME: page}, {WHEEL[0]: WHEEL[1]})  # downloaded too: with the credentials
     private.credentials = ("reader", "s3cret")
     with private.serve():
         url = private.url.replace("http://", "http://reader:s3cret@")

@@ -184,17 +184,26 @@ def test_names_differing_by_case_and_separators_are_one_project(server: Server) 
 @pytest.mark.parametrize("algorithm", ["md5", "sha1"])
 def test_a_weak_hash_alone_is_never_trusted_the_file_is_hashed(server: Server, algorithm: str) -> None:
     server.routes["/simple/demo/"] = html(
-        (f"{FILES}demo-1.0-py3-none-any.whl#{algorithm}={sha(b'forged', algorithm)}", GOOD_WHEEL[1])
+        (f"{FILES}demo-1.0-py3-none-any.whl#{algorithm}={sha(WHEEL, algorithm)}", GOOD_WHEEL[1])
     )
     (file,) = approve(server).files
     assert str(file.hash) == f"sha256:{sha(WHEEL)}", "the bytes as served, hashed with sha256"
+
+
+@pytest.mark.parametrize("algorithm", ["md5", "sha1"])
+def test_a_forged_weak_hash_is_refused(server: Server, algorithm: str) -> None:
+    server.routes["/simple/demo/"] = html(
+        (f"{FILES}demo-1.0-py3-none-any.whl#{algorithm}={sha(b'forged', algorithm)}", GOOD_WHEEL[1])
+    )
+    refused(server, GOOD_WHEEL[1], f"lists {algorithm}:", "nothing was recorded")
 
 
 def test_the_same_filename_twice_with_different_hashes_is_refused(server: Server) -> None:
     server.routes["/simple/demo/"] = html(
         GOOD_WHEEL, (f"{FILES}demo-1.0-py3-none-any.whl#sha256={sha(b'other')}", GOOD_WHEEL[1])
     )
-    refused(server, "demo-1.0-py3-none-any.whl", "different bytes")
+    # the second listing is a hash of other bytes than the file served: refused as a false hash
+    refused(server, "demo-1.0-py3-none-any.whl", "nothing was recorded")
 
 
 @pytest.mark.parametrize(

@@ -160,23 +160,53 @@ def test_an_install_decision_is_reused_when_the_lock_is_written(warden: Warden) 
     assert recorder.asked == [(DEMO, "1.0")]
 
 
-def test_a_switch_to_sha512_with_the_same_bytes_is_verified(warden: Warden) -> None:
-    trust(warden, ORIGINAL)
-    switched = release((WHEEL, digest("wheel", "sha512")), (SDIST, digest("sdist", "sha512")))
-    fetched: list[tuple[str, str]] = []
+def served_digests(data: str | None) -> Callable[[Key, str, tuple[str, ...]], dict[str, str] | None]:
+    """A verify hook whose ONE download gives `data` (None: the download failed)."""
 
-    def verify(key: Key, filename: str, algorithm: str) -> str:
-        fetched.append((filename, algorithm))
-        return digest("wheel" if filename == WHEEL else "sdist", algorithm).value
+    def verify(key: Key, filename: str, algorithms: tuple[str, ...]) -> dict[str, str] | None:
+        if data is None:
+            return None
+        return {a: digest(data, a).value for a in algorithms}
+
+    return verify
+
+
+@pytest.mark.parametrize("algorithm", ["sha512", "sha384"])
+def test_a_switch_to_another_algorithm_with_the_same_bytes_is_verified(
+    warden: Warden, algorithm: str
+) -> None:
+    trust(warden, ORIGINAL)
+    switched = release((WHEEL, digest("wheel", algorithm)), (SDIST, digest("sdist", algorithm)))
+    fetched: list[tuple[str, tuple[str, ...]]] = []
+
+    def verify(key: Key, filename: str, algorithms: tuple[str, ...]) -> dict[str, str]:
+        fetched.append((filename, algorithms))
+        return {a: digest("wheel" if filename == WHEEL else "sdist", a).value for a in algorithms}
 
     recorder = Recorder()
     review = warden.review([switched], recorder.hooks(verify=verify), writes=True)
     assert review.plan.clean
-    assert sorted(fetched) == [(WHEEL, "sha256"), (SDIST, "sha256")]
+    assert sorted(fetched) == [(WHEEL, ("sha256", algorithm)), (SDIST, ("sha256", algorithm))]
     warden.commit(review, recorder.hooks(), lambda: None)
     trusted = warden.trusted().get(DEMO, "1.0")
     assert trusted is not None
-    assert {h.algorithm for f in trusted.files for h in f.hashes} == {"sha256", "sha512"}
+    assert {h.algorithm for f in trusted.files for h in f.hashes} == {"sha256", algorithm}
+
+
+@pytest.mark.parametrize("algorithm", ["sha512", "sha384", "sha256"])
+@pytest.mark.parametrize("other", ["evil", "", "wheel "])
+def test_a_listed_hash_of_other_bytes_is_never_recorded(warden: Warden, algorithm: str, other: str) -> None:
+    """Issue 10 class 2: the index serves the trusted bytes (their sha256 matches) but lists a hash of
+    other bytes; one download must give both, so the listed hash is refused, never recorded."""
+    trust(warden, ORIGINAL)
+    # sha256: the same algorithm, a plain changed hash; the others: a switch that must be verified.
+    switched = release((WHEEL, digest(other, algorithm)), (SDIST, digest("sdist")))
+    with pytest.raises(Refused) as refused:
+        warden.review([switched], Recorder().hooks(verify=served_digests("wheel")), writes=True)
+    assert "CHANGED" in refused.value.report
+    recorded = warden.trusted().get(DEMO, "1.0")
+    assert recorded is not None
+    assert all(h.algorithm == "sha256" for f in recorded.files for h in f.hashes)
 
 
 @pytest.mark.parametrize(
@@ -192,11 +222,8 @@ def test_a_switch_to_sha512_that_cannot_be_verified_needs_approval(
     trust(warden, ORIGINAL)
     switched = release((WHEEL, digest("evil" if served else "wheel", "sha512")), (SDIST, digest("sdist")))
 
-    def verify(key: Key, filename: str, algorithm: str) -> str | None:
-        return digest(served, algorithm).value if served else None
-
     with pytest.raises(Refused) as refused:
-        warden.review([switched], Recorder().hooks(verify=verify), writes=True)
+        warden.review([switched], Recorder().hooks(verify=served_digests(served)), writes=True)
     assert words in refused.value.report
     label = "CHANGED" if kind is FindingKind.CHANGED_FILE else "NEW FILE"
     assert label in refused.value.report

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from . import __version__
 from .shared.compare import compare
@@ -606,8 +606,9 @@ def main(
     fetcher: Fetcher | None = None,
 ) -> int:
     """Every error ends here as one line on stderr and exit code 2; never a traceback."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    # Every message passes a mask: a password in any URL (an index, a git source) is never printed.
+    out = cast(TextIO, _Masking(out or sys.stdout))
+    err = cast(TextIO, _Masking(err or sys.stderr))
     try:
         return run(list(sys.argv[1:] if argv is None else argv), out, err, prog, fetcher)
     except (PinwardenError, InvalidValue) as exc:
@@ -621,6 +622,25 @@ def main(
             raise
         err.write(f"pinwarden: internal error: {type(exc).__name__}: {exc} (PINWARDEN_DEBUG=1 shows where)\n")
     return EXIT_ERROR
+
+
+class _Masking:
+    """A text stream that masks URL passwords in what is written, delegating everything else."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .shared.index.sources import redact_url
+
+        return self._stream.write(redact_url(text))
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 if __name__ == "__main__":  # pragma: no cover

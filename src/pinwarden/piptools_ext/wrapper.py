@@ -68,4 +68,6 @@ def _finish(report: RunReport, code: int, argv: list[str], out: TextIO, err: Tex
 
 
 def _command(argv: list[str]) -> str:
-    return shlex.join(["pinwarden", "pip-compile", *argv])
+    from ..shared.index.sources import redact_url  # a password in --index-url is never printed
+
+    return redact_url(shlex.join(["pinwarden", "pip-compile", *argv]))

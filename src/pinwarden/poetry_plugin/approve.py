@@ -15,6 +15,7 @@ from ..cli import _report_approval, _split_approve_items
 from ..shared.compare import compare
 from ..shared.errors import PinwardenError
 from ..shared.filenames import same_version
+from ..shared.index.sources import redact_url
 from ..shared.ledger import Ledger
 from ..shared.locks.poetry_lock import parse_poetry_lock
 from ..shared.model import LockedRelease, NormalizedName, TrustHow, normalize_name
@@ -22,7 +23,7 @@ from ..shared.store import read_text, utc_now
 from ..shared.trust import record
 from .flow import LOCK_LABEL, Warden
 from .guard import release_of
-from .index import fetch_package
+from .index import fetch_package, verify_files
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry
@@ -69,6 +70,8 @@ def _fetch(
     release = release_of(package)
     if not release.files:
         raise PinwardenError(f"{name}=={version}: source {source_name!r} lists no files for it")
+    verify_files(poetry.pool, package)  # the source's hashes are claims: each is checked against the bytes
     known = [r.version for r in pinned] + [v for (n, v) in trusted.releases if n == name]
     text = next((v for v in known if same_version(v, release.version)), release.version)
-    return replace(release, version=text, lockfile=f"source {source_name!r} ({release.source_url})")
+    shown = redact_url(release.source_url or "")
+    return replace(release, version=text, lockfile=f"source {source_name!r} ({shown})")

@@ -148,10 +148,10 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
                 out=out,
             )
         except (PinwardenError, InvalidValue) as error:
-            self.io.error_output.write(f"pinwarden: error: {error}\n", type=OutputType.RAW)
+            self.io.error_output.write(f"pinwarden: error: {_masked(error)}\n", type=OutputType.RAW)
             return EXIT_ERROR
         finally:
-            self.io.output.write(out.getvalue(), type=OutputType.RAW)
+            self.io.output.write(_masked(out.getvalue()), type=OutputType.RAW)
         return 0
 
 
@@ -217,3 +217,9 @@ def _chdir(directory: Path) -> Iterator[None]:
         yield
     finally:
         os.chdir(previous)
+
+
+def _masked(text: object) -> str:
+    from ..shared.index.sources import redact_url  # a password in a source URL is never printed
+
+    return redact_url(str(text))

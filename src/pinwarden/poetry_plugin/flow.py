@@ -39,12 +39,14 @@ if TYPE_CHECKING:
 APPROVE_PREFIX = "poetry pinwarden approve"
 LOCK_LABEL = "poetry.lock"
 
-Verify = Callable[[Key, str, str], "str | None"]
+# Digests by algorithm, or why the file could not be had (a str), or None when not known.
+Digests = Mapping[str, str] | str | None
+Verify = Callable[[Key, str, tuple[str, ...]], Digests]
 Yanked = Callable[[Key, str], "str | None"]
 IndexFiles = Callable[[NormalizedName], "Sequence[IndexFile] | None"]
 
 
-def _no_verify(key: Key, filename: str, algorithm: str) -> str | None:
+def _no_verify(key: Key, filename: str, algorithms: tuple[str, ...]) -> Digests:
     return None
 
 
@@ -62,7 +64,8 @@ class Hooks:
 
     ask: Callable[[Question], Choice] | None
     say: Callable[[str], None]
-    # (version, filename, algorithm) -> hex digest of the bytes the index serves now, None if unknown.
+    # (version, filename, algorithms) -> each algorithm's hex digest of ONE download of the bytes the
+    # index serves now (all from the same bytes); else why not (a str), or None.
     verify: Verify = _no_verify
     # (version, filename) -> why the index yanked that file, None if it did not.
     yanked: Yanked = _no_yank
@@ -130,7 +133,7 @@ class Warden:
         self.sdist_installs = settings.sdist_installs
         # An install reviews before the lock is written: the lock's review reuses these answers.
         self.decided: dict[Key, Choice] = {}
-        self._digests: dict[tuple[Key, str, str], str | None] = {}
+        self._digests: dict[tuple[Key, str, tuple[str, ...]], Digests] = {}
 
     # -- the ledger ------------------------------------------------------------------------------
 
@@ -254,7 +257,9 @@ class Warden:
     def _verify_switches(
         self, findings: Sequence[Finding], hooks: Hooks
     ) -> tuple[list[Finding], list[tuple[Key, str, FileHash]]]:
-        """A file trusted by sha256 and now listed by sha512 is the same file only if its bytes are."""
+        """A file trusted by sha256 and now listed by sha512 is the same file only if ONE download's
+        bytes give both the trusted hash and the listed one: only then is the listed hash recorded
+        (it is then a hash pinwarden computed, not one the index claimed)."""
         kept: list[Finding] = []
         verified: list[tuple[Key, str, FileHash]] = []
         for finding in findings:
@@ -264,18 +269,24 @@ class Warden:
                 continue
             filename, locked, trusted = switched
             key = (finding.project, finding.version)
-            digest = self._digest(hooks, key, filename, trusted.algorithm)
-            if digest == trusted.value:
+            digests = self._digest(hooks, key, filename, (trusted.algorithm, locked.algorithm))
+            if _gives(digests, trusted) and _gives(digests, locked):
                 verified.append((key, filename, locked))
             else:
-                kept.append(_unverified(finding, trusted, digest))
+                kept.append(_unverified(finding, trusted, locked, digests))
         return kept, verified
 
-    def _digest(self, hooks: Hooks, key: Key, filename: str, algorithm: str) -> str | None:
-        slot = (key, filename, algorithm)
+    def _digest(self, hooks: Hooks, key: Key, filename: str, algorithms: tuple[str, ...]) -> Digests:
+        slot = (key, filename, algorithms)
         if slot not in self._digests:
-            self._digests[slot] = hooks.verify(key, filename, algorithm)
+            self._digests[slot] = hooks.verify(key, filename, algorithms)
         return self._digests[slot]
+
+
+def _gives(digests: Digests, expected: FileHash) -> bool:
+    if digests is None or isinstance(digests, str):
+        return False
+    return digests.get(expected.algorithm, "").lower() == expected.value.lower()
 
 
 def _algorithm_switch(finding: Finding) -> tuple[str, FileHash, FileHash] | None:
@@ -287,18 +298,29 @@ def _algorithm_switch(finding: Finding) -> tuple[str, FileHash, FileHash] | None
     return (finding.filename, locked, trusted) if locked.algorithm != trusted.algorithm else None
 
 
-def _unverified(finding: Finding, trusted: FileHash, digest: str | None) -> Finding:
-    if digest is None:
+def _unverified(finding: Finding, trusted: FileHash, locked: FileHash, digests: Digests) -> Finding:
+    if digests is None or isinstance(digests, str):
+        why = f" ({digests})" if digests else ""
         return replace(
             finding,
             detail=f"listed by {short(finding.hash)}; the file could not be downloaded to check it "
-            f"against its trusted {trusted.algorithm} hash",
+            f"against its trusted {trusted.algorithm} hash{why}",
         )
+    if not _gives(digests, trusted):
+        now = digests.get(trusted.algorithm, "?")
+        return replace(
+            finding,
+            kind=FindingKind.CHANGED_FILE,
+            detail=f"downloaded: its {trusted.algorithm} is now {short(f'{trusted.algorithm}:{now}')}, "
+            "not the trusted one; the same file now has other bytes",
+        )
+    gives = digests.get(locked.algorithm, "?")
     return replace(
         finding,
         kind=FindingKind.CHANGED_FILE,
-        detail=f"downloaded: its {trusted.algorithm} is now {short(f'{trusted.algorithm}:{digest}')}, "
-        "not the trusted one; the same file now has other bytes",
+        detail=f"the index lists {short(str(locked))}, but the file it serves has "
+        f"{short(f'{locked.algorithm}:{gives}')} (its {trusted.algorithm} is the trusted one): the "
+        "listed hash names other bytes",
     )
 
 

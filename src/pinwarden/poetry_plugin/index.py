@@ -6,10 +6,9 @@ credentials and certificates work as they do for `poetry lock`.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from ..shared.ledger import Key
     from ..shared.model import FileHash, NormalizedName
 
-_CHUNK = 1 << 16
 PAGE_TIMEOUT = 15.0  # seconds: the signs are worth a short wait, not a hung `poetry lock`
 
 
@@ -42,13 +40,22 @@ class SourceFiles:
             key = (normalize_name(package.name), canonical_version(package.pretty_version))
             self._by_key.setdefault(key, []).append(package)
 
-    def digest(self, key: Key, filename: str, algorithm: str) -> str | None:
-        """Hash of the file the source serves now under `filename`; None when it cannot be fetched."""
+    def digest(self, key: Key, filename: str, algorithms: Sequence[str]) -> Mapping[str, str] | str | None:
+        """Digests of ONE download of the file the source serves now under `filename`, every
+        algorithm from the same bytes; why not (one line) when it cannot be fetched within the
+        limits, None when the source does not list the file."""
         for package in self._by_key.get(key, []):
-            url = next((f.get("url") for f in package.files if f["file"] == filename), None)
+            listed = next((f for f in package.files if f["file"] == filename), None)
             repository = http_repository(self._pool, package)
-            if url and repository is not None:
-                return download_digest(repository, url, algorithm)
+            if listed is not None and listed.get("url") and repository is not None:
+                size = listed.get("size")
+                try:
+                    found = download_digests(
+                        repository, listed["url"], algorithms, size=size if isinstance(size, int) else None
+                    )
+                except Exception as exc:  # Poetry's errors, or pinwarden's limits: unverified, and why
+                    return _poetry_reason(exc)
+                return {algorithm: digest.value for algorithm, digest in found.items()}
         return None
 
     def index_files(self, name: NormalizedName) -> tuple[IndexFile, ...] | None:
@@ -104,17 +111,51 @@ def http_repository(pool: RepositoryPool, package: Package) -> HTTPRepository | 
     return repository if isinstance(repository, HTTPRepository) else None
 
 
-def download_digest(repository: HTTPRepository, url: str, algorithm: str) -> str | None:
-    """Stream the file through the repository's authenticator and hash it; None on any failure."""
-    digest = hashlib.new(algorithm)
-    try:
-        # no-cache: an HTTP cache must not answer with bytes that were replaced since.
-        response = repository.session.get(url, stream=True, headers={"Cache-Control": "no-cache"})
-        for chunk in response.iter_content(_CHUNK):
-            digest.update(chunk)
-    except Exception:  # Poetry raises its own errors after retries; unverified is the honest answer
-        return None
-    return digest.hexdigest()
+def download_digests(
+    repository: HTTPRepository, url: str, algorithms: Iterable[str], *, size: int | None
+) -> dict[str, FileHash]:
+    """Stream the file through the repository's authenticator and hash it, within pinwarden's
+    download limits and host rule (shared/index/download.py); raises on any failure."""
+    from ..shared.index.download import Limits, check_url, hash_response
+
+    limits = Limits.from_env()
+    check_url(url, repository.url, limits)
+    # no-cache: an HTTP cache must not answer with bytes that were replaced since.
+    response = repository.session.get(url, stream=True, headers={"Cache-Control": "no-cache"})
+    with response:
+        return hash_response(response, algorithms, size=size, limits=limits, index=repository.url)
+
+
+def verify_files(pool: RepositoryPool, package: Package) -> None:
+    """Download every file of the package from its source and check the hash the source lists
+    against the bytes (and compute sha256 from the same bytes): an approval records only hashes
+    pinwarden computed. Raises PinwardenError naming the first file that does not match."""
+    from ..shared.errors import PinwardenError
+    from ..shared.index.sources import redact_url
+    from ..shared.model import FileHash
+
+    repository = http_repository(pool, package)
+    if repository is None:
+        raise PinwardenError(f"{package.name}=={package.pretty_version}: its source is not an index")
+    for listed in package.files:
+        claim = FileHash.parse(listed["hash"])
+        url = listed.get("url")
+        if not url:
+            raise PinwardenError(f"{listed['file']}: the source gives no URL to download it from")
+        size = listed.get("size")
+        try:
+            found = download_digests(
+                repository, url, ("sha256", claim.algorithm), size=size if isinstance(size, int) else None
+            )
+        except PinwardenError:
+            raise
+        except Exception as exc:
+            raise PinwardenError(f"{redact_url(url)}: download failed: {_poetry_reason(exc)}") from None
+        if found[claim.algorithm] != claim:
+            raise PinwardenError(
+                f"{listed['file']}: the source lists {claim} but the file served at {redact_url(url)} "
+                f"has {found[claim.algorithm]}; nothing was recorded"
+            )
 
 
 def fetch_package(pool: RepositoryPool, name: str, version: str, source: str | None) -> tuple[Package, str]:
@@ -175,20 +216,24 @@ class PoetryFetcher:
         with response:
             return read_page(response, url, index, timeout=self.timeout, retries=None)
 
-    def download_digest(self, url: str, algorithm: str) -> FileHash:
+    def download_digests(
+        self, url: str, algorithms: Iterable[str], *, index: str, size: int | None = None
+    ) -> dict[str, FileHash]:
         from ..shared.errors import PinwardenError
+        from ..shared.index.download import DownloadRefused, Limits, check_url, hash_response
         from ..shared.index.sources import redact_url
-        from ..shared.model import FileHash
 
         self._count()
-        digest = hashlib.new(algorithm)
+        limits = Limits.from_env()
         try:
+            check_url(url, index, limits)
             response = self._session(url).get(url, stream=True, headers={"Cache-Control": "no-cache"})
-            for chunk in response.iter_content(_CHUNK):
-                digest.update(chunk)
+            with response:
+                return hash_response(response, algorithms, size=size, limits=limits, index=index)
+        except DownloadRefused:
+            raise
         except Exception as exc:
             raise PinwardenError(f"{redact_url(url)}: download failed: {_poetry_reason(exc)}") from None
-        return FileHash(algorithm, digest.hexdigest())
 
     def _count(self) -> None:
         with self._lock:

@@ -90,7 +90,9 @@ def poetry_error(error: PinwardenError) -> PoetryRuntimeError:
     command that approves, so that is the last thing a CI log shows."""
     from poetry.console.exceptions import ConsoleMessage, PoetryRuntimeError
 
-    text = str(error)
+    from ..shared.index.sources import redact_url
+
+    text = redact_url(str(error))  # a password in a source URL is never printed
     if isinstance(error, (Refused, Aborted, BuildsRefused)):
         reason = text  # a decision, not an error: its own words, exit 1
     else:

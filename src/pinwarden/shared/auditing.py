@@ -19,12 +19,23 @@ from .audit import AuditResult, AuditSettings, Subject, audit
 from .baseline import BASELINE_FILENAME
 from .errors import PinwardenError
 from .index.client import fetch_pages
-from .index.pages import Observed, PageResult
+from .index.pages import Observed, Page, PageResult
 from .index.simple import IndexFile
-from .index.sources import IndexOptions, PoetrySource, Target, pip_indexes, poetry_credentials, target_of
+from .index.sources import (
+    IndexOptions,
+    PoetrySource,
+    Target,
+    checked_url,
+    pip_indexes,
+    poetry_credentials,
+    target_of,
+)
 from .ledger import Ledger
 from .model import FileHash, Finding, FindingKind, LockedRelease, LockFile, NormalizedName
 from .store import BaselineStore, LedgerStore, read_text
+
+MAX_JOBS = 256  # urllib3 fills a connection pool slot by slot: a huge --jobs would never start
+MAX_TIMEOUT = 3600.0
 
 
 class Fetcher(Protocol):
@@ -32,7 +43,9 @@ class Fetcher(Protocol):
 
     def fetch_page(self, index: str, name: str) -> PageResult: ...
 
-    def download_digest(self, url: str, algorithm: str) -> FileHash: ...
+    def download_digests(
+        self, url: str, algorithms: Iterable[str], *, index: str, size: int | None = None
+    ) -> Mapping[str, FileHash]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +79,13 @@ def run_audit(
     baselines = BaselineStore(baseline_path_for(store.path))
     baseline = baselines.load()  # a malformed baseline stops here, before any request
     targets = [(r, t) for lock in locks for r in lock.releases if (t := target_of(r, lock, options))]
+    for index in sorted({i for _, t in targets for i in t.indexes}):
+        checked_url(index, "index URL")  # from a lock: stop before any request, naming it
     wanted = [(index, r.name) for r, t in targets for index in t.indexes]
     pages = fetch_pages(fetcher.fetch_page, wanted, jobs=jobs, progress=progress)
     subjects = [_subject(r, t, pages) for r, t in targets]
-    subjects, download_errors = _complete_hashes(subjects, ledger, fetcher, jobs)
+    served_by = _served_by(pages)
+    subjects, download_errors = _complete_hashes(subjects, ledger, fetcher, jobs, served_by)
     result = audit(ledger, baseline, subjects, settings)
     result = replace(result, errors=(*result.errors, *download_errors))
     written = False
@@ -93,13 +109,36 @@ def _subject(
 # Pages that list no hash the ledger can compare
 
 
+def _served_by(pages: Mapping[tuple[str, NormalizedName], PageResult]) -> dict[str, str]:
+    """File URL -> the index whose page listed it: a download is allowed on that index's hosts only."""
+    found: dict[str, str] = {}
+    for (index, _), result in sorted(pages.items()):
+        if isinstance(result, Page):
+            for file in result.files:
+                found.setdefault(file.url, index)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    algorithm: str  # the ledger's, to compare with
+    listed: tuple[FileHash, ...]  # the page's claims, checked against the same bytes
+    index: str
+    size: int | None
+
+
 def _complete_hashes(
-    subjects: Sequence[Subject], ledger: Ledger, fetcher: Fetcher, jobs: int
+    subjects: Sequence[Subject],
+    ledger: Ledger,
+    fetcher: Fetcher,
+    jobs: int,
+    served_by: Mapping[str, str],
 ) -> tuple[list[Subject], list[str]]:
     """Download and hash the files of trusted versions that the page lists without a hash of the
     ledger's algorithm (PEP 503 pages without fragments, an index that switched to sha512):
-    otherwise a changed file could not be told from an unchanged one."""
-    wanted: dict[str, str] = {}
+    otherwise a changed file could not be told from an unchanged one. The hashes the page does list
+    are checked against the same bytes: a page that lists a hash of other bytes is an error."""
+    wanted: dict[str, _Wanted] = {}
     for subject in subjects:
         trusted = ledger.get(subject.release.name, subject.release.version)
         if trusted is None or subject.observed.failures:
@@ -111,7 +150,9 @@ def _complete_hashes(
             if (file.filename in names or unnamed) and not any(
                 h.algorithm in algorithms for h in file.hashes
             ):
-                wanted.setdefault(file.url, sorted(algorithms)[0] if algorithms else "sha256")
+                algorithm = sorted(algorithms)[0] if algorithms else "sha256"
+                index = served_by.get(file.url, "")
+                wanted.setdefault(file.url, _Wanted(algorithm, file.hashes, index, file.size))
     if not wanted:
         return list(subjects), []
     digests, errors = _download_all(fetcher, wanted, jobs)
@@ -120,16 +161,26 @@ def _complete_hashes(
 
 
 def _download_all(
-    fetcher: Fetcher, wanted: Mapping[str, str], jobs: int
+    fetcher: Fetcher, wanted: Mapping[str, _Wanted], jobs: int
 ) -> tuple[dict[str, FileHash], list[str]]:
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(item: tuple[str, str]) -> tuple[str, FileHash | str]:
-        url, algorithm = item
+    from .index.sources import redact_url
+
+    def one(item: tuple[str, _Wanted]) -> tuple[str, FileHash | str]:
+        url, want = item
+        algorithms = [want.algorithm, *(h.algorithm for h in want.listed)]
         try:
-            return url, fetcher.download_digest(url, algorithm)
+            computed = fetcher.download_digests(url, algorithms, index=want.index, size=want.size)
         except Exception as exc:  # any failure is an error of the audit, never a pass
             return url, str(exc)
+        lies = [h for h in want.listed if computed[h.algorithm] != h]
+        if lies:
+            return url, (
+                f"{redact_url(url)}: the page lists {lies[0]} but the file's bytes give "
+                f"{computed[lies[0].algorithm]}: the index serves other bytes than it lists"
+            )
+        return url, computed[want.algorithm]
 
     digests: dict[str, FileHash] = {}
     errors: list[str] = []
@@ -159,6 +210,12 @@ def index_options(
 ) -> IndexOptions:
     environ = os.environ if environ is None else environ
     pip_index, pip_extras = pip_indexes([_read_quietly(p) for p in pip_config_files(environ)], environ)
+    for url in (index_url, *extra_index_urls):
+        if url is not None:
+            checked_url(url, "index URL")
+    for url in (pip_index, *pip_extras):
+        if url is not None:
+            checked_url(url, "index URL in pip's configuration")
     return IndexOptions(
         index_url=index_url,
         extra_index_urls=tuple(extra_index_urls),
@@ -243,8 +300,10 @@ def audit_command(
         raise PinwardenError(
             f"{store.path}: no ledger yet; run '{command.prog} init' to trust the current locks"
         )
-    if command.jobs < 1 or command.timeout <= 0:
-        raise PinwardenError("--jobs must be at least 1 and --timeout more than 0 seconds")
+    if not 1 <= command.jobs <= MAX_JOBS:
+        raise PinwardenError(f"--jobs must be from 1 to {MAX_JOBS}, found {command.jobs}")
+    if not 0 < command.timeout <= MAX_TIMEOUT:  # False for nan too
+        raise PinwardenError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
     options = index_options(command.index_url, command.extra_index_urls)
     settings = AuditSettings(
         late_upload_days=late_upload_days, update_baseline=command.update_baseline, now=utc_now()

@@ -11,6 +11,8 @@ from .toml import key_path, load_toml
 FIRST_USE_CHOICES = ("trust", "ask")
 SDIST_INSTALLS_CHOICES = ("allow", "refuse")
 _KNOWN = ("ledger", "first-use", "late-upload-days", "exclude", "sdist-installs")
+# A century: longer than any package's life, small enough for every datetime computation with it.
+MAX_LATE_UPLOAD_DAYS = 36500
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,8 +59,11 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
             f"{where}.first-use", f"must be one of {', '.join(FIRST_USE_CHOICES)}, found {first_use!r}"
         )
         first_use = "trust"
-    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-        problems.add(f"{where}.late-upload-days", f"must be a whole number of days, found {days!r}")
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_LATE_UPLOAD_DAYS:
+        problems.add(
+            f"{where}.late-upload-days",
+            f"must be a whole number of days from 0 to {MAX_LATE_UPLOAD_DAYS}, found {days!r}",
+        )
         days = 14
     if sdist_installs not in SDIST_INSTALLS_CHOICES:
         problems.add(
@@ -68,7 +73,11 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
         sdist_installs = "allow"
     exclude = _exclude(table.get("exclude", []), problems)
     return Settings(
-        ledger=ledger, first_use=first_use, late_upload_days=days, exclude=exclude, sdist_installs=sdist_installs
+        ledger=ledger,
+        first_use=first_use,
+        late_upload_days=days,
+        exclude=exclude,
+        sdist_installs=sdist_installs,
     )
 
 

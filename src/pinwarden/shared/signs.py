@@ -48,9 +48,19 @@ def parse_time(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+        # In UTC, and one day inside datetime's range: `0001-01-01T00:00+01:00` is before year 1
+        # in UTC, and gaps or days added to a time at the edge would overflow later.
+        moment = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    if not _EARLIEST <= moment <= _LATEST:
+        return None
+    return moment
+
+
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=timezone.utc) - timedelta(days=1)
 
 
 def _day(moment: datetime) -> str:

@@ -35,6 +35,8 @@ def read_text(path: Path, what: str) -> str:
         raise PinwardenError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise PinwardenError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError:  # a NUL in the path: no file can have that name
+        raise PinwardenError(f"{str(path)!r}: not a file name (it holds a NUL character)") from None
 
 
 def write_target(path: Path) -> Path:
@@ -99,7 +101,10 @@ def utc_now() -> str:
     """ISO 8601 UTC to the second; SOURCE_DATE_EPOCH pins it for reproducible ledgers."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     seconds = int(epoch) if epoch and epoch.isdigit() else int(time.time())
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):  # a SOURCE_DATE_EPOCH past what a date can hold
+        raise PinwardenError(f"SOURCE_DATE_EPOCH={epoch!r} is not a time pinwarden can use") from None
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -13,8 +13,6 @@ offline commands never pay for it.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -24,8 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import InputError
+from ..errors import InputError, PinwardenError
 from ..model import FileHash, NormalizedName, normalize_name
+from .download import Limits, shut_down
 from .pages import Failed, NotFound, Page, PageResult
 from .simple import JSON_MEDIA_TYPE, parse_project_page
 from .sources import redact_url
@@ -77,11 +76,18 @@ class ClientSettings:
     cache_dir: Path | None = None  # None: no on-disk cache
     # index URL -> (user, password), for pages under that URL
     credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits.from_env)  # downloads made to hash a file
 
 
 def project_url(index: str, name: str) -> str:
+    """The project's page under `index`; PinwardenError for an index URL urllib cannot read."""
     base = index if index.endswith("/") else index + "/"
-    return urljoin(base, normalize_name(name) + "/")
+    try:
+        return urljoin(base, normalize_name(name) + "/")
+    except ValueError as exc:
+        raise PinwardenError(
+            f"index URL {redact_url(index)!r} is not a URL pinwarden can read ({exc})"
+        ) from None
 
 
 class HttpClient:
@@ -124,27 +130,27 @@ class HttpClient:
 
     # -- files -----------------------------------------------------------------------------------
 
-    def download_digest(self, url: str, algorithm: str = "sha256") -> FileHash:
-        """Hash a file's bytes as served now (never from the cache); raises IndexUnavailable."""
-        digest = hashlib.new(algorithm)
-        if url.startswith("file:"):
-            try:
-                with _file_path(url).open("rb") as handle:
-                    for chunk in iter(lambda: handle.read(_CHUNK), b""):
-                        digest.update(chunk)
-            except OSError as exc:
-                raise IndexUnavailable(f"{redact_url(url)}: cannot read: {exc.strerror}") from None
-            return FileHash(algorithm, digest.hexdigest())
+    def download_digests(
+        self, url: str, algorithms: Iterable[str], *, index: str, size: int | None = None
+    ) -> dict[str, FileHash]:
+        """Hash a file's bytes as served now (never from the cache), every algorithm from one
+        download, within download.py's host rule and limits; raises IndexUnavailable."""
+        from .download import DownloadRefused, check_url, hash_path, hash_response
+
+        limits = self.settings.limits
         try:
+            check_url(url, index, limits)
+            if url.startswith("file:"):
+                return hash_path(_file_path(url), url, algorithms, size=size, limits=limits)
             response = self._get(url, {"Cache-Control": "no-cache"}, cached=False, stream=True)
             with response:
                 if response.status_code >= 400:
                     raise IndexUnavailable(f"{redact_url(url)}: HTTP {response.status_code}")
-                for chunk in response.iter_content(_CHUNK):
-                    digest.update(chunk)
+                return hash_response(response, algorithms, size=size, limits=limits, index=index)
+        except DownloadRefused as exc:
+            raise IndexUnavailable(str(exc)) from None
         except _network_errors() as exc:
             raise IndexUnavailable(f"{redact_url(url)}: download failed: {_reason(exc)}") from None
-        return FileHash(algorithm, digest.hexdigest())
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -232,7 +238,7 @@ def _read_capped(response: requests.Response, seconds: float) -> bytes:
 
     def abort() -> None:
         aborted.set()
-        _shut_down(response)
+        shut_down(response)
 
     timer = threading.Timer(seconds, abort)
     timer.daemon = True
@@ -253,22 +259,6 @@ def _read_capped(response: requests.Response, seconds: float) -> bytes:
     if aborted.is_set():
         raise _Refused(f"timed out: the page took more than {seconds:g} seconds in all")
     return b"".join(chunks)
-
-
-def _shut_down(response: requests.Response) -> None:
-    """Wake a read blocked on this response's socket (close() alone does not, shutdown() does)."""
-    import socket
-
-    # urllib3 keeps the socket on the connection, unless the response reads until the server closes
-    # (no Content-Length): then only http.client's file object holds it.
-    connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        reader = getattr(getattr(response.raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _other_host(requested: str, final: str) -> str | None:
@@ -412,5 +402,5 @@ def _never_raises(
     try:
         return fetch(index, name)
     except Exception as exc:
-        url = redact_url(project_url(index, name))
-        return Failed(index=redact_url(index), url=url, reason=f"{type(exc).__name__}: {exc}")
+        reason = str(exc) if isinstance(exc, PinwardenError) else f"{type(exc).__name__}: {exc}"
+        return Failed(index=redact_url(index), url=redact_url(index), reason=redact_url(reason))

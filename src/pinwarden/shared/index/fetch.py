@@ -8,13 +8,15 @@ the conditional cache are client.py's. Every failure becomes an `IndexUnavailabl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..errors import PinwardenError
 from ..model import FileHash
 from .client import DEFAULT_TIMEOUT, ClientSettings, HttpClient, project_url, usable_cache_dir
 from .client import IndexUnavailable as _DownloadFailed
 from .pages import Failed, NotFound
 from .simple import IndexFile
-from .sources import PYPI_SIMPLE_URL, redact_url
+from .sources import PYPI_SIMPLE_URL, checked_url, redact_url
 
 __all__ = [
     "PYPI_SIMPLE_URL",
@@ -45,6 +47,7 @@ class SimpleIndex:
     def __init__(
         self, url: str, *, timeout: float = DEFAULT_TIMEOUT, client: HttpClient | None = None
     ) -> None:
+        checked_url(url, "index URL")
         self.url = url if url.endswith("/") else url + "/"
         self._owned = client is None
         self._client = client or HttpClient(ClientSettings(timeout=timeout, cache_dir=usable_cache_dir()))
@@ -74,7 +77,11 @@ class SimpleIndex:
 
     def download_hash(self, file: IndexFile, algorithm: str = "sha256") -> FileHash:
         """Hash a file's bytes as served now: for pages that list no (or no such) hash."""
+        return self.download_hashes(file, (algorithm,))[algorithm]
+
+    def download_hashes(self, file: IndexFile, algorithms: Iterable[str]) -> dict[str, FileHash]:
+        """Every algorithm's digest of one download of the file (within download.py's limits)."""
         try:
-            return self._client.download_digest(file.url, algorithm)
+            return self._client.download_digests(file.url, algorithms, index=self.url, size=file.size)
         except _DownloadFailed as exc:
             raise IndexUnavailable(str(exc)) from None

@@ -1,8 +1,10 @@
 """One version's files as the indexes serve them now, as a `LockedRelease` ready to be recorded.
 
 Used by `pinwarden approve NAME==VERSION --from-index URL`: the approval of what an index serves,
-without a lock file. Hashes are sha256, as pip-compile writes them; a page that lists none for a
-file gets the file downloaded and hashed.
+without a lock file. Hashes are sha256, as pip-compile writes them, and every one is computed by
+pinwarden from the file's bytes: a hash on the page is a claim. Each file is downloaded once and
+every hash the page lists is checked against those bytes; a page whose hash does not match what it
+serves is refused (an index that lies about one hash is not trusted for the others).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def release_from_indexes(indexes: Sequence[SimpleIndex], name: str, version: str
         except ProjectNotFound:
             continue
         for file in listed:
-            digest = file.hash("sha256") or index.download_hash(file)
+            digest = verified_sha256(index, file)
             _merge(found, file, digest, redact_url(index.url))
         if listed and first_index is None:
             first_index = redact_url(index.url)
@@ -50,3 +52,16 @@ def _merge(found: dict[str, tuple[FileHash, str]], file: IndexFile, digest: File
             f"and {url} ({digest}); approve it from one index with --from-index URL"
         )
     found.setdefault(file.filename, (digest, url))
+
+
+def verified_sha256(index: SimpleIndex, file: IndexFile) -> FileHash:
+    """The sha256 of the bytes served now; PinwardenError when a hash the page lists disagrees."""
+    listed = {h.algorithm: h for h in file.hashes}
+    computed = index.download_hashes(file, ["sha256", *listed])
+    for algorithm, claim in sorted(listed.items()):
+        if computed[algorithm] != claim:
+            raise PinwardenError(
+                f"{file.filename}: the page lists {claim} but the file served at "
+                f"{redact_url(file.url)} has {computed[algorithm]}; nothing was recorded"
+            )
+    return computed["sha256"]

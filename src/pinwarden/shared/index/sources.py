@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..errors import PinwardenError
 from ..model import LockedRelease, LockFile, SourceKind
 
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
@@ -170,10 +171,30 @@ def poetry_credentials(source: str, environ: Mapping[str, str]) -> tuple[str, st
     return (user or "", password or "")
 
 
+def checked_url(url: str, what: str) -> str:
+    """The URL as given once urllib can read its host and port; a PinwardenError naming `what`
+    otherwise (`http://[::1` and `host:99999` make urllib raise ValueError wherever it is used)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.hostname, parts.port
+    except ValueError as exc:
+        raise PinwardenError(f"{what} {redact_url(url)!r} is not a URL pinwarden can read ({exc})") from None
+    if "\0" in url or not url.strip():
+        raise PinwardenError(f"{what} {redact_url(url)!r} is not a URL pinwarden can read")
+    return url
+
+
+# scheme://userinfo@ : the userinfo runs to the last "@" before the host part ends, as urlsplit reads it.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password masked, for messages, the ledger and the baseline (as pip shows it)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username}:****@{host}").geturl()
+    """The URL with any password masked, for messages, the ledger and the baseline (as pip shows it:
+    `user:****@`, and `****@` for a user name alone, which is often a token). Works on any text, so
+    a whole command line or message can be passed, and never raises (`http://[::1` included)."""
+
+    def mask(match: re.Match[str]) -> str:
+        user, colon, _ = match["userinfo"].partition(":")
+        return f"{match['scheme']}{user}:****@" if colon else f"{match['scheme']}****@"
+
+    return _USERINFO.sub(mask, url)
