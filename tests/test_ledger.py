@@ -210,7 +210,11 @@ def test_killed_writer_leaves_old_or_new_ledger(tmp_path: Path, trial: int) -> N
     root = Path(__file__).parents[1]
     script.write_text(WRITER.format(src=str(root / "src"), root=str(root)))
     proc = subprocess.Popen([sys.executable, str(script), str(path)], cwd=root)
-    time.sleep(0.6 + random.Random(trial).random() * 0.9)
+    # Kill at a random moment after the first complete write, however slow a busy machine starts it.
+    deadline = time.monotonic() + 120
+    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(random.Random(trial).random() * 0.5)
     assert proc.poll() is None, "the writer died on its own"
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -673,7 +673,7 @@ def test_mutated_documents_parse_or_raise_input_error(name: str) -> None:
 def pip_reads(path: Path, session: Any) -> list[tuple[str, str, tuple[str, ...]]] | None:
     """(name, pinned version or "" for a URL, hashes) as pip reads the file; None if pip refuses it."""
     from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
+    from packaging.utils import canonicalize_name, canonicalize_version
     from pip._internal.req.req_file import parse_requirements as pip_parse
 
     found = []
@@ -686,7 +686,7 @@ def pip_reads(path: Path, session: Any) -> list[tuple[str, str, tuple[str, ...]]
             options = parsed.options or {}
             # pip keeps a digest's case and compares it with hexdigest() at install time; we lowercase.
             digests = [f"{a}:{v.lower()}" for a, vs in options.get("hashes", {}).items() for v in vs]
-            version = "" if req.url or not pins else pins[0]
+            version = "" if req.url or not pins else canonicalize_version(pins[0])  # pinwarden's identity
             found.append((canonicalize_name(req.name), version, tuple(sorted(digests))))
     except (Exception, SystemExit):  # pip's option parser exits on a bad option
         return None
