@@ -40,8 +40,8 @@ from pinwarden.cli import main
 
 NIGHTLY = os.environ.get("PINWARDEN_NIGHTLY") == "1"
 # CI's nightly share (make nightly-share) bounds the counts with these two variables.
-TRIALS = int(os.environ.get("PINWARDEN_CRASH_TRIALS", 200 if NIGHTLY else 4))
-POETRY_TRIALS = int(os.environ.get("PINWARDEN_POETRY_CRASH_TRIALS", 30 if NIGHTLY else 1))
+TRIALS = int(os.environ.get("PINWARDEN_CRASH_TRIALS", "200" if NIGHTLY else "4"))
+POETRY_TRIALS = int(os.environ.get("PINWARDEN_POETRY_CRASH_TRIALS", "30" if NIGHTLY else "1"))
 ROOT = Path(__file__).parents[1]
 # The ledger may trust more than the lock (saved first, then the kill): nothing else is acceptable.
 ALLOWED_AFTER_KILL = {"missing-file"}
