@@ -19,7 +19,7 @@ from ..shared.index.sources import redact_url
 from ..shared.ledger import Ledger
 from ..shared.locks.poetry_lock import parse_poetry_lock
 from ..shared.model import LockedRelease, NormalizedName, TrustHow, normalize_name
-from ..shared.store import read_text, utc_now
+from ..shared.store import ledger_notice, project_root, read_text, utc_now
 from ..shared.trust import record
 from .flow import LOCK_LABEL, Warden
 from .guard import release_of
@@ -51,6 +51,9 @@ def approve_from_sources(
         out.write(f"pinwarden: {release.name}=={release.version} from {release.lockfile}:\n")
         out.writelines(f"  {f.filename}  {f.hash}\n" for f in release.files)
     _report_approval(out, [(r.name, r.version) for r in fetched], before, warden.store.path)
+    notice = ledger_notice(warden.store.path, project_root(poetry.pyproject_path.parent))
+    if notice:
+        out.write(notice + "\n")
 
 
 def _locked(lock: Path) -> tuple[LockedRelease, ...]:

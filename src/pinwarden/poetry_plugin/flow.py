@@ -30,7 +30,15 @@ from ..shared.model import (
     hash_sort_key,
 )
 from ..shared.render import findings_text, short
-from ..shared.store import LedgerStore, ledger_path, load_settings, read_text, utc_now
+from ..shared.store import (
+    LedgerStore,
+    ledger_notice,
+    ledger_path,
+    load_settings,
+    project_root,
+    read_text,
+    utc_now,
+)
 from ..shared.trust import record
 
 if TYPE_CHECKING:
@@ -119,6 +127,24 @@ class Review:
     decisions: Decisions
     verified: tuple[tuple[Key, str, FileHash], ...] = ()
     kept: Mapping[Key, LockedRelease] = field(default_factory=dict)
+    # The ledger the decisions were taken against: a commit on another one must not reuse them.
+    ledger: Ledger | None = None
+
+
+class LedgerChanged(PinwardenError):
+    """Another process changed the ledger while this one waited: its decisions may not hold."""
+
+
+def _same_judgement(review: Review, current: Ledger) -> None:
+    """Decisions taken against one ledger hold on another only if it judges the lock the same way
+    (fail closed: a stale plan could record first use over trust another process just gave)."""
+    if review.ledger is None or current == review.ledger:
+        return
+    if compare(current, review.releases) != compare(review.ledger, review.releases):
+        raise LedgerChanged(
+            "the ledger changed while pinwarden waited (another command recorded trust); "
+            "nothing was written or installed: run the command again"
+        )
 
 
 class Warden:
@@ -201,15 +227,20 @@ class Warden:
         self._remember(decisions, hooks)
         with_verified = _with_hashes(ledger, verified)
         kept = {r.key: trusted_subset(with_verified, r) for r in releases if r.key in decisions.rejected}
-        return Review(releases, the_plan, decisions, tuple(verified), kept)
+        return Review(releases, the_plan, decisions, tuple(verified), kept, ledger)
 
     def commit(self, review: Review, hooks: Hooks, write_lock: Callable[[], None]) -> None:
         """Under the ledger's lock: record first use, approvals and verified hashes, then write the lock."""
         with self.store.locked():
             # Reloaded: another process may have recorded something since the review.
-            ledger = _with_hashes(self.trusted(), review.verified)
+            current = self.trusted()
+            _same_judgement(review, current)
+            ledger = _with_hashes(current, review.verified)
             outcome = apply(ledger, review.releases, review.plan, review.decisions, at=utc_now())
-            self.store.save(outcome.ledger)
+            if self.store.save(outcome.ledger):
+                notice = ledger_notice(self.store.path, project_root(self.lock_path.parent))
+                if notice:
+                    hooks.say(notice)
             write_lock()
         for name, version in review.plan.first_use:
             hooks.say(f"pinwarden: {name} {version} trusted on first use (recorded in {self.store.path})")
