@@ -299,3 +299,28 @@ def test_diff_sees_one_version_whatever_the_old_ledger_spelled() -> None:
     assert {c.version for c in diff(old, grown)} == {"1.1"}
     swapped = loads("ledger-format = 1\n" + _table("1", h(2)))
     assert ChangeKind.REPLACED_HASH in {c.kind for c in diff(old, swapped)}
+
+
+def test_a_git_source_password_never_enters_the_ledger_and_old_ledgers_still_match() -> None:
+    from pinwarden.shared.model import SourceKind
+
+    def git(url: str, ref: str = "a" * 40) -> LockedRelease:
+        return LockedRelease(
+            name=DEMO,
+            version="1.0",
+            files=(),
+            lockfile="poetry.lock",
+            source_kind=SourceKind.GIT,
+            source_url=url,
+            source_reference=ref,
+        )
+
+    for url in ("https://user:s3cret@git.example/demo.git", "https://ghp_token@git.example/demo.git"):
+        ledger = record(Ledger(), [git(url)], how=TrustHow.INIT, at=AT)
+        text = dumps(ledger)
+        assert "s3cret" not in text and "ghp_token" not in text and "****@" in text
+        assert compare(ledger, [git(url)]) == ()
+        assert kinds(compare(ledger, [git(url, "b" * 40)])) == [(FindingKind.CHANGED_FILE, url)]
+        # A ledger written before masking holds the password: the same commit still matches.
+        old = text.replace("user:****@", "user:s3cret@").replace("****@", "ghp_token@")
+        assert compare(loads(old), [git(url)]) == ()

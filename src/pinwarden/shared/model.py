@@ -107,6 +107,21 @@ def _set_canonical_version(value: object) -> None:
         object.__setattr__(value, "version", canonical)
 
 
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
+
+
+def masked_source(identity: str) -> str:
+    """A source identity with credentials masked as pip prints them (`user:****@`, `****@` for a
+    user name alone, often a token): they say nothing about which bytes a source holds, and the
+    ledger is a file made for review, never for secrets."""
+
+    def mask(match: re.Match[str]) -> str:
+        user, colon, _ = match["userinfo"].partition(":")
+        return f"{match['scheme']}{user}:****@" if colon else f"{match['scheme']}****@"
+
+    return _USERINFO.sub(mask, identity)
+
+
 def normalize_name(name: str) -> NormalizedName:
     """PEP 503 normalization, as `packaging.utils.canonicalize_name` does it.
 
@@ -201,7 +216,7 @@ class LockedRelease:
     def source_identity(self) -> str | None:
         """What stands in for file hashes where a lock has none (git)."""
         if self.source_kind is SourceKind.GIT and self.source_url:
-            return f"git+{self.source_url}@{self.source_reference or ''}"
+            return masked_source(f"git+{self.source_url}@{self.source_reference or ''}")
         return None
 
 
