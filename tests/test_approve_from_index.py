@@ -52,7 +52,7 @@ def test_records_every_file_of_the_version(index: PackageIndex, in_tmp: Path) ->
     code, out, err = approve(f"{NAME}==1.0", "--from-index", index.url, "--reason", "checked upstream")
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        f"pinwarden: {NAME}==1.0 on {index.url}:",
+        f"pinwarden: {NAME}==1 on {index.url}:",
         f"  {WHEEL[0]}  {sha256(WHEEL[1])}",
         f"  {SDIST[0]}  {sha256(SDIST[1])}",
         f"pinwarden: {NAME}==1.0: first trusted; ledger {in_tmp / 'pinwarden-ledger.toml'}",
@@ -81,7 +81,7 @@ def test_without_a_url_the_requirements_files_index_is_used(index: PackageIndex,
     # `--from-index` takes an optional URL, so it may swallow the NAME==VERSION after it: that still works.
     code, out, err = approve("--from-index", f"{NAME}==1.0")
     assert (code, err) == (0, "")
-    assert out.startswith(f"pinwarden: {NAME}==1.0 on {index.url}:")
+    assert out.startswith(f"pinwarden: {NAME}==1 on {index.url}:")
 
 
 def test_the_ledger_goes_beside_the_named_lock(index: PackageIndex, in_tmp: Path) -> None:

@@ -84,7 +84,7 @@ def test_the_source_poetry_lock_names_for_the_project_is_asked(
     (isolated / "poetry.lock").write_text(poetry_lock(private.url))
     code, out, err = approve(f"{NAME}==1.0", "--from-index")
     assert (code, err) == (0, "")
-    assert out.startswith(f"pinwarden: {NAME}==1.0 on {private.url}:\n  {WHEEL[0]}")
+    assert out.startswith(f"pinwarden: {NAME}==1 on {private.url}:\n  {WHEEL[0]}")
     assert public.requests == []
 
 
@@ -100,7 +100,7 @@ def test_poetry_sources_in_search_order_when_no_lock_pins_it(
     )
     code, out, err = approve(f"{NAME}==1.0", "--from-index")
     assert (code, err) == (0, "")
-    assert out.startswith(f"pinwarden: {NAME}==1.0 on {private.url}, {public.url}:")
+    assert out.startswith(f"pinwarden: {NAME}==1 on {private.url}, {public.url}:")
     assert f"  {WHEEL[0]}" in out and f"  {OTHER_WHEEL[0]}" in out
 
 
@@ -112,7 +112,7 @@ def test_pip_configuration_when_nothing_else_names_an_index(
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", public.url)
     code, out, err = approve(f"{NAME}==1.0", "--from-index")
     assert (code, err) == (0, "")
-    assert out.startswith(f"pinwarden: {NAME}==1.0 on {private.url}, {public.url}:")
+    assert out.startswith(f"pinwarden: {NAME}==1 on {private.url}, {public.url}:")
 
 
 def test_credentials_in_the_url_are_used_and_never_recorded(isolated: Path) -> None:

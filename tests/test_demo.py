@@ -26,8 +26,8 @@ def test_the_demo_tells_its_story(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     for line in (
-        "poetry pinwarden approve pwdemo-shout==1.0",
-        "pinwarden approve pwdemo-greeter==1.0 --from-index",
+        "poetry pinwarden approve pwdemo-shout==1",
+        "pinwarden approve pwdemo-greeter==1 --from-index",
     ):
         assert line in done.stdout
     assert "demo finished: every step behaved as expected." in done.stdout

@@ -210,7 +210,7 @@ def test_no_prompt_when_stderr_is_not_the_terminal(asking: Project, tmp_path: Pa
 def test_a_terminal_without_ci_still_asks(asking: Project) -> None:
     before = files(asking)
     child = _spawn(asking, _argv(asking, "-U"), _env(asking, CI="0"))
-    child.expect(re.escape(f"Trust the new state of {ALPHA} 1.0? (approve/reject/abort) [abort]: "))
+    child.expect(re.escape(f"Trust the new state of {ALPHA} 1? (approve/reject/abort) [abort]: "))
     child.sendline("abort")
     code, _ = _finish(child)
     assert code == 1 and files(asking) == before
@@ -236,14 +236,14 @@ def test_a_ledger_changed_at_the_prompt_is_judged_again_and_what_is_new_is_asked
     other.add(BETA, "3.0", *theirs)
     with other.serve():
         child = _spawn(asking, _argv(asking, "-U"), _env(asking))
-        child.expect(_prompt(ALPHA, "1.0"))
+        child.expect(_prompt(ALPHA, "1"))
         approved = asking.run(f"{BETA}==3.0", "--from-index", other.url, command="approve")
         assert approved.returncode == 0, approved.stderr + approved.stdout
         assert sha256(theirs[1]) in asking.ledger.read_text()
         child.sendline("approve")
         child.expect("changed while this run waited; asking again")
         child.expect("THE CONTENT OF A TRUSTED FILE HAS CHANGED")
-        child.expect(_prompt(BETA, "3.0"))
+        child.expect(_prompt(BETA, "3"))
         child.sendline("approve")
         code, rest = _finish(child)
     assert code == 0, rest
@@ -261,11 +261,11 @@ def test_aborting_the_second_question_writes_nothing(asking: Project) -> None:
     other.add(BETA, "3.0", *theirs)
     with other.serve():
         child = _spawn(asking, _argv(asking, "-U"), _env(asking))
-        child.expect(_prompt(ALPHA, "1.0"))
+        child.expect(_prompt(ALPHA, "1"))
         assert asking.run(f"{BETA}==3.0", "--from-index", other.url, command="approve").returncode == 0
         after_approval = files(asking)
         child.sendline("approve")
-        child.expect(_prompt(BETA, "3.0"))
+        child.expect(_prompt(BETA, "3"))
         child.sendline("abort")
         code, rest = _finish(child)
     assert code == 1, rest
@@ -274,7 +274,7 @@ def test_aborting_the_second_question_writes_nothing(asking: Project) -> None:
 
 def test_an_approval_of_the_same_state_meanwhile_commits_without_asking_again(asking: Project) -> None:
     child = _spawn(asking, _argv(asking, "-U"), _env(asking))
-    child.expect(_prompt(ALPHA, "1.0"))
+    child.expect(_prompt(ALPHA, "1"))
     done = asking.run(f"{ALPHA}==1.0", "--from-index", asking.index.url, command="approve")
     assert done.returncode == 0, done.stderr
     child.sendline("reject")  # the person here rejected; a person elsewhere approved the same files

@@ -67,7 +67,7 @@ def test_approve_records_the_change_and_writes_the_output(project: Project) -> N
     child.sendline("approve")
     code, rest = finish(child)
     assert code == 0, rest
-    assert f"{ALPHA} 1.0 approved; the ledger trusts its files" in rest
+    assert f"{ALPHA} 1 approved; the ledger trusts its files" in rest
     assert sha256(TAGGED_WHEEL[1]) in project.output.read_text()
     assert f'file = "{TAGGED_WHEEL[0]}"' in project.ledger.read_text()
     assert "approval" in project.ledger.read_text()
@@ -81,7 +81,7 @@ def test_reject_keeps_only_the_trusted_hashes(project: Project) -> None:
     child.sendline("reject")
     code, rest = finish(child)
     assert code == 0, rest
-    assert f"{ALPHA} 1.0 rejected; requirements.txt keeps only trusted hashes" in rest
+    assert f"{ALPHA} 1 rejected; requirements.txt keeps only trusted hashes" in rest
     # Without the new wheel's hash, -U's result is exactly the file as it was.
     assert "requirements.txt is unchanged" in rest
     assert project.state() == before

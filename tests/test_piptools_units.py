@@ -251,7 +251,7 @@ class _Tty(io.StringIO):
 def test_terminal_asker(answers: str, choice: Choice) -> None:
     err = io.StringIO()
     assert terminal_asker(io.StringIO(answers), err)(QUESTION) is choice
-    assert err.getvalue().startswith("Trust the new state of demo 1.0? (approve/reject/abort) [abort]: ")
+    assert err.getvalue().startswith("Trust the new state of demo 1? (approve/reject/abort) [abort]: ")
 
 
 def test_nobody_is_at_the_terminal_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:

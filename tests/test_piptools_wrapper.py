@@ -52,7 +52,7 @@ def project(tmp_path: Path) -> Iterator[Project]:
 
 def test_first_run_records_the_ledger_with_filenames(project: Project) -> None:
     err = ok(project.compile())
-    assert f"{ALPHA} 1.0 trusted on first use" in err
+    assert f"{ALPHA} 1 trusted on first use" in err
     assert "2 pins, all trusted; wrote requirements.txt" in err
     ledger = project.ledger.read_text()
     for filename, data in (WHEEL, SDIST, BETA_WHEEL):
@@ -78,7 +78,7 @@ def test_a_run_in_process_spawns_a_fresh_runner(project: Project, monkeypatch: p
     args = ["pip-compile", "-q", "-i", project.index.url, "requirements.in"]
     out, err = io.StringIO(), io.StringIO()
     assert main(args, out, err) == 0, err.getvalue()
-    assert f"{ALPHA} 1.0 trusted on first use" in err.getvalue()
+    assert f"{ALPHA} 1 trusted on first use" in err.getvalue()
     assert sha256(WHEEL[1]) in project.output.read_text()
     err = io.StringIO()
     assert main(args, out, err) == 0, err.getvalue()
@@ -356,7 +356,7 @@ def test_an_index_without_hashes_is_said_plainly_and_approve_downloads(project: 
     assert f"NEW FILE    (hash without a filename)\n                locked  {sha256(NEW_SDIST_BYTES)}" in err
     assert f"MISSING     (hash without a filename)\n                trusted {sha256(SDIST[1])}" in err
     last = err.rstrip().splitlines()[-1].strip()
-    assert last == f"pinwarden approve {ALPHA}==1.0 --from-index {static}"
+    assert last == f"pinwarden approve {ALPHA}==1 --from-index {static}"
 
     out = ok(project.run(*last.split()[2:], command="approve"))  # downloads and hashes each file
     ok(project.run(*args))
@@ -374,7 +374,7 @@ def test_find_links_only_says_no_index_can_be_asked(project: Project) -> None:
     (links / TAGGED_WHEEL[0]).write_bytes(TAGGED_WHEEL[1])
     err = ok(project.run("-U", *args), 1)
     assert f"note: {ALPHA}: filenames unknown (no index was used (--no-index)" in err
-    assert err.rstrip().splitlines()[-1].strip() == f"pinwarden approve {ALPHA}==1.0 --from-index URL"
+    assert err.rstrip().splitlines()[-1].strip() == f"pinwarden approve {ALPHA}==1 --from-index URL"
 
 
 def test_help_lists_pinwarden_options(project: Project) -> None:

@@ -104,7 +104,7 @@ def test_first_use_ask_needs_approval(tmp_path: Path) -> None:
     with pytest.raises(Refused) as refused:
         warden.review([ORIGINAL], Recorder().hooks(), writes=True)
     assert refused.value.keys == ((DEMO, "1.0"),)
-    assert refused.value.report.rstrip().endswith("poetry pinwarden approve demo==1.0")
+    assert refused.value.report.rstrip().endswith("poetry pinwarden approve demo==1")
 
 
 def test_nobody_at_the_terminal_is_a_refusal_that_names_the_approve_command(warden: Warden) -> None:
@@ -112,7 +112,7 @@ def test_nobody_at_the_terminal_is_a_refusal_that_names_the_approve_command(ward
     with pytest.raises(Refused) as refused:
         warden.review([WITH_LATE], Recorder().hooks(), writes=True)
     assert "NEW FILE" in refused.value.report
-    assert refused.value.report.splitlines()[-1].strip() == "poetry pinwarden approve demo==1.0"
+    assert refused.value.report.splitlines()[-1].strip() == "poetry pinwarden approve demo==1"
     assert "nothing was written or installed" in str(refused.value)
 
 
@@ -120,7 +120,7 @@ def test_an_install_from_the_lock_refuses_even_with_a_person(warden: Warden) -> 
     trust(warden, ORIGINAL)
     with pytest.raises(Refused, match="without pinwarden") as refused:
         warden.review([WITH_LATE], Recorder([Choice.APPROVE]).hooks(), writes=False)
-    assert refused.value.report.rstrip().endswith("poetry pinwarden approve --from-lock demo==1.0")
+    assert refused.value.report.rstrip().endswith("poetry pinwarden approve --from-lock demo==1")
 
 
 def test_approve_records_the_new_file(warden: Warden) -> None:
@@ -301,7 +301,7 @@ def answering(text: str) -> BufferedIO:
 def test_the_question_takes_a_word_and_defaults_to_abort(typed: str, choice: Choice) -> None:
     io = answering(typed)
     assert asker(io)(QUESTION) is choice
-    assert "Trust the new state of demo 1.0?" in io.fetch_error()
+    assert "Trust the new state of demo 1?" in io.fetch_error()
 
 
 def test_a_new_version_cannot_be_rejected() -> None:
@@ -333,7 +333,7 @@ def test_non_interactive_or_ci_means_nobody_to_ask(monkeypatch: pytest.MonkeyPat
 
 def test_a_refusal_prints_as_poetry_error_ending_with_the_approve_command() -> None:
     report = (
-        "1 finding(s)\n<weird> name\n\nIf these changes are expected:\n  poetry pinwarden approve demo==1.0\n"
+        "1 finding(s)\n<weird> name\n\nIf these changes are expected:\n  poetry pinwarden approve demo==1\n"
     )
     io = BufferedIO()
     poetry_error(Refused(report, [(DEMO, "1.0")], writes=True)).write(io)

@@ -82,5 +82,5 @@ def private_dirs(project: Project) -> list[Path]:
     return [p for p in project.path.glob(".pinwarden-*") if p.is_dir()]
 
 
-def approve_line(project: Project, version: str = "1.0") -> str:
+def approve_line(project: Project, version: str = "1") -> str:
     return f"pinwarden approve {ALPHA}=={version} --from-index {project.index.url}"
