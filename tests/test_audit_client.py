@@ -104,7 +104,7 @@ def test_unreachable_index(replay: ReplayIndex) -> None:
     pin(replay.url, "pwdemo-alpha")
     code, out, err = run("audit", "--index-url", dead_url())
     assert_tool_error(
-        code, err, "pwdemo-alpha 1.0: http://127.0.0.1:", "cannot connect", "could not be audited"
+        code, err, "pwdemo-alpha 1: http://127.0.0.1:", "cannot connect", "could not be audited"
     )
     assert "could not audit everything" in out
 
@@ -171,8 +171,8 @@ def test_one_failing_project_does_not_hide_the_others(replay: ReplayIndex) -> No
     replay.pages["pwdemo-alpha"]["files"][0]["hashes"]["sha256"] = "0" * 64
     replay.fail["pwdemo-beta"] = [500] * 4
     code, out, err = run("audit")
-    assert_tool_error(code, err, "pwdemo-beta 1.0", "HTTP 500")
-    assert "CHANGED" in out and "pwdemo-alpha 1.0" in out
+    assert_tool_error(code, err, "pwdemo-beta 1: ", "HTTP 500")
+    assert "CHANGED" in out and "pwdemo-alpha 1  (requirements.txt)" in out
 
 
 # -- credentials ---------------------------------------------------------------------------------
