@@ -142,7 +142,7 @@ def expected(kind: str, t: Target, poetry: bool) -> list[tuple[str, str, str, st
         if poetry
         else [("new-file", name, version, None), ("missing-file", name, version, None)],
         "remove-file": [("missing-file", name, version, first)],
-        "add-version": [("new-version", "pinwarden-probe", "1.0", None)],
+        "add-version": [("new-version", "pinwarden-probe", "1", None)],
     }
     return table[kind]
 

@@ -176,7 +176,7 @@ def test_url_helpers() -> None:
 
 def test_release_from_an_index(index: PackageIndex) -> None:
     release = release_from_indexes([SimpleIndex(index.url)], "PwDemo.Alpha", "1.0")
-    assert (release.name, release.version, release.source_url) == (NAME, "1.0", index.url)
+    assert (release.name, release.version, release.source_url) == (NAME, "1", index.url)
     assert release.files == (
         LockedFile(WHEEL[0], sha256(WHEEL[1])),
         LockedFile(SDIST[0], sha256(SDIST[1])),
