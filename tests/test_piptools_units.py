@@ -121,10 +121,10 @@ def test_keep_hashes_asks_per_pin() -> None:
 
     def keep(key: tuple[NormalizedName, str], digest: FileHash) -> bool:
         seen.append(key)
-        return key[1] == "2.0"
+        return key[1] == "2"  # keys carry the canonical version
 
     assert keep_hashes(text, keep) == f"{old}\n{new} \\\n    --hash={A}\n"
-    assert seen == [("demo", "1.0"), ("demo", "2.0")]
+    assert seen == [("demo", "1"), ("demo", "2")]
 
 
 _lines = st.lists(
@@ -156,7 +156,7 @@ def ledger_with(hashes: dict[str, list[str]]) -> Ledger:
 def test_untrusted_pins_are_the_known_versions_with_hashes_the_ledger_lacks() -> None:
     ledger = ledger_with({"demo==1.0": [A, B], "other==2.0": [C]})
     text = f"demo==1.0 --hash={A} --hash={B}\nother==2.0 --hash={D}\nnew==3.0 --hash={A}\n"
-    assert untrusted_pins(text, ledger) == [("other", "2.0")]
+    assert untrusted_pins(text, ledger) == [("other", "2")]
     assert untrusted_pins("demo==1.0\n", ledger) == []  # no hashes yet: nothing to judge
     assert untrusted_pins(f"demo==1.0 --hash={A}\nother==2.0 --hash={C}\n", ledger) == []
 
@@ -251,7 +251,8 @@ class _Tty(io.StringIO):
 def test_terminal_asker(answers: str, choice: Choice) -> None:
     err = io.StringIO()
     assert terminal_asker(io.StringIO(answers), err)(QUESTION) is choice
-    assert err.getvalue().startswith("Trust the new state of demo 1? (approve/reject/abort) [abort]: ")
+    # The asker prints the Question's version as given (Question, unlike Finding, keeps its spelling).
+    assert err.getvalue().startswith("Trust the new state of demo 1.0? (approve/reject/abort) [abort]: ")
 
 
 def test_nobody_is_at_the_terminal_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
