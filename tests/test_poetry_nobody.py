@@ -9,6 +9,7 @@ install and sync alike with one `pinwarden: error:` line and a non-zero exit, ch
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ from tests.support.guarded_project import (
 from tests.support.index import PackageIndex
 
 pytestmark = pytest.mark.e2e
-QUESTION = f"Trust the new state of {ALPHA} 1.0"
+QUESTION = f"Trust the new state of {ALPHA} 1?"  # the canonical version; text, not a pattern
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,7 @@ def spawn(project: Project, args: list[str], env: dict[str, str], stderr_to: Pat
             "/bin/sh", ["-c", command], cwd=str(project.path), env=run_env, encoding="utf-8", timeout=120
         )
     # Were a question asked, it would wait here for an answer that never comes: abort ends it.
-    index = child.expect([QUESTION, pexpect.EOF])
+    index = child.expect([re.escape(QUESTION), pexpect.EOF])
     if index == 0:
         child.sendline("abort")
         child.expect(pexpect.EOF)
