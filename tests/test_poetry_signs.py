@@ -9,6 +9,7 @@ refused without a person at the terminal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_at_the_terminal_the_sign_is_shown_and_asked_about(
         timeout=120,
     )
     child.expect(words)
-    child.expect(f"Trust the new state of {ALPHA} 2")
+    child.expect(re.escape(f"Trust the new state of {ALPHA} 2? (approve/abort) [abort]:"))
     child.sendline("abort")
     child.expect(pexpect.EOF)
     child.close()
