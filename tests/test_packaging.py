@@ -125,7 +125,7 @@ def test_poetry_plugin_from_the_wheel(
     index.add(NAME, "1.0", *build_wheel(NAME, "1.0", build_tag=1, marker="late"))
     cold = {**env, "POETRY_CACHE_DIR": str(tmp_path / "cold-cache")}
     output = run([poetry, "lock", "-n"], cold, cwd=project, code=1)
-    assert f"poetry pinwarden approve {NAME}==1" in output
+    assert f"poetry pinwarden approve {NAME}==1" in [line.strip() for line in output.splitlines()]
     assert (project / "poetry.lock").read_bytes() == lock
 
 
@@ -146,7 +146,7 @@ def test_pip_compile_wrapper_from_the_wheel(
 
     index.add(NAME, "1.0", *build_wheel(NAME, "1.0", build_tag=1, marker="late"))
     output = run([*base, "-U", "requirements.in"], env, cwd=project, code=1)
-    assert f"pinwarden approve {NAME}==1" in output
+    assert f"pinwarden approve {NAME}==1 --from-index" in output
     assert (project / "requirements.txt").read_bytes() == output_file
 
 
