@@ -177,7 +177,7 @@ def pip_compile_story(demo: Demo) -> None:
         refused = demo.pinwarden(work, *compile_args[:2], "-U", *compile_args[2:], expect=1)
         expect((output.read_bytes(), ledger.read_bytes()) == before, "a refusal changed a file")
         approve = refused.rstrip().splitlines()[-1].strip()
-        expect(approve == f"pinwarden approve {GREETER}==1.0 --from-index {url}", "no approve command")
+        expect(approve == f"pinwarden approve {GREETER}==1 --from-index {url}", "no approve command")
 
         demo.step(
             "A person reviews, then runs the approve command it printed",

@@ -147,6 +147,30 @@ def test_generated_urls_never_give_an_internal_error(isolated: Path, url: str) -
         assert_clean(*run(*argv))
 
 
+@pytest.mark.parametrize("spelling", ["\x00", "a\x00.lock", "dir/\x00/poetry.lock", "req\x00.txt", "x\x00"])
+def test_a_nul_in_a_path_is_one_error_line(isolated: Path, spelling: str) -> None:
+    """A NUL can be in no file name: wherever a path is taken (a lock, --ledger, an approve item, a
+    word after --from-index), it is one error line, never an internal error."""
+    Path("requirements.txt").write_text(requirements("http://127.0.0.1:9/simple/"))
+    assert run("init")[0] == 0
+    before = Path("pinwarden-ledger.toml").read_bytes()
+    for argv in (
+        ("check", spelling),
+        ("check", "--ledger", spelling),
+        ("init", spelling),
+        ("show", "--ledger", spelling),
+        ("diff", spelling),
+        ("approve", "demo==1.0", spelling),
+        ("approve", "demo==1.0", "--from-index", spelling),
+        ("approve", "demo==1.0", "--ledger", spelling),
+        ("audit", spelling, "--timeout", "0.2"),
+    ):
+        code, out, err = run(*argv)
+        assert code == 2, (argv, out, err)
+        assert_clean(code, out, err)
+    assert Path("pinwarden-ledger.toml").read_bytes() == before
+
+
 # -- numbers in settings ---------------------------------------------------------------------------
 
 

@@ -58,12 +58,19 @@ class _Parser(argparse.ArgumentParser):
         raise PinwardenError(f"{message} (see '{self.prog} --help')")
 
 
+def _path(text: str) -> Path:
+    """A path argument; a NUL cannot be in any file name, so it is a usage error, not a crash."""
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a file name (it holds a NUL character)")
+    return Path(text)
+
+
 def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--ledger", type=Path, metavar="PATH", help="ledger file (default: beside the lock)")
+    common.add_argument("--ledger", type=_path, metavar="PATH", help="ledger file (default: beside the lock)")
     locks = _Parser(add_help=False)
     locks.add_argument(
-        "locks", nargs="*", type=Path, metavar="LOCK", help="poetry.lock or hashed requirements files"
+        "locks", nargs="*", type=_path, metavar="LOCK", help="poetry.lock or hashed requirements files"
     )
     parser = _Parser(
         prog=prog,
@@ -221,6 +228,8 @@ def _read_bytes(path: Path) -> bytes:
         raise PinwardenError(f"{path}: is a directory, not a lock file") from None
     except OSError as exc:
         raise PinwardenError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError:  # a NUL in the path: no file can have that name
+        raise PinwardenError(f"{str(path)!r}: not a file name (it holds a NUL character)") from None
 
 
 def _context(args: argparse.Namespace, lock_paths: Sequence[Path]) -> _Context:
