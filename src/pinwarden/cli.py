@@ -42,11 +42,9 @@ from .shared.store import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from .shared.auditing import Fetcher
     from .shared.config import Settings
-    from .shared.ledger_diff import LedgerMove
+    from .shared.git import Revision
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -546,47 +544,55 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     """Exit 0 when trust was only added, 1 when any was removed or replaced, or when
-    `[tool.pinwarden] ledger` changed (a reviewer must look)."""
-    from .shared.git import short_revision, text_at
+    `[tool.pinwarden] ledger` or the symlinks on the ledger's path changed (a reviewer must look).
+
+    The old ledger is read as a checkout of the revision would read it (its settings, its
+    symlinks); the new one as `check` reads it. Both stay inside the git work tree."""
+    from .shared.git import revision, work_tree
     from .shared.ledger import loads
-    from .shared.ledger_diff import diff, diff_json, diff_text, move_text, with_move_json
+    from .shared.ledger_diff import diff, diff_json, diff_text, ledger_move, move_text, with_move_json
+    from .shared.store import resolve_in_work_tree
 
     cwd = Path.cwd()
     settings, base = load_settings(cwd)
     store = LedgerStore(ledger_path(args.ledger, settings, base, []))
-    old_setting = _setting_at(base / "pyproject.toml", args.revision, text_at)
+    top = work_tree(cwd)
+    rev = revision(top, args.revision)
+    old_setting = _setting_at(rev, base / "pyproject.toml")
     # Compared with the ledger the old setting named: a moved ledger is judged against the
     # trust that was reviewed, not against whatever the new place holds.
     old_path = store.path if args.ledger is not None else ledger_path(None, old_setting, base, [])
-    move = _move(old_setting.ledger, settings.ledger, old_path, store.path, cwd)
-    old_text = text_at(old_path, args.revision)
-    if old_text is None and not store.exists():
+    old_found, old_text = rev.read(old_path)
+    now = resolve_in_work_tree(store.path, top)
+    move = ledger_move(
+        old_setting.ledger,
+        settings.ledger,
+        old_ledger=old_found.file,
+        new_ledger=now.file,
+        old_links=old_found.links,
+        new_links=now.links,
+    )
+    if old_text is None and not now.exists:
         raise PinwardenError(f"{store.path}: no ledger now nor at {args.revision}")
-    old = loads(old_text, f"{args.revision}:{old_path.name}") if old_text is not None else Ledger()
+    old = loads(old_text, f"{args.revision}:{old_found.file}") if old_text is not None else Ledger()
     changes = diff(old, store.load())
-    revision = short_revision(store.path, args.revision)
+    base_name = rev.short()
     if args.format == "json":
-        text = with_move_json(diff_json(changes, ledger=str(store.path), base=revision), move)
+        text = with_move_json(diff_json(changes, ledger=str(store.path), base=base_name), move)
     else:
-        text = (move_text(move, base=revision) if move else "") + diff_text(
-            changes, ledger=str(store.path), base=revision
+        text = (move_text(move, base=base_name) if move else "") + diff_text(
+            changes, ledger=str(store.path), base=base_name
         )
     out.write(text if text.endswith("\n") else text + "\n")
     return EXIT_FINDINGS if move or any(c.removes_trust for c in changes) else EXIT_OK
 
 
-def _setting_at(pyproject: Path, revision: str, text_at: Callable[[Path, str], str | None]) -> Settings:
+def _setting_at(rev: Revision, pyproject: Path) -> Settings:
     """`[tool.pinwarden]` at the revision (defaults when pyproject.toml did not exist there)."""
     from .shared.config import Settings, parse_settings
 
-    text = text_at(pyproject, revision)
-    return Settings() if text is None else parse_settings(text, f"{revision}:pyproject.toml")
-
-
-def _move(old: str | None, new: str | None, old_path: Path, new_path: Path, cwd: Path) -> LedgerMove | None:
-    from .shared.ledger_diff import ledger_move
-
-    return ledger_move(old, new, old_ledger=_label(old_path, cwd), new_ledger=_label(new_path, cwd))
+    _, text = rev.read(pyproject)
+    return Settings() if text is None else parse_settings(text, f"{rev.name}:pyproject.toml")
 
 
 COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show, "diff": cmd_diff}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .ledger import Ledger
+from .linkpath import Link
 from .model import FileHash, NormalizedName, TrustedFile, TrustedRelease, TrustEvent
 
 
@@ -236,18 +237,30 @@ def diff_json(changes: Sequence[Change], *, ledger: str, base: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Where the ledger is: a pull request that changes `[tool.pinwarden] ledger` moves trust elsewhere
+# Where the ledger is: a pull request that changes `[tool.pinwarden] ledger`, or the symlinks on the
+# ledger's path, moves trust elsewhere
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LedgerMove:
-    """`[tool.pinwarden] ledger` at the base revision and now (None: not set), and the ledgers
-    they name. Any change is for a reviewer: the new place may hold trust nobody reviewed."""
+    """`[tool.pinwarden] ledger` at the base revision and now (None: not set), the symlinks the
+    ledger's path followed on each side, and the files they lead to (relative to the repository).
+    Any change is for a reviewer: the new place may hold trust nobody reviewed."""
 
     old_setting: str | None
     new_setting: str | None
     old_ledger: str
     new_ledger: str
+    old_links: tuple[Link, ...] = ()
+    new_links: tuple[Link, ...] = ()
+
+    @property
+    def setting_changed(self) -> bool:
+        return self.old_setting != self.new_setting
+
+    @property
+    def links_changed(self) -> bool:
+        return self.old_links != self.new_links
 
     def as_json(self) -> dict[str, str | bool | None]:
         return {
@@ -258,31 +271,69 @@ class LedgerMove:
             "removes_trust": True,
         }
 
+    def links_json(self) -> dict[str, object]:
+        return {
+            "old_links": [link.as_json() for link in self.old_links],
+            "new_links": [link.as_json() for link in self.new_links],
+            "old_ledger": self.old_ledger,
+            "new_ledger": self.new_ledger,
+            "removes_trust": True,
+        }
+
 
 def ledger_move(
-    old_setting: str | None, new_setting: str | None, *, old_ledger: str, new_ledger: str
+    old_setting: str | None,
+    new_setting: str | None,
+    *,
+    old_ledger: str,
+    new_ledger: str,
+    old_links: tuple[Link, ...] = (),
+    new_links: tuple[Link, ...] = (),
 ) -> LedgerMove | None:
-    """None when the setting is unchanged; a change of spelling alone is shown too (it is cheap
-    to confirm, and what a spelling resolves to may differ between machines)."""
-    if old_setting == new_setting:
-        return None
-    return LedgerMove(
-        old_setting=old_setting, new_setting=new_setting, old_ledger=old_ledger, new_ledger=new_ledger
+    """None when neither the setting nor the links changed. A change of spelling alone is shown
+    too (it is cheap to confirm, and what a spelling resolves to may differ between machines):
+    the same path with the same links leads to the same file, so only a change can move it."""
+    move = LedgerMove(
+        old_setting=old_setting,
+        new_setting=new_setting,
+        old_ledger=old_ledger,
+        new_ledger=new_ledger,
+        old_links=old_links,
+        new_links=new_links,
     )
+    return move if move.setting_changed or move.links_changed else None
 
 
 def _setting_text(value: str | None) -> str:
     return "(not set)" if value is None else repr(value)
 
 
+def _links_text(links: Sequence[Link]) -> str:
+    return ", then ".join(map(str, links)) if links else "(none)"
+
+
 def move_text(move: LedgerMove, *, base: str) -> str:
-    return "\n".join(
+    why = " and ".join(
         [
-            "@" * 72,
-            "@    LEDGER MOVED: [tool.pinwarden] ledger changed; trust is kept elsewhere   @",
-            "@" * 72,
+            *(["[tool.pinwarden] ledger changed"] if move.setting_changed else []),
+            *(["its symlinks changed"] if move.links_changed else []),
+        ]
+    )
+    title = f"@    LEDGER MOVED: {why}; trust is kept elsewhere"
+    lines = ["@" * 72, f"{title:<71}@" if len(title) < 71 else f"{title}   @", "@" * 72]
+    if move.setting_changed:
+        lines += [
             f"  setting at {base}: {_setting_text(move.old_setting)}",
             f"  setting now: {_setting_text(move.new_setting)}",
+        ]
+    if move.links_changed:
+        lines += [
+            f"  symlinks at {base}: {_links_text(move.old_links)}",
+            f"  symlinks now: {_links_text(move.new_links)}",
+        ]
+    return "\n".join(
+        [
+            *lines,
             f"  compared: {move.old_ledger} at {base} with {move.new_ledger} now",
             "",
             "A ledger in a new place can hold trust nobody reviewed. Unless the pull request",
@@ -294,8 +345,10 @@ def move_text(move: LedgerMove, *, base: str) -> str:
 
 
 def with_move_json(report: str, move: LedgerMove | None) -> str:
-    """diff_json's report with `ledger_setting` (null: unchanged); a move removes trust."""
+    """diff_json's report with `ledger_setting` and `ledger_links` (null: unchanged); a move
+    removes trust."""
     data = json.loads(report)
-    data["ledger_setting"] = move.as_json() if move else None
+    data["ledger_setting"] = move.as_json() if move and move.setting_changed else None
+    data["ledger_links"] = move.links_json() if move and move.links_changed else None
     data["removes_trust"] = bool(data["removes_trust"] or move)
     return json.dumps(data, indent=2)

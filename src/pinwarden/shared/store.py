@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from .config import Settings, parse_settings
@@ -19,6 +20,7 @@ from .errors import PinwardenError
 if TYPE_CHECKING:
     from .baseline import Baseline
     from .ledger import Ledger
+    from .linkpath import Entry, Resolved
 
 LEDGER_FILENAME = "pinwarden-ledger.toml"
 LOCK_TIMEOUT_SECONDS = 120.0
@@ -200,6 +202,56 @@ def ledger_notice(ledger: Path, project: Path) -> str:
         return ""
     via = "" if real == ledger.absolute() else f" ({ledger} links there)"
     return f"pinwarden: note: the ledger {real} is outside the project {project.resolve()}{via}"
+
+
+def resolve_in_work_tree(path: Path, top: Path) -> Resolved:
+    """Where `path` leads in the work tree at `top`, by the rule `diff` reads a revision with, and
+    the links on the way: the file `check` reads, or an error.
+
+    A dangling link is an error (check refuses it too); so is a walk out of the work tree, and any
+    disagreement with the file system's own answer (fail closed: diff must read what check reads).
+    """
+    from .linkpath import repo_parts, resolve
+
+    label = str(path)
+    parts = repo_parts(path, cwd=Path.cwd(), top=PurePosixPath(top), label=label)
+    found = resolve(parts, _work_tree_lookup(top), top=PurePosixPath(top), label=label)
+    if found.dangling:
+        raise PinwardenError(
+            f"{label}: the symlinks ({found.chain()}) lead to {found.file}, which does not exist "
+            "(a dangling link)"
+        )
+    real = Path(os.path.realpath(path))
+    if found.exists and real != top.joinpath(*found.file.split("/")):
+        raise PinwardenError(
+            f"{label}: the file system leads to {real} but its symlinks read as {found.file}: "
+            "cannot tell which ledger check reads"
+        )
+    return found
+
+
+def _work_tree_lookup(top: Path) -> Callable[[tuple[str, ...]], Entry | None]:
+    from .linkpath import Entry, EntryKind
+
+    def entry(parts: tuple[str, ...]) -> Entry | None:
+        path = top.joinpath(*parts)
+        if parts[-1].lower() == ".git":  # git's own files: never committed, never reviewed
+            return Entry(EntryKind.OTHER)
+        try:
+            mode = path.lstat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise PinwardenError(f"{path}: cannot read: {exc.strerror}") from None
+        if stat.S_ISLNK(mode):
+            # The exact text (pathlib would drop a `./` or a trailing `/`): it is compared with git's.
+            return Entry(EntryKind.LINK, os.readlink(path))  # noqa: PTH115
+        if stat.S_ISDIR(mode):
+            nested = (path / ".git").exists() or (path / ".git").is_symlink()
+            return Entry(EntryKind.OTHER if nested else EntryKind.DIRECTORY)
+        return Entry(EntryKind.FILE if stat.S_ISREG(mode) else EntryKind.OTHER)
+
+    return entry
 
 
 def ledger_path(explicit: Path | None, settings: Settings, base: Path, locks: list[Path]) -> Path:
