@@ -93,7 +93,8 @@ def resolve(parts: Sequence[str], lookup: Lookup, *, top: PurePosixPath, label: 
         if entry.kind is EntryKind.LINK:
             links.append(Link(here, entry.target))
             if len(links) > MAX_LINKS:
-                raise PinwardenError(f"{label}: too many levels of symlinks (a loop): {_chain(links)}")
+                looped = _chain(list(dict.fromkeys(links)))  # each link once: the loop, not 40 laps
+                raise PinwardenError(f"{label}: too many levels of symlinks (a loop): {looped}")
             if not entry.target:  # the OS reads an empty link as nothing at all
                 return Resolved(file=here, links=tuple(links), exists=False)
             done, todo = _follow(entry.target, done, todo, top=top, label=label, links=links)
