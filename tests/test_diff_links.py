@@ -101,13 +101,19 @@ def setting(top: Path, value: str, where: str = ".") -> None:
 
 
 def run(cwd: Path, *argv: str) -> tuple[int, str, str]:
-    old = Path.cwd()
+    """In `cwd` as a shell's `cd` leaves it: $PWD spells the way there, links included."""
+    old, old_pwd = Path.cwd(), os.environ.get("PWD")
     os.chdir(cwd)
+    os.environ["PWD"] = str(cwd)
     try:
         out, err = io.StringIO(), io.StringIO()
         code = main(list(argv), out, err)
     finally:
         os.chdir(old)
+        if old_pwd is None:
+            del os.environ["PWD"]
+        else:
+            os.environ["PWD"] = old_pwd
     return code, out.getvalue(), err.getvalue()
 
 
@@ -282,6 +288,15 @@ SHAPES = [
             link_("trust", "real"),
         ),
         both(put_("other/l.toml", WEAK), link_("trust", "other")),
+        True,
+        cwd="app",
+    ),
+    Shape(
+        "project-directory-made-a-link-and-entered-through-it",
+        put_(f"app/{LEDGER}", STRONG),
+        both(
+            remove_("app"), put_("app2/poetry.lock", LOCK), put_(f"app2/{LEDGER}", WEAK), link_("app", "app2")
+        ),
         True,
         cwd="app",
     ),
@@ -529,11 +544,11 @@ def test_the_revision_and_the_work_tree_resolve_as_the_kernel_does(
     at = revision(top, "HEAD")
 
     def rev(query: str) -> tuple[str, bool, str | None]:
-        found, text = at.read(Path(query))
+        found, text = at.read(Path(query), top)
         return found.file, found.exists, text
 
     def now(query: str) -> tuple[str, bool, str | None]:
-        found = resolve_in_work_tree(Path(query), top)
+        found = resolve_in_work_tree(Path(query), top, top)
         return found.file, found.exists, (top / found.file).read_text() if found.exists else None
 
     for query in _queries():

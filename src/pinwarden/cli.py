@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .shared.auditing import Fetcher
     from .shared.config import Settings
     from .shared.git import Revision
+    from .shared.ledger_diff import Change, LedgerMove
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -550,20 +551,20 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     symlinks); the new one as `check` reads it. Both stay inside the git work tree."""
     from .shared.git import revision, work_tree
     from .shared.ledger import loads
-    from .shared.ledger_diff import diff, diff_json, diff_text, ledger_move, move_text, with_move_json
+    from .shared.ledger_diff import diff, ledger_move
     from .shared.store import resolve_in_work_tree
 
-    cwd = Path.cwd()
+    top = work_tree(Path.cwd())
+    cwd = _spelled_cwd(top)
     settings, base = load_settings(cwd)
     store = LedgerStore(ledger_path(args.ledger, settings, base, []))
-    top = work_tree(cwd)
     rev = revision(top, args.revision)
-    old_setting = _setting_at(rev, base / "pyproject.toml")
+    old_setting = _setting_at(rev, base / "pyproject.toml", cwd)
     # Compared with the ledger the old setting named: a moved ledger is judged against the
     # trust that was reviewed, not against whatever the new place holds.
     old_path = store.path if args.ledger is not None else ledger_path(None, old_setting, base, [])
-    old_found, old_text = rev.read(old_path)
-    now = resolve_in_work_tree(store.path, top)
+    old_found, old_text = rev.read(old_path, cwd)
+    now = resolve_in_work_tree(store.path, top, cwd)
     move = ledger_move(
         old_setting.ledger,
         settings.ledger,
@@ -576,22 +577,38 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
         raise PinwardenError(f"{store.path}: no ledger now nor at {args.revision}")
     old = loads(old_text, f"{args.revision}:{old_found.file}") if old_text is not None else Ledger()
     changes = diff(old, store.load())
-    base_name = rev.short()
-    if args.format == "json":
-        text = with_move_json(diff_json(changes, ledger=str(store.path), base=base_name), move)
-    else:
-        text = (move_text(move, base=base_name) if move else "") + diff_text(
-            changes, ledger=str(store.path), base=base_name
-        )
-    out.write(text if text.endswith("\n") else text + "\n")
+    out.write(_diff_report(args.format, changes, move, ledger=str(store.path), base=rev.short()))
     return EXIT_FINDINGS if move or any(c.removes_trust for c in changes) else EXIT_OK
 
 
-def _setting_at(rev: Revision, pyproject: Path) -> Settings:
+def _spelled_cwd(top: Path) -> Path:
+    """The current directory as the shell spelled it ($PWD), when that is this directory and lies
+    in the work tree: a project directory that a pull request turned into a symlink is then walked
+    through that link on both sides. Otherwise the directory as the file system has it."""
+    physical = Path.cwd()
+    spelled = Path(os.environ.get("PWD", ""))
+    try:
+        usable = spelled.is_absolute() and spelled.is_relative_to(top) and spelled.samefile(physical)
+    except (OSError, ValueError):
+        usable = False
+    return spelled if usable else physical
+
+
+def _diff_report(
+    output_format: str, changes: Sequence[Change], move: LedgerMove | None, *, ledger: str, base: str
+) -> str:
+    from .shared.ledger_diff import diff_json, diff_text, move_text, with_move_json
+
+    if output_format == "json":
+        return with_move_json(diff_json(changes, ledger=ledger, base=base), move) + "\n"
+    return (move_text(move, base=base) if move else "") + diff_text(changes, ledger=ledger, base=base)
+
+
+def _setting_at(rev: Revision, pyproject: Path, cwd: Path) -> Settings:
     """`[tool.pinwarden]` at the revision (defaults when pyproject.toml did not exist there)."""
     from .shared.config import Settings, parse_settings
 
-    _, text = rev.read(pyproject)
+    _, text = rev.read(pyproject, cwd)
     return Settings() if text is None else parse_settings(text, f"{rev.name}:pyproject.toml")
 
 

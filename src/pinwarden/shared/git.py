@@ -51,12 +51,12 @@ class Revision:
         done = _run(self.top, "rev-parse", "--short", self.commit)
         return f"{self.name} ({_out(done)})" if done.returncode == 0 else self.name
 
-    def read(self, path: Path) -> tuple[Resolved, str | None]:
-        """Where `path` (relative to the current directory, or absolute) leads at this commit, and
+    def read(self, path: Path, cwd: Path) -> tuple[Resolved, str | None]:
+        """Where `path` (relative to `cwd`, or absolute) leads at this commit, and
         the UTF-8 text there (None: no file there, or a link to nothing: no ledger at all)."""
         label = f"{path} at {self.name}"
         top = PurePosixPath(self.top)
-        parts = repo_parts(path, cwd=Path.cwd(), top=top, label=label)
+        parts = repo_parts(path, cwd=cwd, top=top, label=label)
         found = resolve(parts, self._entry, top=top, label=label)
         if not found.exists:
             return found, None

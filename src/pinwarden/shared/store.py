@@ -204,9 +204,9 @@ def ledger_notice(ledger: Path, project: Path) -> str:
     return f"pinwarden: note: the ledger {real} is outside the project {project.resolve()}{via}"
 
 
-def resolve_in_work_tree(path: Path, top: Path) -> Resolved:
-    """Where `path` leads in the work tree at `top`, by the rule `diff` reads a revision with, and
-    the links on the way: the file `check` reads, or an error.
+def resolve_in_work_tree(path: Path, top: Path, cwd: Path) -> Resolved:
+    """Where `path` (relative to `cwd`, or absolute) leads in the work tree at `top`, by the rule
+    `diff` reads a revision with, and the links on the way: the file `check` reads, or an error.
 
     A dangling link is an error (check refuses it too); so is a walk out of the work tree, and any
     disagreement with the file system's own answer (fail closed: diff must read what check reads).
@@ -214,14 +214,14 @@ def resolve_in_work_tree(path: Path, top: Path) -> Resolved:
     from .linkpath import repo_parts, resolve
 
     label = str(path)
-    parts = repo_parts(path, cwd=Path.cwd(), top=PurePosixPath(top), label=label)
+    parts = repo_parts(path, cwd=cwd, top=PurePosixPath(top), label=label)
     found = resolve(parts, _work_tree_lookup(top), top=PurePosixPath(top), label=label)
     if found.dangling:
         raise PinwardenError(
             f"{label}: the symlinks ({found.chain()}) lead to {found.file}, which does not exist "
             "(a dangling link)"
         )
-    real = Path(os.path.realpath(path))
+    real = Path(os.path.realpath(cwd / path))
     if found.exists and real != top.joinpath(*found.file.split("/")):
         raise PinwardenError(
             f"{label}: the file system leads to {real} but its symlinks read as {found.file}: "
