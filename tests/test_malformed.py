@@ -685,7 +685,8 @@ def pip_reads(path: Path, session: Any) -> list[tuple[str, str, tuple[str, ...]]
             pins = [s.version for s in req.specifier if s.operator in ("==", "===")]
             options = parsed.options or {}
             # pip keeps a digest's case and compares it with hexdigest() at install time; we lowercase.
-            digests = [f"{a}:{v.lower()}" for a, vs in options.get("hashes", {}).items() for v in vs]
+            # A digest given twice is one allowed digest to pip (it tests membership), so a set.
+            digests = {f"{a}:{v.lower()}" for a, vs in options.get("hashes", {}).items() for v in vs}
             version = "" if req.url or not pins else canonicalize_version(pins[0])  # pinwarden's identity
             found.append((canonicalize_name(req.name), version, tuple(sorted(digests))))
     except (Exception, SystemExit):  # pip's option parser exits on a bad option
