@@ -319,6 +319,10 @@ class Tty(StringIO):
         return True
 
 
+# What a CI system, or an attacker's environment, might set CI to: set at all means nobody is there.
+CI_VALUES = ("1", "true", "TRUE", "yes", "on", "false", "False", "0", "no", "off", "", " ", "\t", "ci")
+
+
 def test_non_interactive_or_ci_means_nobody_to_ask(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr("sys.stdin", Tty())
@@ -350,7 +354,7 @@ def test_a_refusal_prints_as_poetry_error_ending_with_the_approve_command() -> N
         ((False, True, True, None), False),  # piped or /dev/null
         ((True, False, True, None), False),  # stderr redirected: the report would not be seen
         ((True, True, False, None), False),  # -n / --no-interaction / -q
-        *[((True, True, True, value), False) for value in ("1", "true", "TRUE", "false", "0", "", " ")],
+        *[((True, True, True, value), False) for value in CI_VALUES],
     ],
 )
 def test_a_person_is_there_only_at_a_terminal_without_n_or_ci(
@@ -366,6 +370,27 @@ def test_a_person_is_there_only_at_a_terminal_without_n_or_ci(
     io = answering("approve\n")
     io.interactive(interactive)
     assert (hooks_for(io, lambda *_: None, lambda *_: None).ask is not None) is asks
+
+
+@pytest.mark.parametrize("ci", [None, *CI_VALUES])
+@pytest.mark.parametrize("stdin_tty", [True, False])
+@pytest.mark.parametrize("stderr_tty", [True, False])
+def test_the_plugin_and_the_wrapper_agree_on_who_is_there(
+    monkeypatch: pytest.MonkeyPatch, ci: str | None, stdin_tty: bool, stderr_tty: bool
+) -> None:
+    """One rule for both: the wrapper once took only truthy CI values as CI, so CI=false prompted."""
+    from pinwarden.piptools_ext.prompt import is_interactive
+
+    stdin, stderr = Tty() if stdin_tty else StringIO(), Tty() if stderr_tty else StringIO()
+    monkeypatch.setattr("sys.stdin", stdin)
+    monkeypatch.setattr("sys.stderr", stderr)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    expected = ci is None and stdin_tty and stderr_tty
+    assert (hooks_for(answering("approve\n"), lambda *_: None, lambda *_: None).ask is not None) is expected
+    assert is_interactive(stdin, stderr) is expected
 
 
 def test_a_closed_stdin_is_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
