@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from pinwarden.shared.compare import compare
-from pinwarden.shared.decide import Choice, Question, apply, decide, parse_answer, plan, prompt_text
+from pinwarden.shared.decide import (
+    Answer,
+    Choice,
+    Question,
+    answers,
+    apply,
+    decide,
+    earlier_choice,
+    parse_answer,
+    plan,
+    prompt_text,
+)
 from pinwarden.shared.ledger import Ledger
 from pinwarden.shared.model import FileHash, LockedFile, LockedRelease, TrustHow, normalize_name
 from pinwarden.shared.trust import record
@@ -90,3 +101,27 @@ def test_answers_default_to_abort_and_approving_takes_a_word() -> None:
     assert parse_answer("r", question) is Choice.REJECT
     assert parse_answer("maybe", question) is None
     assert "[abort]" in prompt_text(question)
+
+
+def test_an_earlier_choice_holds_only_for_the_findings_it_was_given_on() -> None:
+    """Shared by the plugin (one command reviews twice) and the wrapper (a ledger changed at the
+    prompt): a choice is reused for the same or fewer findings, never for more or other ones."""
+    changed = rel("demo", "1.0", ("demo-1.0-py3-none-any.whl", 9), ("demo-1.0.tar.gz", 2))
+    both = rel(
+        "demo",
+        "1.0",
+        ("demo-1.0-py3-none-any.whl", 9),
+        ("demo-1.0.tar.gz", 2),
+        ("demo-1.0-1-py3-none-any.whl", 3),
+    )
+    plans = {r: plan(compare(LEDGER, [r])) for r in (GROWN, changed, both)}
+    for given in (GROWN, changed, both):
+        for choice in (Choice.APPROVE, Choice.REJECT):
+            earlier = answers(plans[given], decide(plans[given], lambda _, c=choice: c))
+            (question,) = plans[given].questions
+            assert earlier == {("demo", "1"): Answer(choice, frozenset(question.findings))}
+            for asked in (GROWN, changed, both):
+                covered = set(compare(LEDGER, [asked])) <= set(compare(LEDGER, [given]))
+                assert covered is (asked is given or given is both)
+                assert earlier_choice(plans[asked].questions[0], earlier) is (choice if covered else None)
+    assert earlier_choice(plans[GROWN].questions[0], {}) is None

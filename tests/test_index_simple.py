@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinwarden.shared.errors import InputError
+from pinwarden.shared.filenames import not_of_release
 from pinwarden.shared.index.simple import (
     IndexFile,
     files_of_version,
@@ -19,7 +20,7 @@ from pinwarden.shared.index.simple import (
     parse_json_page,
     parse_project_page,
 )
-from pinwarden.shared.model import FileHash
+from pinwarden.shared.model import FileHash, NormalizedName
 
 DATA = Path(__file__).parent / "data" / "index"
 PAGE = "https://index.example/simple/demo/"
@@ -234,6 +235,33 @@ def test_files_of_version_match_project_and_normalized_version() -> None:
     chosen = [f.filename for f in files_of_version(files, "CFFI", "2")]
     assert chosen == ["cffi-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl", "cffi-2.0.tar.gz", "CFFI-2.0.0.zip"]
     assert [f.filename for f in files_of_version(files, "cffi", "1.0.2")] == ["cffi-1.0.2.tar.gz"]
+
+
+@pytest.mark.parametrize(
+    ("filename", "why"),
+    [
+        ("my_demo-1.0-py3-none-any.whl", None),
+        ("My_Demo-1.0.0-py2.py3-none-any.whl", None),
+        ("my_demo-1-1-py3-none-any.whl", None),  # a build tag
+        ("MY.DEMO-01.0.zip", None),
+        ("my-demo-1.0.tar.gz", None),
+        ("my__demo-1.0.tar.gz", None),
+        ("my_demo-2.0-py3-none-any.whl", "it is my-demo 2, not my-demo 1"),
+        ("my_demo-1.0+x.tar.gz", "it is my-demo 1+x, not my-demo 1"),
+        ("my_demo-1!1.0.tar.gz", "it is my-demo 1!1, not my-demo 1"),
+        ("my_demo-1.0-1.0.tar.gz", "it is my-demo-1-0 1, not my-demo 1"),
+        ("mydemo-1.0.tar.gz", "it is mydemo 1, not my-demo 1"),
+        ("my_demo-1.0.tar.bz2", "packaging reads no project and version from it"),
+        ("my_demo-1.0.sdist.tar.gz", "packaging reads no project and version from it"),
+        ("my_demo-1.0.egg", "packaging reads no project and version from it"),
+        ("my_demo-1.0.exe", "packaging reads no project and version from it"),
+    ],
+)
+def test_one_rule_says_which_listed_files_are_the_versions(filename: str, why: str | None) -> None:
+    """`not_of_release`: what `approve --from-index` and `poetry pinwarden approve` may record."""
+    assert not_of_release(filename, NormalizedName("my-demo"), "1.0") == why
+    files = (IndexFile(filename=filename, url=PAGE + filename),)
+    assert bool(list(files_of_version(files, "My.Demo", "1.0.0"))) is (why is None)
 
 
 # -- JSON and HTML say the same thing ---------------------------------------------------------------

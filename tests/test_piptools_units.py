@@ -264,6 +264,18 @@ def test_nobody_is_at_the_terminal_in_ci(monkeypatch: pytest.MonkeyPatch) -> Non
     assert not is_interactive(_Tty(), _Tty())
 
 
+# What a CI system, or an attacker's environment, might set CI to: set at all means nobody is there.
+CI_VALUES = ["1", "true", "TRUE", "yes", "on", "false", "False", "0", "no", "off", "", " ", "\t", "ci"]
+
+
+@pytest.mark.parametrize("ci", CI_VALUES)
+def test_ci_set_to_any_value_is_nobody_at_the_terminal(monkeypatch: pytest.MonkeyPatch, ci: str) -> None:
+    monkeypatch.setenv("CI", ci)
+    assert not is_interactive(_Tty(), _Tty())
+    monkeypatch.delenv("CI")
+    assert is_interactive(_Tty(), _Tty())
+
+
 # -- the runner's report and messages --------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -12,6 +13,7 @@ from cleo.io.buffered_io import BufferedIO
 
 from pinwarden.poetry_plugin.flow import Aborted, Hooks, Refused, Warden
 from pinwarden.poetry_plugin.prompt import asker, hooks_for, poetry_error
+from pinwarden.shared.compare import compare
 from pinwarden.shared.decide import Choice, Question
 from pinwarden.shared.errors import PinwardenError
 from pinwarden.shared.ledger import Key
@@ -158,6 +160,98 @@ def test_an_install_decision_is_reused_when_the_lock_is_written(warden: Warden) 
     warden.review([WITH_LATE], recorder.hooks(), writes=True)  # before installing
     warden.review([WITH_LATE], recorder.hooks(), writes=True)  # before writing the lock
     assert recorder.asked == [(DEMO, "1")]
+
+
+# -- an answer covers only what it was given on (issue 10) --------------------------------------------
+
+# Each changes the trusted demo 1.0 in its own way, so a set of them is a set of findings.
+MUTATIONS = ("build-tagged", "new-wheel", "changed", "missing")
+NEW_WHEEL = "demo-1.0-cp311-cp311-win_amd64.whl"
+
+
+def mutated(names: frozenset[str], *, version: str = "1.0", reverse: bool = False) -> LockedRelease:
+    files = [(WHEEL, digest("evil" if "changed" in names else "wheel"))]
+    if "missing" not in names:
+        files.append((SDIST, digest("sdist")))
+    if "build-tagged" in names:
+        files.append((LATE, digest("late")))
+    if "new-wheel" in names:
+        files.append((NEW_WHEEL, digest("win")))
+    return release(*(reversed(files) if reverse else files), version=version)
+
+
+SUBSETS = [frozenset(c) for n in range(1, len(MUTATIONS) + 1) for c in itertools.combinations(MUTATIONS, n)]
+PAIRS = list(itertools.product(SUBSETS, SUBSETS))  # every order: (A, B) and (B, A), A == B too
+
+
+def test_each_mutation_is_its_own_findings(warden: Warden) -> None:
+    """The premise of the tests below: findings grow exactly as the mutations do."""
+    trust(warden, ORIGINAL)
+    ledger = warden.trusted()
+    found = {m: frozenset(compare(ledger, [mutated(m)])) for m in SUBSETS}
+    for a, b in PAIRS:
+        assert (found[a] <= found[b]) is (a <= b), (sorted(a), sorted(b))
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.0.0", "1", "01.0"])  # the second review's spelling
+@pytest.mark.parametrize("choice", [Choice.APPROVE, Choice.REJECT])
+def test_an_earlier_answer_is_reused_only_for_what_it_was_given_on(
+    warden: Warden, choice: Choice, version: str
+) -> None:
+    """Poetry reviews twice in one command (before installing, before writing the lock): the second
+    time may find more (another new file, a changed file). The first answer covers only findings it
+    was given on; anything more is asked again. In every order of every two sets of findings."""
+    trust(warden, ORIGINAL)
+    for first, second in PAIRS:
+        warden.decided.clear()
+        recorder = Recorder([choice, Choice.APPROVE])
+        warden.review([mutated(first)], recorder.hooks(), writes=True)
+        review = warden.review(
+            [mutated(second, version=version, reverse=True)], recorder.hooks(), writes=True
+        )
+        asked_again = not second <= first
+        assert recorder.asked == [(DEMO, "1")] * (2 if asked_again else 1), (sorted(first), sorted(second))
+        expected = Choice.APPROVE if asked_again else choice
+        assert ((DEMO, "1") in review.decisions.approved) is (expected is Choice.APPROVE)
+        assert ((DEMO, "1") in review.decisions.rejected) is (expected is Choice.REJECT)
+
+
+@pytest.mark.parametrize("choice", [Choice.APPROVE, Choice.REJECT])
+def test_with_nobody_at_the_terminal_the_second_time_anything_more_is_refused(
+    warden: Warden, choice: Choice
+) -> None:
+    trust(warden, ORIGINAL)
+    for first, second in PAIRS:
+        warden.decided.clear()
+        warden.review([mutated(first)], Recorder([choice]).hooks(), writes=True)
+        if second <= first:
+            review = warden.review([mutated(second)], Recorder().hooks(), writes=True)
+            assert (DEMO, "1") in (review.decisions.approved | review.decisions.rejected)
+            continue
+        with pytest.raises(Refused) as refused:
+            warden.review([mutated(second)], Recorder().hooks(), writes=True)
+        assert refused.value.keys == ((DEMO, "1"),), (sorted(first), sorted(second))
+        assert refused.value.report.rstrip().endswith("poetry pinwarden approve demo==1")
+
+
+def test_a_wider_answer_given_later_covers_the_narrower_state_again(warden: Warden) -> None:
+    """A (asked), then A and B (asked again), then A alone: the second answer saw all of A."""
+    trust(warden, ORIGINAL)
+    recorder = Recorder([Choice.APPROVE, Choice.APPROVE])
+    narrow, wide = frozenset({"build-tagged"}), frozenset({"build-tagged", "changed"})
+    for names in (narrow, wide, narrow, wide):
+        warden.review([mutated(names)], recorder.hooks(), writes=True)
+    assert recorder.asked == [(DEMO, "1"), (DEMO, "1")]
+    assert sum("approved" in line for line in recorder.said) == 2  # said once per answer given
+
+
+def test_an_answer_about_one_version_never_covers_another(warden: Warden) -> None:
+    trust(warden, ORIGINAL, release((WHEEL.replace("1.0", "2.0"), digest("two")), version="2.0"))
+    recorder = Recorder([Choice.APPROVE, Choice.APPROVE])
+    warden.review([mutated(frozenset({"new-wheel"}))], recorder.hooks(), writes=True)
+    other = release((WHEEL.replace("1.0", "2.0"), digest("evil two")), version="2.0")
+    warden.review([mutated(frozenset({"new-wheel"})), other], recorder.hooks(), writes=True)
+    assert recorder.asked == [(DEMO, "1"), (DEMO, "2")]
 
 
 def served_digests(data: str | None) -> Callable[[Key, str, tuple[str, ...]], dict[str, str] | None]:
@@ -319,6 +413,10 @@ class Tty(StringIO):
         return True
 
 
+# What a CI system, or an attacker's environment, might set CI to: set at all means nobody is there.
+CI_VALUES = ("1", "true", "TRUE", "yes", "on", "false", "False", "0", "no", "off", "", " ", "\t", "ci")
+
+
 def test_non_interactive_or_ci_means_nobody_to_ask(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr("sys.stdin", Tty())
@@ -350,7 +448,7 @@ def test_a_refusal_prints_as_poetry_error_ending_with_the_approve_command() -> N
         ((False, True, True, None), False),  # piped or /dev/null
         ((True, False, True, None), False),  # stderr redirected: the report would not be seen
         ((True, True, False, None), False),  # -n / --no-interaction / -q
-        *[((True, True, True, value), False) for value in ("1", "true", "TRUE", "false", "0", "", " ")],
+        *[((True, True, True, value), False) for value in CI_VALUES],
     ],
 )
 def test_a_person_is_there_only_at_a_terminal_without_n_or_ci(
@@ -366,6 +464,27 @@ def test_a_person_is_there_only_at_a_terminal_without_n_or_ci(
     io = answering("approve\n")
     io.interactive(interactive)
     assert (hooks_for(io, lambda *_: None, lambda *_: None).ask is not None) is asks
+
+
+@pytest.mark.parametrize("ci", [None, *CI_VALUES])
+@pytest.mark.parametrize("stdin_tty", [True, False])
+@pytest.mark.parametrize("stderr_tty", [True, False])
+def test_the_plugin_and_the_wrapper_agree_on_who_is_there(
+    monkeypatch: pytest.MonkeyPatch, ci: str | None, stdin_tty: bool, stderr_tty: bool
+) -> None:
+    """One rule for both: the wrapper once took only truthy CI values as CI, so CI=false prompted."""
+    from pinwarden.piptools_ext.prompt import is_interactive
+
+    stdin, stderr = Tty() if stdin_tty else StringIO(), Tty() if stderr_tty else StringIO()
+    monkeypatch.setattr("sys.stdin", stdin)
+    monkeypatch.setattr("sys.stderr", stderr)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    expected = ci is None and stdin_tty and stderr_tty
+    assert (hooks_for(answering("approve\n"), lambda *_: None, lambda *_: None).ask is not None) is expected
+    assert is_interactive(stdin, stderr) is expected
 
 
 def test_a_closed_stdin_is_nobody(monkeypatch: pytest.MonkeyPatch) -> None:

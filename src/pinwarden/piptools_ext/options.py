@@ -26,7 +26,8 @@ pinwarden options (every other option is pip-compile's own):
   {AUDIT}                   Re-hash every pin from a fresh cache and compare with the ledger;
                             writes nothing. Exit 1 when a pinned version's files changed.
   {NO_INTERACTION}          Never ask: refuse what needs a person's approval and print the
-                            approve command (as without a terminal, or with CI set).
+                            approve command (as without a terminal, or with CI set to
+                            any value).
   {LEDGER} PATH  The ledger file (default: pinwarden-ledger.toml beside the output
                             file, or [tool.pinwarden] ledger in pyproject.toml).
 """

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TextIO
 
 from ..shared.decide import Choice, Question, parse_answer, prompt_text
+from ..shared.terminal import person_at
 
-_TRUTHY = ("1", "true", "yes", "on")
 MAX_ATTEMPTS = 3  # answers that mean nothing before the question counts as aborted (as in the plugin)
 
 
 def is_interactive(stdin: TextIO, err: TextIO) -> bool:
-    """A person can answer only at a terminal (question on stderr, answer on stdin); CI is nobody."""
-    if os.environ.get("CI", "").strip().lower() in _TRUTHY:
-        return False
-    return _isatty(stdin) and _isatty(err)
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # a closed or replaced stream
-        return False
+    """A person can answer only at a terminal (question on stderr, answer on stdin) and with `CI`
+    not set to anything: the plugin's rule (shared/terminal.py)."""
+    return person_at(stdin, err)
 
 
 def terminal_asker(stdin: TextIO, err: TextIO) -> Callable[[Question], Choice]:

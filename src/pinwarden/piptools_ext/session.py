@@ -16,7 +16,19 @@ from typing import TYPE_CHECKING, TextIO
 from urllib.parse import unquote, urlsplit
 
 from ..shared.compare import compare
-from ..shared.decide import Choice, Decisions, Outcome, Plan, Question, apply, decide, plan
+from ..shared.decide import (
+    Answer,
+    Choice,
+    Decisions,
+    Outcome,
+    Plan,
+    Question,
+    answers,
+    apply,
+    decide,
+    earlier_choice,
+    plan,
+)
 from ..shared.errors import InputError, PinwardenError
 from ..shared.ledger import Ledger
 from ..shared.locks.requirements import parse_requirements
@@ -42,7 +54,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_REFUSED = 0, 1
 STDOUT = "-"
 MAX_ASKS = 5  # rounds of questions a changing ledger may cause before the run gives up
-Answer = tuple[frozenset[Finding], Choice]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,37 +114,16 @@ def _looked_up(release: LockedRelease, names: set[NormalizedName]) -> bool:
     return release.name in names and release.source_kind is SourceKind.INDEX
 
 
-def _state(question: Question) -> frozenset[Finding]:
-    return frozenset(question.findings)
-
-
-def _answered(question: Question, earlier: Mapping[Key, Answer]) -> Choice | None:
-    """The earlier answer, if the person saw all of what the question holds now (another run's
-    approval meanwhile can only take findings away); None: ask."""
-    known = earlier.get(question.key)
-    return known[1] if known is not None and _state(question) <= known[0] else None
-
-
 def _known_decisions(the_plan: Plan, earlier: Mapping[Key, Answer]) -> Decisions | None:
-    """The plan decided by earlier answers alone; None when some question needs a person."""
-    answers = [_answered(q, earlier) for q in the_plan.questions]
-    if any(a is None for a in answers):
+    """The plan decided by earlier answers alone (another run's approval meanwhile can only take
+    findings away); None when some question needs a person."""
+    choices = [earlier_choice(q, earlier) for q in the_plan.questions]
+    if any(c is None for c in choices):
         return None
     keys = [q.key for q in the_plan.questions]
-    approved = frozenset(k for k, a in zip(keys, answers, strict=True) if a is Choice.APPROVE)
-    rejected = frozenset(k for k, a in zip(keys, answers, strict=True) if a is Choice.REJECT)
+    approved = frozenset(k for k, c in zip(keys, choices, strict=True) if c is Choice.APPROVE)
+    rejected = frozenset(k for k, c in zip(keys, choices, strict=True) if c is Choice.REJECT)
     return Decisions(approved, rejected, aborted=False)
-
-
-def _answers(the_plan: Plan, decisions: Decisions) -> dict[Key, Answer]:
-    """What each question of a plan was answered (a decided plan has no aborted question)."""
-    answers: dict[Key, Answer] = {}
-    for question in the_plan.questions:
-        if question.key in decisions.approved:
-            answers[question.key] = (_state(question), Choice.APPROVE)
-        elif question.key in decisions.rejected:
-            answers[question.key] = (_state(question), Choice.REJECT)
-    return answers
 
 
 def _same_path(a: Path, b: Path) -> bool:
@@ -186,7 +176,7 @@ class Session:
         `earlier` holds the answers of a previous round (a re-plan): a version whose findings did
         not change keeps its answer, anything new is asked (or refused with nobody to ask).
         """
-        new = [q for q in the_plan.questions if _answered(q, earlier) is None]
+        new = [q for q in the_plan.questions if earlier_choice(q, earlier) is None]
         if new and not self._interactive(stdin):
             count = len(new)
             needs = "1 version needs" if count == 1 else f"{count} versions need"
@@ -199,7 +189,7 @@ class Session:
         ask = terminal_asker(stdin, self.err) if new and stdin is not None else None
 
         def answer(question: Question) -> Choice:
-            known = _answered(question, earlier)
+            known = earlier_choice(question, earlier)
             if known is not None:
                 return known
             assert ask is not None
@@ -240,7 +230,7 @@ class Session:
                 written = self._write(exam.text, out)
                 self._summary(the_plan, decisions, written, len(exam.releases))
                 return EXIT_OK
-            earlier = _answers(the_plan, decisions)
+            earlier = answers(the_plan, decisions)
             with self.store.locked():
                 exam, the_plan, known = self._current(exam, the_plan, decisions, earlier)
                 if known is not None:

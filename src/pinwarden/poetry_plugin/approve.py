@@ -1,7 +1,8 @@
 """`poetry pinwarden approve NAME==VERSION`: trust a version's files as the project's sources serve them now.
 
 A blocked `poetry lock` wrote nothing, so poetry.lock still holds the old state: the approval has to
-fetch the version's current files from the index, through Poetry's own sources and credentials.
+fetch the version's current files from the index, through Poetry's own sources and credentials. Only
+files whose names are that version's are approved (the rule `pinwarden approve --from-index` keeps).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 from ..cli import _report_approval, _split_approve_items
 from ..shared.compare import compare
 from ..shared.errors import PinwardenError
-from ..shared.filenames import same_version
+from ..shared.filenames import not_of_release, same_version
 from ..shared.index.sources import redact_url
 from ..shared.ledger import Ledger
 from ..shared.locks.poetry_lock import parse_poetry_lock
@@ -26,7 +27,11 @@ from .guard import release_of
 from .index import fetch_package, verify_files
 
 if TYPE_CHECKING:
+    from poetry.core.packages.package import Package
     from poetry.poetry import Poetry
+
+# What a source listed for a version but is not that version's file: (filename, why).
+LeftOut = list[tuple[str, str]]
 
 
 def approve_from_sources(
@@ -43,14 +48,16 @@ def approve_from_sources(
     fetched = [
         _fetch(poetry, normalize_name(name), version, locked, warden.trusted()) for name, version in specs
     ]
+    releases = [release for release, _ in fetched]
     with warden.store.locked():
         trusted = warden.trusted()
-        before = compare(trusted, fetched)
-        warden.store.save(record(trusted, fetched, how=TrustHow.APPROVAL, at=utc_now(), reason=reason))
-    for release in fetched:
+        before = compare(trusted, releases)
+        warden.store.save(record(trusted, releases, how=TrustHow.APPROVAL, at=utc_now(), reason=reason))
+    for release, left_out in fetched:
         out.write(f"pinwarden: {release.name}=={release.version} from {release.lockfile}:\n")
         out.writelines(f"  {f.filename}  {f.hash}\n" for f in release.files)
-    _report_approval(out, [(r.name, r.version) for r in fetched], before, warden.store.path)
+        out.writelines(f"  left out: {_shown(filename)} ({why})\n" for filename, why in left_out)
+    _report_approval(out, [(r.name, r.version) for r in releases], before, warden.store.path)
     notice = ledger_notice(warden.store.path, project_root(poetry.pyproject_path.parent))
     if notice:
         out.write(notice + "\n")
@@ -64,17 +71,34 @@ def _locked(lock: Path) -> tuple[LockedRelease, ...]:
 
 def _fetch(
     poetry: Poetry, name: NormalizedName, version: str, locked: Sequence[LockedRelease], trusted: Ledger
-) -> LockedRelease:
+) -> tuple[LockedRelease, LeftOut]:
     """The version from the source poetry.lock names for it (else Poetry's search order), keyed by
-    the version text the lock or the ledger already uses, so that the approval meets them."""
+    the version text the lock or the ledger already uses, so that the approval meets them; and the
+    files the source listed for it that are not its own."""
     pinned = [r for r in locked if r.name == name]
     source = next((r.source_reference for r in pinned if r.source_reference), None)
     package, source_name = fetch_package(poetry.pool, name, version, source)
+    left_out = _keep_own_files(package, name, version)
     release = release_of(package)
     if not release.files:
-        raise PinwardenError(f"{name}=={version}: source {source_name!r} lists no files for it")
+        others = "".join(f"; left out: {_shown(filename)} ({why})" for filename, why in left_out)
+        raise PinwardenError(f"{name}=={version}: source {source_name!r} lists no files for it{others}")
     verify_files(poetry.pool, package)  # the source's hashes are claims: each is checked against the bytes
     known = [r.version for r in pinned] + [v for (n, v) in trusted.releases if n == name]
     text = next((v for v in known if same_version(v, release.version)), release.version)
     shown = redact_url(release.source_url or "")
-    return replace(release, version=text, lockfile=f"source {source_name!r} ({shown})")
+    return replace(release, version=text, lockfile=f"source {source_name!r} ({shown})"), left_out
+
+
+def _keep_own_files(package: Package, name: NormalizedName, version: str) -> LeftOut:
+    """Keep only the files whose names packaging reads as this project and version: a source lists
+    what it likes under a version (PyPI's JSON API unchecked, a name Poetry reads as this version
+    and packaging as none). Done before any download, so a file left out is never fetched."""
+    judged = [(f, not_of_release(f["file"], name, version)) for f in package.files]
+    package.files = [f for f, why in judged if why is None]
+    return [(f["file"], why) for f, why in judged if why is not None]
+
+
+def _shown(filename: str) -> str:
+    """A name from the source, on one line of its own: a newline in it must not forge a line."""
+    return filename if filename.isprintable() else ascii(filename)

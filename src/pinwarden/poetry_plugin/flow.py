@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..shared.compare import compare, trusted_subset
-from ..shared.decide import Choice, Decisions, Plan, Question, apply, decide, plan
+from ..shared.decide import (
+    Answer,
+    Choice,
+    Decisions,
+    Plan,
+    Question,
+    answers,
+    apply,
+    decide,
+    earlier_choice,
+    plan,
+)
 from ..shared.errors import PinwardenError
 from ..shared.ledger import Key, Ledger
 from ..shared.locks.poetry_lock import parse_poetry_lock
@@ -157,8 +168,9 @@ class Warden:
         self.first_use = settings.first_use
         self.late_upload_days = settings.late_upload_days
         self.sdist_installs = settings.sdist_installs
-        # An install reviews before the lock is written: the lock's review reuses these answers.
-        self.decided: dict[Key, Choice] = {}
+        # An install reviews before the lock is written: the lock's review reuses these answers,
+        # each only for what the person was shown (Poetry may ask again with more found).
+        self.decided: dict[Key, Answer] = {}
         self._digests: dict[tuple[Key, str, tuple[str, ...]], Digests] = {}
 
     # -- the ledger ------------------------------------------------------------------------------
@@ -209,7 +221,7 @@ class Warden:
         # Installing from a lock on disk records nothing, so nothing is trusted on first use there:
         # a version never trusted is one the lock writers never reviewed (an edited lock).
         the_plan = plan(findings, first_use=self.first_use if writes else "ask")
-        open_questions = [q for q in the_plan.questions if q.key not in self.decided]
+        open_questions = [q for q in the_plan.questions if earlier_choice(q, self.decided) is None]
         if open_questions:
             report = findings_text(
                 [f for q in open_questions for f in q.findings],
@@ -224,7 +236,7 @@ class Warden:
         decisions = decide(the_plan, self._chooser(hooks))
         if decisions.aborted:
             raise Aborted()
-        self._remember(decisions, hooks)
+        self._remember(the_plan, decisions, open_questions, hooks)
         with_verified = _with_hashes(ledger, verified)
         kept = {r.key: trusted_subset(with_verified, r) for r in releases if r.key in decisions.rejected}
         return Review(releases, the_plan, decisions, tuple(verified), kept, ledger)
@@ -252,20 +264,25 @@ class Warden:
 
     def _chooser(self, hooks: Hooks) -> Callable[[Question], Choice]:
         def choose(question: Question) -> Choice:
-            earlier = self.decided.get(question.key)
+            earlier = earlier_choice(question, self.decided)
             if earlier is not None:
                 return earlier
             return hooks.ask(question) if hooks.ask is not None else Choice.ABORT
 
         return choose
 
-    def _remember(self, decisions: Decisions, hooks: Hooks) -> None:
-        for key in sorted(decisions.approved - self.decided.keys()):
-            hooks.say(f"pinwarden: {key[0]} {key[1]} approved; the ledger will trust its files")
-        for key in sorted(decisions.rejected - self.decided.keys()):
-            hooks.say(f"pinwarden: {key[0]} {key[1]} rejected; poetry.lock keeps only its trusted files")
-        self.decided.update(dict.fromkeys(decisions.approved, Choice.APPROVE))
-        self.decided.update(dict.fromkeys(decisions.rejected, Choice.REJECT))
+    def _remember(
+        self, the_plan: Plan, decisions: Decisions, asked: Sequence[Question], hooks: Hooks
+    ) -> None:
+        """Keep what was answered now with what it was answered on; an answer reused unchanged
+        keeps the (wider or equal) findings it was first given on."""
+        given = answers(the_plan, decisions)
+        for key in sorted({q.key for q in asked} & given.keys()):
+            self.decided[key] = given[key]
+            word = "approved; the ledger will trust its files"
+            if given[key].choice is Choice.REJECT:
+                word = "rejected; poetry.lock keeps only its trusted files"
+            hooks.say(f"pinwarden: {key[0]} {key[1]} {word}")
 
     def _signs(
         self, ledger: Ledger, releases: Sequence[LockedRelease], findings: Sequence[Finding], hooks: Hooks

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from cleo.formatters.formatter import Formatter
 
 from ..shared.decide import Choice, Question, parse_answer, prompt_text
 from ..shared.errors import PinwardenError
+from ..shared.terminal import person_at
 from .flow import Aborted, BuildsRefused, Hooks, IndexFiles, Refused, Verify, Yanked
 
 if TYPE_CHECKING:
@@ -36,20 +36,9 @@ def hooks_for(io: IO, verify: Verify, yanked: Yanked, index_files: IndexFiles | 
 def at_terminal(io: IO) -> bool:
     """A person can answer only when stdin and stderr are terminals, without -n (or -q, which Poetry
     makes non-interactive too) and outside CI. Piped answers are never taken: a script that pipes
-    `approve` would approve without anyone reading the report."""
-    return (
-        io.is_interactive()
-        and _is_tty(sys.stdin)
-        and _is_tty(sys.stderr)
-        and "CI" not in os.environ  # set at all, whatever its value: fail closed
-    )
-
-
-def _is_tty(stream: TextIO | None) -> bool:
-    try:
-        return stream is not None and stream.isatty()
-    except (OSError, ValueError):  # a closed or detached stream: nobody there
-        return False
+    `approve` would approve without anyone reading the report. `CI` set to any value is nobody,
+    as in the pip-compile wrapper (shared/terminal.py)."""
+    return io.is_interactive() and person_at(sys.stdin, sys.stderr)
 
 
 def say(io: IO, text: str) -> None:

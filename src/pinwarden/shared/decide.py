@@ -7,7 +7,7 @@ Prompting is injected (`ask`), so the flow itself stays pure and testable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -102,6 +102,35 @@ def decide(the_plan: Plan, ask: Callable[[Question], Choice] | None) -> Decision
             return Decisions(frozenset(), frozenset(), aborted=True)
         (approved if choice is Choice.APPROVE else rejected).add(question.key)
     return Decisions(frozenset(approved), frozenset(rejected), aborted=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A person's choice about one version, and every finding they were shown when they made it."""
+
+    choice: Choice
+    findings: frozenset[Finding]
+
+
+def earlier_choice(question: Question, earlier: Mapping[Key, Answer]) -> Choice | None:
+    """The choice made before about this version, if it was made on at least every finding the
+    question holds now; None: ask again. A "yes" given on one new file never covers a second one,
+    nor a changed file that appeared since."""
+    answer = earlier.get(question.key)
+    if answer is None or not frozenset(question.findings) <= answer.findings:
+        return None
+    return answer.choice
+
+
+def answers(the_plan: Plan, decisions: Decisions) -> dict[Key, Answer]:
+    """What each question of a plan was answered, with what it held (an aborted plan has none)."""
+    given: dict[Key, Answer] = {}
+    for question in the_plan.questions:
+        if question.key in decisions.approved:
+            given[question.key] = Answer(Choice.APPROVE, frozenset(question.findings))
+        elif question.key in decisions.rejected:
+            given[question.key] = Answer(Choice.REJECT, frozenset(question.findings))
+    return given
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,23 @@ def belongs_to(filename: str, project: NormalizedName, version: str) -> str | No
     return None
 
 
+def not_of_release(filename: str, project: NormalizedName, version: str) -> str | None:
+    """None when packaging reads `filename` as a wheel or sdist of exactly this project and version
+    (canonical name, PEP 440 version: `Demo-1.0.0-py3-none-any.whl` is demo 1's); else why not.
+
+    The rule for what an approval from an index may record (`pinwarden approve --from-index`,
+    `poetry pinwarden approve`). Strict where `belongs_to` is lenient: a name packaging cannot read
+    (an egg, a `.tar.bz2`, `demo-1.0.sdist.tar.gz`) is left out, its version would be a guess.
+    """
+    parsed = parse_filename(filename)
+    if parsed.kind not in (DistKind.WHEEL, DistKind.SDIST) or parsed.name is None or parsed.version is None:
+        return "packaging reads no project and version from it"
+    if parsed.name != project or not same_version(parsed.version, version):
+        found, wanted = canonical_version(parsed.version), canonical_version(version)
+        return f"it is {parsed.name} {found}, not {project} {wanted}"
+    return None
+
+
 def same_version(a: str, b: str) -> bool:
     return a == b or canonical_version(a) == canonical_version(b)
 

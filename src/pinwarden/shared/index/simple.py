@@ -289,16 +289,14 @@ def _html_file(anchor: _Anchor, base: str, problems: Collector) -> IndexFile | N
 
 
 def files_of_version(files: tuple[IndexFile, ...], name: str, version: str) -> Iterator[IndexFile]:
-    """The files a page lists for one version, judged by their filenames.
+    """The files a page lists for one version, judged by their filenames (`not_of_release`, the
+    rule `poetry pinwarden approve` shares).
 
     A filename that does not parse as this project (`cffi-1.0.2-2.tar.gz` reads as `cffi-1-0-2` 2)
     is left out: it is not this version's file, whatever its version part says.
     """
-    from ..filenames import parse_filename, same_version
+    from ..filenames import not_of_release
     from ..model import normalize_name
 
     project = normalize_name(name)
-    for file in files:
-        parsed = parse_filename(file.filename)
-        if parsed.name == project and parsed.version is not None and same_version(parsed.version, version):
-            yield file
+    return (file for file in files if not_of_release(file.filename, project, version) is None)
