@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from itertools import permutations
@@ -33,6 +35,7 @@ from pinwarden.poetry_plugin.guard import release_of
 from pinwarden.shared.compare import compare
 from pinwarden.shared.decide import Choice, decide, parse_answer, plan
 from pinwarden.shared.ledger import Ledger, dumps, loads
+from pinwarden.shared.ledger_diff import ChangeKind, diff
 from pinwarden.shared.locks.poetry_lock import parse_poetry_lock
 from pinwarden.shared.model import (
     FileHash,
@@ -207,6 +210,8 @@ def test_an_approved_resourcing_is_recorded_and_then_passes(kind: SourceKind, sp
     assert compare(approved, [hashed(spelling)]) == ()
     other = replace(hashed(spelling), files=(LockedFile(WHEEL, h(9)),))
     assert [f.kind for f in compare(approved, [other])] == [FindingKind.CHANGED_FILE]
+    (change,) = [c for c in diff(ledger, approved) if c.kind is ChangeKind.SOURCE_REPLACED]
+    assert (change.old, change.new, change.removes_trust) == (None, now.source_identity, True)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -375,6 +380,32 @@ def test_poetry_refuses_a_version_resourced_to_a_directory(
     assert done.last_line == f"poetry pinwarden approve {from_lock}{ALPHA}==1"
     assert project.snapshot() == before
     assert project.installed_marker() == marker
+
+
+@pytest.mark.e2e
+def test_an_approved_directory_is_recorded_and_diff_calls_it_out(template: Project, tmp_path: Path) -> None:
+    project = copy_project(template, tmp_path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    env = {**project.env, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    for args in (["init", "-q", "-b", "main"], ["add", "pinwarden-ledger.toml"], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *args], cwd=project.path, env=env, check=True, capture_output=True)
+    resource_alpha(project, "1.0.0", lock=True)
+    assert project.poetry("install", "-n").code == 1
+
+    project.ok("pinwarden", "approve", "--from-lock", f"{ALPHA}==1", "--reason", "vendored")
+    assert 'source = "directory:vendor/alpha"' in project.ledger_text()
+    assert "all trusted and complete" in project.ok("pinwarden", "check").output
+    done = subprocess.run(
+        [sys.executable, "-m", "pinwarden", "diff"],
+        cwd=project.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SOURCE REPLACED" in done.stdout and "directory:vendor/alpha" in done.stdout
 
 
 # ---------------------------------------------------------------------------------------------

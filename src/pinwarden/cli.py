@@ -545,11 +545,20 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
-    """Exit 0 when trust was only added, 1 when any was removed or replaced, or when
-    `[tool.pinwarden] ledger` changed (a reviewer must look)."""
+    """Exit 0 when trust was only added, 1 when any was removed or replaced, or when a
+    `[tool.pinwarden]` setting changed (the ledger's place, or how it guards: a reviewer must look)."""
     from .shared.git import short_revision, text_at
     from .shared.ledger import loads
-    from .shared.ledger_diff import diff, diff_json, diff_text, move_text, with_move_json
+    from .shared.ledger_diff import (
+        diff,
+        diff_json,
+        diff_text,
+        move_text,
+        settings_changes,
+        settings_text,
+        with_move_json,
+        with_settings_json,
+    )
 
     cwd = Path.cwd()
     settings, base = load_settings(cwd)
@@ -564,15 +573,19 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
         raise PinwardenError(f"{store.path}: no ledger now nor at {args.revision}")
     old = loads(old_text, f"{args.revision}:{old_path.name}") if old_text is not None else Ledger()
     changes = diff(old, store.load())
+    guards = settings_changes(old_setting, settings)
     revision = short_revision(store.path, args.revision)
     if args.format == "json":
-        text = with_move_json(diff_json(changes, ledger=str(store.path), base=revision), move)
+        report = with_move_json(diff_json(changes, ledger=str(store.path), base=revision), move)
+        text = with_settings_json(report, guards)
     else:
-        text = (move_text(move, base=revision) if move else "") + diff_text(
-            changes, ledger=str(store.path), base=revision
+        text = (
+            (move_text(move, base=revision) if move else "")
+            + settings_text(guards, base=revision)
+            + diff_text(changes, ledger=str(store.path), base=revision)
         )
     out.write(text if text.endswith("\n") else text + "\n")
-    return EXIT_FINDINGS if move or any(c.removes_trust for c in changes) else EXIT_OK
+    return EXIT_FINDINGS if move or guards or any(c.removes_trust for c in changes) else EXIT_OK
 
 
 def _setting_at(pyproject: Path, revision: str, text_at: Callable[[Path, str], str | None]) -> Settings:
