@@ -15,7 +15,8 @@ from itertools import permutations
 from pathlib import Path
 
 import pytest
-from tests.test_diff import git, repo, run  # noqa: F401  (repo: the fixture, a git repository)
+from tests import test_diff
+from tests.test_diff import git, run
 
 from pinwarden.shared.filenames import file_identity
 from pinwarden.shared.ledger import Ledger, dumps
@@ -28,6 +29,8 @@ from pinwarden.shared.model import (
     TrustEvent,
     TrustHow,
 )
+
+repo = test_diff.repo  # the fixture: a git repository with a ledger committed
 
 DEMO = NormalizedName("demo")
 LEDGER = "pinwarden-ledger.toml"
@@ -110,7 +113,7 @@ def test_the_pairs_are_one_file_to_installers() -> None:
 
 
 @pytest.mark.parametrize(("trusted", "added"), PAIRS)
-def test_another_spelling_with_other_bytes_is_a_replaced_hash(repo: Path, trusted: str, added: str) -> None:  # noqa: F811
+def test_another_spelling_with_other_bytes_is_a_replaced_hash(repo: Path, trusted: str, added: str) -> None:
     old = base(trusted)
     new = ledger(*old.releases[(DEMO, "1")].files, entry(added, OTHER_BYTES))
     code, out, changes = changes_since_base(repo, dumps(old), dumps(new))
@@ -127,7 +130,7 @@ def test_another_spelling_with_other_bytes_is_a_replaced_hash(repo: Path, truste
 
 
 @pytest.mark.parametrize(("trusted", "added"), PAIRS)
-def test_another_spelling_with_the_same_bytes_is_an_addition(repo: Path, trusted: str, added: str) -> None:  # noqa: F811
+def test_another_spelling_with_the_same_bytes_is_an_addition(repo: Path, trusted: str, added: str) -> None:
     old = base(trusted)
     new = ledger(*old.releases[(DEMO, "1")].files, entry(added, TRUSTED_BYTES))
     code, out, changes = changes_since_base(repo, dumps(old), dumps(new))
@@ -137,7 +140,7 @@ def test_another_spelling_with_the_same_bytes_is_an_addition(repo: Path, trusted
 
 @pytest.mark.parametrize(("trusted", "added"), PAIRS[:: max(1, len(PAIRS) // 12)])
 @pytest.mark.parametrize("where", ["vanished-original", "original-removed", "another-version-table"])
-def test_wherever_the_respelled_entry_is_written(repo: Path, trusted: str, added: str, where: str) -> None:  # noqa: F811
+def test_wherever_the_respelled_entry_is_written(repo: Path, trusted: str, added: str, where: str) -> None:
     old = base(trusted, vanished=where == "vanished-original")
     old_text = dumps(old)
     if where == "another-version-table":
@@ -157,7 +160,7 @@ def test_wherever_the_respelled_entry_is_written(repo: Path, trusted: str, added
 
 
 @pytest.mark.parametrize(("trusted", "added"), NOT_THE_SAME + [(b, a) for a, b in NOT_THE_SAME])
-def test_another_distribution_is_a_new_file(repo: Path, trusted: str, added: str) -> None:  # noqa: F811
+def test_another_distribution_is_a_new_file(repo: Path, trusted: str, added: str) -> None:
     old = base(trusted)
     new = ledger(*old.releases[(DEMO, "1")].files, entry(added, OTHER_BYTES))
     code, out, changes = changes_since_base(repo, dumps(old), dumps(new))

@@ -18,7 +18,8 @@ from itertools import permutations
 from pathlib import Path
 
 import pytest
-from tests.test_diff import git, repo, run  # noqa: F401  (repo: the fixture, a git repository)
+from tests import test_diff
+from tests.test_diff import git, run
 
 from pinwarden.cli import main
 from pinwarden.shared.errors import InputError
@@ -27,6 +28,8 @@ from pinwarden.shared.ledger_diff import REMOVING, ChangeKind, diff
 from pinwarden.shared.ledger_fast import fast_loads
 from pinwarden.shared.model import FileHash, LockedFile, LockedRelease, NormalizedName, TrustHow
 from pinwarden.shared.trust import record
+
+repo = test_diff.repo  # the fixture: a git repository with a ledger committed
 
 AT = "2026-11-25T00:00:00Z"
 LEDGER = "pinwarden-ledger.toml"
@@ -138,7 +141,7 @@ def test_both_readers_refuse_one_file_with_two_digests_of_one_algorithm(text: st
 
 @pytest.mark.parametrize("text", [t for _, t in TWO_DIGESTS], ids=[i for i, _ in TWO_DIGESTS])
 def test_diff_and_check_stop_on_such_a_ledger_with_one_error_line(
-    repo: Path,  # noqa: F811
+    repo: Path,
     text: str,
 ) -> None:
     base_repo(repo)
@@ -195,7 +198,7 @@ DIGEST_EDITS += [
 @pytest.mark.parametrize(
     ("text", "kind"), [(t, k) for _, t, k in DIGEST_EDITS], ids=[i for i, _, _ in DIGEST_EDITS]
 )
-def test_every_edit_that_weakens_trust_fails_diff(repo: Path, text: str, kind: ChangeKind) -> None:  # noqa: F811
+def test_every_edit_that_weakens_trust_fails_diff(repo: Path, text: str, kind: ChangeKind) -> None:
     base_repo(repo)
     commit(repo, text)
     code, out, err = run("HEAD~1")
@@ -211,7 +214,7 @@ def test_every_edit_that_weakens_trust_fails_diff(repo: Path, text: str, kind: C
 
 @pytest.mark.parametrize("old", SOURCES)
 @pytest.mark.parametrize("new", SOURCES)
-def test_any_change_of_source_is_source_replaced(repo: Path, old: str | None, new: str | None) -> None:  # noqa: F811
+def test_any_change_of_source_is_source_replaced(repo: Path, old: str | None, new: str | None) -> None:
     commit(repo, _with_source(BASE_TEXT, old), "base")
     commit(repo, _with_source(BASE_TEXT, new))
     code, out, _ = run("HEAD~1")
@@ -247,7 +250,62 @@ def _one_file(*digests: FileHash) -> Ledger:
     return record(Ledger(), [demo], how=TrustHow.INIT, at=AT)
 
 
-def test_what_only_adds_trust_still_passes(repo: Path) -> None:  # noqa: F811
+UNNAMED = h(0x55)
+UNNAMED_LINE = f'  {{ hashes = ["{UNNAMED}"] }},'
+WITH_UNNAMED = BASE_TEXT.replace(SDIST_LINE, SDIST_LINE + "\n" + UNNAMED_LINE)
+BESIDE_UNNAMED: list[tuple[str, str, int, set[str]]] = [
+    # (id, the pull request's ledger text, exit code, kinds of change)
+    (
+        "digest-added-to-the-entry",
+        WITH_UNNAMED.replace(UNNAMED_LINE, f"  {{ {hashes(UNNAMED, EVIL512)} }},"),
+        1,
+        {"added-hash"},
+    ),
+    (
+        "named-with-a-digest-beside",
+        WITH_UNNAMED.replace(
+            UNNAMED_LINE, f'  {{ file = "demo-1.0-py2-none-any.whl", {hashes(UNNAMED, EVIL512)} }},'
+        ),
+        1,
+        {"added-hash"},
+    ),
+    (
+        "named-alone",
+        WITH_UNNAMED.replace(UNNAMED_LINE, f'  {{ file = "demo-1.0-py2-none-any.whl", {hashes(UNNAMED)} }},'),
+        0,
+        {"added-file"},
+    ),
+    (
+        "another-entry",
+        WITH_UNNAMED.replace(UNNAMED_LINE, UNNAMED_LINE + f"\n  {{ {hashes(EVIL512)} }},"),
+        0,
+        {"added-file"},
+    ),
+    (
+        "digest-swapped",
+        WITH_UNNAMED.replace(UNNAMED_LINE, f"  {{ {hashes(EVIL)} }},"),
+        1,
+        {"removed-hash", "added-file"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "kinds"), [c[1:] for c in BESIDE_UNNAMED], ids=[c[0] for c in BESIDE_UNNAMED]
+)
+def test_a_requirements_hash_and_what_is_written_beside_it(
+    repo: Path, text: str, code: int, kinds: set[str]
+) -> None:
+    """A hash learnt from a requirements file has no filename; a digest written into its entry (or
+    into the named entry it moves to) claims the same bytes, which nobody verified."""
+    commit(repo, WITH_UNNAMED, "base")
+    commit(repo, text)
+    assert run("HEAD~1")[0] == code
+    data = json.loads(run("HEAD~1", "--format", "json")[1])
+    assert {c["kind"] for c in data["changes"]} == kinds
+
+
+def test_what_only_adds_trust_still_passes(repo: Path) -> None:
     base_repo(repo)
     more = BASE_TEXT + (
         '\n[projects.fresh."0.1"]\ntrusted = [\n  { how = "first-use", at = "2026-11-26T00:00:00Z" },\n]\n'
@@ -282,8 +340,16 @@ SETTINGS: list[tuple[str, str, str, str]] = [
 ]
 
 
+def _value(table: str, key: str) -> object:
+    """The setting as pinwarden reads it (its default when the table leaves it out)."""
+    from pinwarden.shared.config import parse_settings
+
+    value = getattr(parse_settings(f"[tool.pinwarden]\n{table}\n"), key.replace("-", "_"))
+    return list(value) if isinstance(value, tuple) else value
+
+
 @pytest.mark.parametrize(("setting", "old", "new", "named"), SETTINGS)
-def test_a_changed_guard_setting_fails_diff(repo: Path, setting: str, old: str, new: str, named: str) -> None:  # noqa: F811
+def test_a_changed_guard_setting_fails_diff(repo: Path, setting: str, old: str, new: str, named: str) -> None:
     _pyproject(repo, old)
     git(repo, "add", "pyproject.toml")
     git(repo, "commit", "-qm", "settings")
@@ -291,6 +357,7 @@ def test_a_changed_guard_setting_fails_diff(repo: Path, setting: str, old: str, 
     code, out, _ = run()
     assert code == 1, out
     assert "GUARD SETTINGS CHANGED" in out and f"  {named}: " in out
+    assert f"  {named}: {json.dumps(_value(old, named))} at HEAD (" in out
     assert "no trust changed" in out  # the ledger itself is unchanged
     code, out, _ = run("--format", "json")
     data = json.loads(out)
@@ -307,7 +374,7 @@ def test_a_changed_guard_setting_fails_diff(repo: Path, setting: str, old: str, 
         ('sdist-installs = "allow"\nfirst-use = "ask"', 'first-use = "ask"\nsdist-installs = "allow"'),
     ],
 )
-def test_a_setting_that_means_the_same_is_no_change(repo: Path, old: str, new: str) -> None:  # noqa: F811
+def test_a_setting_that_means_the_same_is_no_change(repo: Path, old: str, new: str) -> None:
     _pyproject(repo, old)
     git(repo, "add", "pyproject.toml")
     git(repo, "commit", "-qm", "settings")
@@ -317,7 +384,7 @@ def test_a_setting_that_means_the_same_is_no_change(repo: Path, old: str, new: s
     assert json.loads(run("--format", "json")[1])["settings_changed"] == []
 
 
-def test_several_settings_at_once_are_each_shown(repo: Path) -> None:  # noqa: F811
+def test_several_settings_at_once_are_each_shown(repo: Path) -> None:
     _pyproject(repo, 'first-use = "ask"\nsdist-installs = "refuse"')
     git(repo, "add", "pyproject.toml")
     git(repo, "commit", "-qm", "settings")
@@ -346,7 +413,7 @@ EDITS: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.mark.parametrize("edit", list(EDITS))
-def test_diff_json_follows_the_schema(repo: Path, edit: str) -> None:  # noqa: F811
+def test_diff_json_follows_the_schema(repo: Path, edit: str) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     base_repo(repo)
     EDITS[edit](repo)
@@ -357,7 +424,7 @@ def test_diff_json_follows_the_schema(repo: Path, edit: str) -> None:  # noqa: F
     assert {c.value for c in ChangeKind} == set(SCHEMA["$defs"]["change"]["properties"]["kind"]["enum"])
 
 
-def test_the_installed_command_says_the_same(repo: Path) -> None:  # noqa: F811
+def test_the_installed_command_says_the_same(repo: Path) -> None:
     base_repo(repo)
     commit(repo, with_wheel(W256, EVIL512))
     done = subprocess.run(

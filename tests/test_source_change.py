@@ -286,6 +286,7 @@ def test_check_reports_a_resourced_version(
     code, out, err = cli(tmp_path, monkeypatch, "check")
     assert code == 1, out + err
     assert "THE CONTENT OF A TRUSTED FILE HAS CHANGED" in out and "CHANGED" in out
+    assert "now comes from a local directory or git commit the ledger never" in out
     assert f"now {'a local directory' if source == 'directory' else 'a git commit'} that no hash pins" in out
     assert "MISSING" not in out
     assert out.rstrip().endswith("pinwarden approve demo==1")

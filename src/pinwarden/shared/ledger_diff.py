@@ -148,19 +148,40 @@ def _file_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[Cha
         else:
             yield from _same_file(after, old_file, new_file)
     added = [f for name, f in new_named.items() if name not in old_named]
-    yield from _added_files(before, after, added)
+    yield from _added_files(before, after, added, every_old_hash)
     # A hash learnt from a requirements file (no filename) may move to a named entry: still trusted.
     for old_file in (f for f in before.files if f.filename is None):
         for digest in old_file.hashes:
             if digest not in every_new_hash:
                 yield _change(after, ChangeKind.REMOVED_HASH, old=str(digest))
     for new_file in (f for f in after.files if f.filename is None):
+        beside = _beside_trusted(after, new_file, every_old_hash)
+        if beside is not None:
+            yield from beside
+            continue
         for digest in new_file.hashes:
-            if digest not in every_old_hash:
-                yield _change(after, ChangeKind.ADDED_FILE, new=str(digest))
+            yield _change(after, ChangeKind.ADDED_FILE, new=str(digest))
 
 
-def _added_files(before: TrustedRelease, after: TrustedRelease, added: list[TrustedFile]) -> Iterator[Change]:
+def _beside_trusted(
+    release: TrustedRelease, entry: TrustedFile, trusted: set[FileHash]
+) -> list[Change] | None:
+    """An entry holding a trusted digest says its other digests name the same bytes: each is a digest
+    nobody verified (ADDED_HASH). None when the entry holds no trusted digest."""
+    fresh = [h for h in entry.hashes if h not in trusted]
+    if len(fresh) == len(entry.hashes):
+        return None
+    known = _joined([h for h in entry.hashes if h in trusted])
+    detail = f"beside {known}: the same bytes only if someone hashed the file"
+    return [
+        _change(release, ChangeKind.ADDED_HASH, filename=entry.filename, new=str(h), detail=detail)
+        for h in fresh
+    ]
+
+
+def _added_files(
+    before: TrustedRelease, after: TrustedRelease, added: list[TrustedFile], every_old_hash: set[FileHash]
+) -> Iterator[Change]:
     """A new filename is a new file, unless an installer takes it for a trusted one (another
     spelling, another sdist archive): then other bytes under it replace trusted content."""
     if not added:
@@ -173,6 +194,10 @@ def _added_files(before: TrustedRelease, after: TrustedRelease, added: list[Trus
             trusted.setdefault(file_identity(old_file.filename, before.name), []).append(old_file)
     for new_file in added:
         assert new_file.filename is not None
+        beside = _beside_trusted(after, new_file, every_old_hash)
+        if beside:  # trusted bytes that gained a filename are an addition; a digest beside them is not
+            yield from beside
+            continue
         same = trusted.get(file_identity(new_file.filename, after.name), [])
         known = {h for f in same for h in f.hashes}
         if not same or known.issuperset(new_file.hashes):
@@ -410,7 +435,7 @@ def settings_text(changes: Sequence[SettingChange], *, base: str) -> str:
         "@" * 72,
         "@    GUARD SETTINGS CHANGED: [tool.pinwarden] guards differently now   @",
         "@" * 72,
-        *(f"  {c.setting}: {c.old!r} at {base} -> {c.new!r} now" for c in changes),
+        *(f"  {c.setting}: {_shown(c.old)} at {base} -> {_shown(c.new)} now" for c in changes),
         "",
         "A looser guard (first use trusted again, files excluded from checks, sdist installs",
         "allowed, a longer late-upload window) lets the next change in unreviewed. Unless the",
@@ -419,6 +444,11 @@ def settings_text(changes: Sequence[SettingChange], *, base: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _shown(value: str | int | tuple[str, ...]) -> str:
+    """As it would be written in pyproject.toml."""
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
 def with_settings_json(report: str, changes: Sequence[SettingChange]) -> str:
