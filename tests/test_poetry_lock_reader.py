@@ -377,7 +377,8 @@ def test_2_x_sources(version: str) -> None:
 
     local = by_name["localdep"]
     assert (local.source_kind, local.source_url, local.files) == (SourceKind.DIRECTORY, "../localdep", ())
-    assert all(r.source_identity is None for r in lock.releases if r.name != "gitdep")
+    assert local.source_identity == "directory:../localdep"  # what stands in for hashes it has none of
+    assert all(r.source_identity is None for r in lock.releases if r.name not in ("gitdep", "localdep"))
 
     assert lock.index_urls == (INTERNAL, PYPI_SIMPLE)
 

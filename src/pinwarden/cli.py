@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from .shared.auditing import Fetcher
     from .shared.config import Settings
     from .shared.git import Revision
-    from .shared.ledger_diff import Change, LedgerMove
+    from .shared.ledger_diff import Change, LedgerMove, SettingChange
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -544,14 +544,15 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
-    """Exit 0 when trust was only added, 1 when any was removed or replaced, or when
-    `[tool.pinwarden] ledger` or the symlinks on the ledger's path changed (a reviewer must look).
+    """Exit 0 when trust was only added, 1 when any was removed or replaced, or when a
+    `[tool.pinwarden]` setting (the ledger's place, or how it guards) or the symlinks on the
+    ledger's path changed: a reviewer must look.
 
     The old ledger is read as a checkout of the revision would read it (its settings, its
     symlinks); the new one as `check` reads it. Both stay inside the git work tree."""
     from .shared.git import revision, work_tree
     from .shared.ledger import loads
-    from .shared.ledger_diff import diff, ledger_move
+    from .shared.ledger_diff import diff, ledger_move, settings_changes
     from .shared.store import resolve_in_work_tree
 
     top = work_tree(Path.cwd())
@@ -577,8 +578,9 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
         raise PinwardenError(f"{store.path}: no ledger now nor at {args.revision}")
     old = loads(old_text, f"{args.revision}:{old_found.file}") if old_text is not None else Ledger()
     changes = diff(old, store.load())
-    out.write(_diff_report(args.format, changes, move, ledger=str(store.path), base=rev.short()))
-    return EXIT_FINDINGS if move or any(c.removes_trust for c in changes) else EXIT_OK
+    guards = settings_changes(old_setting, settings)
+    out.write(_diff_report(args.format, changes, move, guards, ledger=str(store.path), base=rev.short()))
+    return EXIT_FINDINGS if move or guards or any(c.removes_trust for c in changes) else EXIT_OK
 
 
 def _spelled_cwd(top: Path) -> Path:
@@ -595,13 +597,31 @@ def _spelled_cwd(top: Path) -> Path:
 
 
 def _diff_report(
-    output_format: str, changes: Sequence[Change], move: LedgerMove | None, *, ledger: str, base: str
+    output_format: str,
+    changes: Sequence[Change],
+    move: LedgerMove | None,
+    guards: Sequence[SettingChange],
+    *,
+    ledger: str,
+    base: str,
 ) -> str:
-    from .shared.ledger_diff import diff_json, diff_text, move_text, with_move_json
+    from .shared.ledger_diff import (
+        diff_json,
+        diff_text,
+        move_text,
+        settings_text,
+        with_move_json,
+        with_settings_json,
+    )
 
     if output_format == "json":
-        return with_move_json(diff_json(changes, ledger=ledger, base=base), move) + "\n"
-    return (move_text(move, base=base) if move else "") + diff_text(changes, ledger=ledger, base=base)
+        report = with_move_json(diff_json(changes, ledger=ledger, base=base), move)
+        return with_settings_json(report, guards) + "\n"
+    return (
+        (move_text(move, base=base) if move else "")
+        + settings_text(guards, base=base)
+        + diff_text(changes, ledger=ledger, base=base)
+    )
 
 
 def _setting_at(rev: Revision, pyproject: Path, cwd: Path) -> Settings:

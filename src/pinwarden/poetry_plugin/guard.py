@@ -89,7 +89,7 @@ class PoetryGuard:
 
     def review_install(self, packages: list[Package], *, writes: bool) -> None:
         with _as_poetry_errors():
-            releases = [release_of(p) for p in packages]
+            releases = [release_of(p, self.poetry.locker.lock.parent) for p in packages]
             review = self.warden.review(releases, self._hooks(packages), writes=writes)
         _cut(packages, review)
 
@@ -104,7 +104,7 @@ class PoetryGuard:
         with _as_poetry_errors():
             builds = []
             for package in packages:
-                release = release_of(package)
+                release = release_of(package, self.poetry.locker.lock.parent)
                 filename = chosen(package) if release.source_kind is SourceKind.INDEX else None
                 how = built_from_source(release) if filename is None else _built_from(filename)
                 if how is not None:
@@ -231,8 +231,9 @@ def _built_from(filename: str) -> str | None:
     return None if filename.lower().endswith(".whl") else f"built from its sdist {filename}"
 
 
-def release_of(package: Package) -> LockedRelease:
-    """A package as poetry.lock would pin it (`Locker._dump_package`), for the review."""
+def release_of(package: Package, lock_dir: Path | None = None) -> LockedRelease:
+    """A package as poetry.lock would pin it (`Locker._dump_package`), for the review: a local path
+    relative to the lock's directory (`lock_dir`), as the lock writes it and the ledger records it."""
     from ..shared.locks.poetry_lock import PYPI_SIMPLE
     from ..shared.model import FileHash, LockedFile, LockedRelease, SourceKind, normalize_name
     from .flow import LOCK_LABEL
@@ -251,9 +252,20 @@ def release_of(package: Package) -> LockedRelease:
         files=tuple(LockedFile(f["file"], FileHash.parse(f["hash"])) for f in package.files),
         lockfile=LOCK_LABEL,
         source_kind=kind,
-        source_url=package.source_url if package.source_type else PYPI_SIMPLE,
+        source_url=_lock_url(package, lock_dir) if package.source_type else PYPI_SIMPLE,
         source_reference=reference,
     )
+
+
+def _lock_url(package: Package, lock_dir: Path | None) -> str | None:
+    """As `Locker._dump_package` writes a file or directory source: relative to the lock, resolved."""
+    import os
+    from pathlib import Path
+
+    url = package.source_url
+    if url is None or lock_dir is None or package.source_type not in ("file", "directory"):
+        return url
+    return Path(os.path.relpath(Path(url).resolve(), lock_dir.resolve())).as_posix()
 
 
 def _cut(packages: Iterable[Package], review: Review) -> None:

@@ -17,6 +17,7 @@ from .model import (
     TrustedFile,
     TrustedRelease,
     masked_source,
+    names_a_source,
 )
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 # Sources whose bytes only a file hash pins (git has its commit, a directory is the project itself).
 _HASHED_SOURCES = frozenset({SourceKind.INDEX, SourceKind.URL})
+# Sources a lock gives no file hashes for: what they install is named by their source identity.
+_UNHASHED_SOURCES = frozenset({SourceKind.GIT, SourceKind.DIRECTORY})
 
 
 def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding, ...]:
@@ -32,15 +35,16 @@ def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding,
     findings: set[Finding] = set()
     groups: dict[tuple[str, str], list[LockedRelease]] = {}
     for release in releases:
-        if release.source_kind is not SourceKind.DIRECTORY:  # the project's own code: nothing to swap
-            groups.setdefault(release.key, []).append(release)
+        groups.setdefault(release.key, []).append(release)
     for group in groups.values():
         trusted = ledger.get(group[0].name, group[0].version)
         for release in group:
-            if trusted is None:
-                findings.update(_new_version(release))
-            else:
+            if trusted is not None:
                 findings.update(_against_trusted(release, trusted))
+            elif release.source_kind is not SourceKind.DIRECTORY:
+                # A directory never trusted is the project's own code: nothing to swap. Once a version
+                # is trusted, a directory in its place is a change (`_source_change`).
+                findings.update(_new_version(release))
         if trusted is not None:
             findings.update(_missing(group, trusted))
     return tuple(sorted(findings, key=Finding.sort_key))
@@ -54,6 +58,12 @@ def trusted_subset(ledger: Ledger, release: LockedRelease) -> LockedRelease:
     view = _TrustedView.of(trusted)
     kept = tuple(f for f in release.files if not any(True for _ in _against_file(release, view, f)))
     return replace(release, files=kept)
+
+
+def changes_source(finding: Finding) -> bool:
+    """A finding that a version now comes from another source (a directory, a git commit): keeping
+    only its trusted files cannot undo that, so such a version can be approved or aborted, not rejected."""
+    return finding.kind is FindingKind.CHANGED_FILE and names_a_source(finding.hash)
 
 
 def untrusted_keys(findings: Iterable[Finding]) -> list[tuple[str, str]]:
@@ -112,20 +122,41 @@ def _weak(release: LockedRelease, locked: LockedFile) -> Finding:
 
 
 def _against_trusted(release: LockedRelease, trusted: TrustedRelease) -> Iterator[Finding]:
-    # Masked on both sides: an older ledger may hold the password poetry.lock gave it.
-    old = masked_source(trusted.source) if trusted.source is not None else None
-    if release.source_identity is not None and release.source_identity != old:
-        yield _finding(
-            release,
-            FindingKind.CHANGED_FILE,
-            filename=release.source_url,
-            hash=release.source_identity,
-            trusted_hash=trusted.source,
-            detail="the git source points at another commit",
-        )
+    changed = _source_change(release, trusted)
+    if changed is not None:
+        yield changed
     view = _TrustedView.of(trusted)
     for locked in release.files:
         yield from _against_file(release, view, locked)
+
+
+def _source_change(release: LockedRelease, trusted: TrustedRelease) -> Finding | None:
+    """A git commit or a local directory that the ledger does not trust for this version: no hash
+    pins what it installs, so it is as grave as other bytes under a trusted name."""
+    now = release.source_identity
+    # Masked on both sides: an older ledger may hold the password poetry.lock gave it.
+    old = masked_source(trusted.source) if trusted.source is not None else None
+    if now is None or now == old:
+        return None
+    if release.source_kind is SourceKind.GIT and old is not None and old.startswith("git+"):
+        detail = "the git source points at another commit"
+    else:
+        place = "a git commit" if release.source_kind is SourceKind.GIT else "a local directory"
+        detail = f"now {place} that no hash pins; trusted as {_trusted_as(trusted, old)}"
+    return _finding(
+        release,
+        FindingKind.CHANGED_FILE,
+        filename=release.source_url,
+        hash=now,
+        trusted_hash=old,
+        detail=detail,
+    )
+
+
+def _trusted_as(trusted: TrustedRelease, source: str | None) -> str:
+    if source is not None:
+        return source
+    return f"hashed files from {trusted.index}" if trusted.index else "hashed files"
 
 
 @dataclass(slots=True)
@@ -215,8 +246,8 @@ def _against_known_file(
 
 def _missing(group: list[LockedRelease], trusted: TrustedRelease) -> Iterator[Finding]:
     """Trusted files that no lock pinning this version lists (one version may sit in several locks)."""
-    if group[0].source_kind is SourceKind.GIT:
-        return
+    if all(r.source_kind in _UNHASHED_SOURCES for r in group):
+        return  # no lock lists files for it: the source change is the finding, not each file gone
     names = {f.filename for r in group for f in r.files if f.filename is not None}
     hashes = {f.hash for r in group for f in r.files}
     lockfiles = ", ".join(sorted({r.lockfile for r in group}))

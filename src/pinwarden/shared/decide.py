@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from .compare import trusted_subset
+from .compare import changes_source, trusted_subset
 from .ledger import Ledger
 from .model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind, TrustHow
 from .trust import record
@@ -44,8 +44,9 @@ class Question:
 
     @property
     def can_reject(self) -> bool:
-        """Rejecting keeps only trusted files; a version with none cannot be locked that way."""
-        return not self.is_new_version
+        """Rejecting keeps only trusted files; a version with none cannot be locked that way, nor one
+        that now comes from a git commit or a directory (the lock would still install from there)."""
+        return not self.is_new_version and not any(changes_source(f) for f in self.findings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,6 +249,7 @@ def _read_release(
     source = _optional_str(body, "source", where, problems)
     history = tuple(_read_list(body, "trusted", where, problems, _read_event))
     files = tuple(sorted(_read_list(body, "files", where, problems, _read_file), key=TrustedFile.sort_key))
+    _refuse_repeated_files(files, f"{where}.files", problems)
     if not history:
         problems.add(f"{where}.trusted", "must record how the version was trusted")
     if len(problems.problems) > before:
@@ -256,6 +257,13 @@ def _read_release(
     return TrustedRelease(
         name=name, version=version, files=files, history=history, index=index, source=source
     )
+
+
+def _refuse_repeated_files(files: tuple[TrustedFile, ...], where: str, problems: Collector) -> None:
+    """A filename listed twice gives one file two entries; readers keyed by filename would keep one."""
+    named = [f.filename for f in files if f.filename is not None]
+    for filename in sorted({n for n in named if named.count(n) > 1}):
+        problems.add(where, f"{filename} is listed twice; one entry per file")
 
 
 def _optional_str(body: dict[str, Any], key: str, where: str, problems: Collector) -> str | None:
@@ -322,7 +330,7 @@ def _read_file(item: dict[str, Any], where: str, problems: Collector) -> Trusted
     if not isinstance(raw_hashes, list) or not raw_hashes:
         problems.add(f"{where}.hashes", "must be a non-empty array of algorithm:hex strings")
         return None
-    hashes = []
+    hashes: list[FileHash] = []
     for i, raw in enumerate(raw_hashes):
         try:
             parsed = FileHash.parse(raw) if isinstance(raw, str) else None
@@ -332,6 +340,15 @@ def _read_file(item: dict[str, Any], where: str, problems: Collector) -> Trusted
             continue
         if parsed is None or not parsed.strong:
             problems.add(f"{where}.hashes[{i}]", f"{raw!r} is not a strong hash (sha256, sha384, sha512)")
+            ok = False
+            continue
+        if any(h.algorithm == parsed.algorithm for h in hashes):
+            # One file has one digest per algorithm: a second one means other bytes, and keeping
+            # either would decide silently which bytes are trusted.
+            problems.add(
+                f"{where}.hashes[{i}]",
+                f"a second {parsed.algorithm} hash for one file; trust neither until one is removed by hand",
+            )
             ok = False
             continue
         hashes.append(parsed)

@@ -1,9 +1,11 @@
 """Ledger x ledger -> what trust changed, for reviewing a pull request. Pure: no git, no files.
 
 Additions are the normal life of a ledger (a new version, an approved new file). Anything that
-takes trust away or swaps it (a hash removed or replaced, a file or version dropped, the history
-of how a version was trusted rewritten) is what an attacker editing the lock and the ledger in
-the same pull request would need, so those changes are flagged `removes_trust` and shown first.
+takes trust away or swaps it (a hash removed or replaced, a file or version dropped, a source
+replaced, the history of how a version was trusted rewritten) or adds a digest nobody verified is
+what an attacker editing the lock and the ledger in the same pull request would need, so those
+changes are flagged `removes_trust` and shown first. Files are compared as installers see them:
+another spelling of a trusted file (`Demo-1.0.0-py3-none-any.whl`) is that file.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .ledger import Ledger
 from .linkpath import Link
-from .model import FileHash, NormalizedName, TrustedFile, TrustedRelease, TrustEvent
+from .model import FileHash, NormalizedName, TrustedFile, TrustedRelease, TrustEvent, hash_sort_key
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 
 class ChangeKind(str, Enum):
     # trust added
     ADDED_VERSION = "added-version"
     ADDED_FILE = "added-file"
-    ADDED_HASH = "added-hash"  # another algorithm's digest beside a trusted one
+    ADDED_HASH = "added-hash"  # another algorithm's digest beside a trusted one: nobody verified it
     TRUST_EVENT = "trust-event"  # a new init / first-use / approval entry
     VANISHED = "vanished"  # a trusted file left the lock; its trust is kept
     REAPPEARED = "reappeared"
@@ -32,12 +38,15 @@ class ChangeKind(str, Enum):
     REMOVED_FILE = "removed-file"
     REMOVED_HASH = "removed-hash"
     REPLACED_HASH = "replaced-hash"
-    SOURCE_REPLACED = "source-replaced"  # a git package's pinned commit
+    SOURCE_REPLACED = "source-replaced"  # a git commit, a local directory, or hashed files instead
     HISTORY_REWRITTEN = "history-rewritten"
 
 
 REMOVING = frozenset(
     {
+        # A digest of another algorithm is trusted as the same bytes; only a reviewer can tell whether
+        # anyone hashed the file to get it (`approve --from-index` does), or someone typed it in.
+        ChangeKind.ADDED_HASH,
         ChangeKind.REMOVED_VERSION,
         ChangeKind.REMOVED_FILE,
         ChangeKind.REMOVED_HASH,
@@ -116,8 +125,13 @@ def _release_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[
         )
     for event in after.history[len(before.history) :]:
         yield _change(after, ChangeKind.TRUST_EVENT, detail=_event(event))
-    if before.source is not None and before.source != after.source:
-        yield _change(after, ChangeKind.SOURCE_REPLACED, old=before.source, new=after.source)
+    if before.source != after.source:
+        # Either way: a git commit or a directory trusted in place of hashed files (or of another
+        # one) installs what no hash pins; hashed files in its place are bytes nobody reviewed there.
+        was, now = before.source or "hashed files only", after.source or "hashed files only"
+        yield _change(
+            after, ChangeKind.SOURCE_REPLACED, old=before.source, new=after.source, detail=f"{was} -> {now}"
+        )
     if before.index != after.index:
         yield _change(after, ChangeKind.INDEX_CHANGED, old=before.index, new=after.index)
     yield from _file_changes(before, after)
@@ -134,38 +148,110 @@ def _file_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[Cha
             yield _change(after, ChangeKind.REMOVED_FILE, filename=filename, old=_hashes(old_file))
         else:
             yield from _same_file(after, old_file, new_file)
-    for filename, new_file in new_named.items():
-        if filename not in old_named:
-            yield _change(after, ChangeKind.ADDED_FILE, filename=filename, new=_hashes(new_file))
+    added = [f for name, f in new_named.items() if name not in old_named]
+    yield from _added_files(before, after, added, every_old_hash)
     # A hash learnt from a requirements file (no filename) may move to a named entry: still trusted.
     for old_file in (f for f in before.files if f.filename is None):
         for digest in old_file.hashes:
             if digest not in every_new_hash:
                 yield _change(after, ChangeKind.REMOVED_HASH, old=str(digest))
     for new_file in (f for f in after.files if f.filename is None):
+        beside = _beside_trusted(after, new_file, every_old_hash)
+        if beside is not None:
+            yield from beside
+            continue
         for digest in new_file.hashes:
-            if digest not in every_old_hash:
-                yield _change(after, ChangeKind.ADDED_FILE, new=str(digest))
+            yield _change(after, ChangeKind.ADDED_FILE, new=str(digest))
+
+
+def _beside_trusted(
+    release: TrustedRelease, entry: TrustedFile, trusted: set[FileHash]
+) -> list[Change] | None:
+    """An entry holding a trusted digest says its other digests name the same bytes: each is a digest
+    nobody verified (ADDED_HASH). None when the entry holds no trusted digest."""
+    fresh = [h for h in entry.hashes if h not in trusted]
+    if len(fresh) == len(entry.hashes):
+        return None
+    known = _joined([h for h in entry.hashes if h in trusted])
+    detail = f"beside {known}: the same bytes only if someone hashed the file"
+    return [
+        _change(release, ChangeKind.ADDED_HASH, filename=entry.filename, new=str(h), detail=detail)
+        for h in fresh
+    ]
+
+
+def _added_files(
+    before: TrustedRelease, after: TrustedRelease, added: list[TrustedFile], every_old_hash: set[FileHash]
+) -> Iterator[Change]:
+    """A new filename is a new file, unless an installer takes it for a trusted one (another
+    spelling, another sdist archive): then other bytes under it replace trusted content."""
+    if not added:
+        return
+    from .filenames import file_identity
+
+    trusted: dict[object, list[TrustedFile]] = {}
+    for old_file in before.files:
+        if old_file.filename is not None:
+            trusted.setdefault(file_identity(old_file.filename, before.name), []).append(old_file)
+    for new_file in added:
+        assert new_file.filename is not None
+        beside = _beside_trusted(after, new_file, every_old_hash)
+        if beside:  # trusted bytes that gained a filename are an addition; a digest beside them is not
+            yield from beside
+            continue
+        same = trusted.get(file_identity(new_file.filename, after.name), [])
+        known = {h for f in same for h in f.hashes}
+        if not same or known.issuperset(new_file.hashes):
+            yield _change(after, ChangeKind.ADDED_FILE, filename=new_file.filename, new=_hashes(new_file))
+            continue
+        yield _change(
+            after,
+            ChangeKind.REPLACED_HASH,
+            filename=new_file.filename,
+            old=", ".join(str(h) for h in sorted(known, key=hash_sort_key)),
+            new=_hashes(new_file),
+            detail=f"another spelling of the trusted {', '.join(sorted(str(f.filename) for f in same))}",
+        )
 
 
 def _same_file(release: TrustedRelease, old: TrustedFile, new: TrustedFile) -> Iterator[Change]:
-    name = old.filename
-    old_by_alg = {h.algorithm: h for h in old.hashes}
-    new_by_alg = {h.algorithm: h for h in new.hashes}
-    for algorithm, digest in old_by_alg.items():
-        replacement: FileHash | None = new_by_alg.get(algorithm)
-        if replacement is None:
-            yield _change(release, ChangeKind.REMOVED_HASH, filename=name, old=str(digest))
-        elif replacement != digest:
-            yield _change(
-                release, ChangeKind.REPLACED_HASH, filename=name, old=str(digest), new=str(replacement)
-            )
-    for algorithm, digest in new_by_alg.items():
-        if algorithm not in old_by_alg:
-            yield _change(release, ChangeKind.ADDED_HASH, filename=name, new=str(digest))
+    """Digest by digest: a digest gone or come beside one that stays is still a change."""
+    for algorithm in sorted({h.algorithm for h in (*old.hashes, *new.hashes)}):
+        yield from _algorithm_changes(release, old, new, algorithm)
     if new.vanished != old.vanished:
         kind = ChangeKind.VANISHED if new.vanished else ChangeKind.REAPPEARED
-        yield _change(release, kind, filename=name)
+        yield _change(release, kind, filename=old.filename)
+
+
+def _algorithm_changes(
+    release: TrustedRelease, old: TrustedFile, new: TrustedFile, algorithm: str
+) -> Iterator[Change]:
+    name = old.filename
+    was = sorted((h for h in old.hashes if h.algorithm == algorithm), key=hash_sort_key)
+    now = sorted((h for h in new.hashes if h.algorithm == algorithm), key=hash_sort_key)
+    gone = [h for h in was if h not in now]
+    came = [h for h in now if h not in was]
+    if came and not was:
+        for digest in came:
+            yield _change(
+                release,
+                ChangeKind.ADDED_HASH,
+                filename=name,
+                new=str(digest),
+                detail=f"beside {_joined(old.hashes)}: the same bytes only if someone hashed the file",
+            )
+    elif came:
+        # Another digest of an algorithm the file was trusted by: other bytes, whatever else stays.
+        yield _change(
+            release, ChangeKind.REPLACED_HASH, filename=name, old=_joined(gone or was), new=_joined(came)
+        )
+    else:
+        for digest in gone:
+            yield _change(release, ChangeKind.REMOVED_HASH, filename=name, old=str(digest))
+
+
+def _joined(digests: Sequence[FileHash]) -> str:
+    return ", ".join(str(h) for h in digests)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,7 +260,7 @@ def _same_file(release: TrustedRelease, old: TrustedFile, new: TrustedFile) -> I
 _WORDS = {
     ChangeKind.ADDED_VERSION: "new version",
     ChangeKind.ADDED_FILE: "new file",
-    ChangeKind.ADDED_HASH: "new hash",
+    ChangeKind.ADDED_HASH: "HASH ADDED",
     ChangeKind.TRUST_EVENT: "trusted",
     ChangeKind.VANISHED: "vanished (trust kept)",
     ChangeKind.REAPPEARED: "listed again",
@@ -192,7 +278,9 @@ def _line(change: Change) -> str:
     parts = [f"{change.project} {change.version}", _WORDS[change.kind]]
     if change.filename:
         parts.append(change.filename)
-    if change.old and change.new:
+    if change.kind is ChangeKind.SOURCE_REPLACED:
+        pass  # the detail says both sides, hashed files included
+    elif change.old and change.new:
         parts.append(f"{change.old} -> {change.new}")
     elif change.old or change.new:
         parts.append(change.old or change.new or "")
@@ -351,4 +439,74 @@ def with_move_json(report: str, move: LedgerMove | None) -> str:
     data["ledger_setting"] = move.as_json() if move and move.setting_changed else None
     data["ledger_links"] = move.links_json() if move and move.links_changed else None
     data["removes_trust"] = bool(data["removes_trust"] or move)
+    return json.dumps(data, indent=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# How the guards work: a pull request that loosens `[tool.pinwarden]` lets the next change through
+
+# (key in pyproject.toml, Settings attribute); `ledger` is a move, reported on its own.
+_GUARD_SETTINGS = (
+    ("exclude", "exclude"),
+    ("first-use", "first_use"),
+    ("late-upload-days", "late_upload_days"),
+    ("sdist-installs", "sdist_installs"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingChange:
+    """One guard setting at the base revision and now, as pinwarden reads it (defaults filled in)."""
+
+    setting: str
+    old: str | int | tuple[str, ...]
+    new: str | int | tuple[str, ...]
+
+    def as_json(self) -> dict[str, object]:
+        def plain(value: object) -> object:
+            return list(value) if isinstance(value, tuple) else value
+
+        return {"setting": self.setting, "old": plain(self.old), "new": plain(self.new)}
+
+
+def settings_changes(old: Settings, new: Settings) -> tuple[SettingChange, ...]:
+    """Every guard setting whose meaning changed; a default written out is no change, and the
+    order of `exclude` patterns means nothing (any match excludes)."""
+    changes = []
+    for key, attribute in _GUARD_SETTINGS:
+        before, after = getattr(old, attribute), getattr(new, attribute)
+        same = set(before) == set(after) if isinstance(before, tuple) else before == after
+        if not same:
+            changes.append(SettingChange(setting=key, old=before, new=after))
+    return tuple(changes)
+
+
+def settings_text(changes: Sequence[SettingChange], *, base: str) -> str:
+    if not changes:
+        return ""
+    lines = [
+        "@" * 72,
+        "@    GUARD SETTINGS CHANGED: [tool.pinwarden] guards differently now   @",
+        "@" * 72,
+        *(f"  {c.setting}: {_shown(c.old)} at {base} -> {_shown(c.new)} now" for c in changes),
+        "",
+        "A looser guard (first use trusted again, files excluded from checks, sdist installs",
+        "allowed, a longer late-upload window) lets the next change in unreviewed. Unless the",
+        "pull request explains each setting, do not merge it.",
+        "",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _shown(value: str | int | tuple[str, ...]) -> str:
+    """As it would be written in pyproject.toml."""
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+def with_settings_json(report: str, changes: Sequence[SettingChange]) -> str:
+    """A diff report with `settings_changed` (empty: unchanged); any change needs a reviewer."""
+    data = json.loads(report)
+    data["settings_changed"] = [c.as_json() for c in changes]
+    data["removes_trust"] = bool(data["removes_trust"] or changes)
     return json.dumps(data, indent=2)

@@ -43,7 +43,7 @@ Key = tuple[NormalizedName, str]
 class _Release:
     """A release while its lines are read."""
 
-    __slots__ = ("events", "files", "index", "name", "open_list", "seen", "source", "version")
+    __slots__ = ("events", "filenames", "files", "index", "name", "open_list", "seen", "source", "version")
 
     def __init__(self, name: str, version: str) -> None:
         self.name = NormalizedName(name)
@@ -52,6 +52,7 @@ class _Release:
         self.source: str | None = None
         self.events: list[TrustEvent] = []
         self.files: list[TrustedFile] = []
+        self.filenames: set[str] = set()
         self.open_list: str | None = None
         self.seen: set[str] = set()
 
@@ -142,6 +143,11 @@ def _list_line(line: str, current: _Release) -> bool:
     if entry is None or entry.group(1) in (".", ".."):
         return False
     hashes = [FileHash(*raw.strip('"').split(":")) for raw in entry.group(2).split(", ")]
+    # Two digests of one algorithm, or a filename listed twice: the full reader refuses them.
+    if len({h.algorithm for h in hashes}) != len(hashes) or entry.group(1) in current.filenames:
+        return False
+    if entry.group(1) is not None:
+        current.filenames.add(entry.group(1))
     current.files.append(
         TrustedFile(
             filename=entry.group(1),

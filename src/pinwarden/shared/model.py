@@ -170,6 +170,26 @@ def hash_sort_key(h: FileHash) -> tuple[int, str, str]:
     return (0 if h.algorithm == "sha256" else 1, h.algorithm, h.value)
 
 
+DIRECTORY_PREFIX = "directory:"
+# A finding's hash that names a source (a git commit, a local directory) rather than a file's digest.
+_SOURCE_PREFIXES = ("git+", DIRECTORY_PREFIX)
+
+
+def names_a_source(value: str | None) -> bool:
+    return value is not None and value.startswith(_SOURCE_PREFIXES)
+
+
+def directory_path(url: str) -> str:
+    """A local directory as one spelling: `./a//b/` is `a/b`, as the installer resolves it.
+
+    Only what cannot change the place goes (`.`, repeated and trailing slashes); `..` stays, since
+    it means another place when a directory on the way is a symlink.
+    """
+    root = "/" if url.startswith("/") else ""
+    path = root + "/".join(part for part in url.split("/") if part not in ("", "."))
+    return path or "."
+
+
 class SourceKind(str, Enum):
     INDEX = "index"
     GIT = "git"
@@ -214,9 +234,11 @@ class LockedRelease:
 
     @property
     def source_identity(self) -> str | None:
-        """What stands in for file hashes where a lock has none (git)."""
+        """What stands in for file hashes where a lock has none: a git commit, a local directory."""
         if self.source_kind is SourceKind.GIT and self.source_url:
             return masked_source(f"git+{self.source_url}@{self.source_reference or ''}")
+        if self.source_kind is SourceKind.DIRECTORY and self.source_url:
+            return f"{DIRECTORY_PREFIX}{directory_path(self.source_url)}"
         return None
 
 

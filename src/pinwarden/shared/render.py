@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from itertools import groupby
 
-from .compare import untrusted_keys
+from .compare import changes_source, untrusted_keys
 from .ledger import Ledger
 from .model import WARNING_KINDS, Finding, FindingKind, TrustedRelease
 
@@ -63,13 +63,13 @@ def findings_text(
     if not findings:
         return ""
     lines: list[str] = []
-    if any(f.kind is FindingKind.CHANGED_FILE for f in findings):
+    changed = [f for f in findings if f.kind is FindingKind.CHANGED_FILE]
+    if changed:
         lines += [
             _BANNER,
             "@    WARNING: THE CONTENT OF A TRUSTED FILE HAS CHANGED!       @",
             _BANNER,
-            "The index now serves other bytes under a filename you trusted. Someone may be",
-            "tampering with your dependencies, or the file was rebuilt and re-uploaded.",
+            *_changed_explained(changed),
             "",
         ]
     versions = untrusted_keys(findings)
@@ -83,6 +83,18 @@ def findings_text(
     suffix = f" {lock_args}" if lock_args else ""
     lines += [f"  {approve_prefix} {project}=={version}{suffix}" for project, version in versions]
     return "\n".join(lines) + "\n"
+
+
+def _changed_explained(changed: Sequence[Finding]) -> list[str]:
+    if all(changes_source(f) for f in changed):
+        return [
+            "A trusted version now comes from a local directory or git commit the ledger never",
+            "trusted for it. No hash pins what it holds: whatever is there would be installed.",
+        ]
+    return [
+        "The index now serves other bytes under a filename you trusted. Someone may be",
+        "tampering with your dependencies, or the file was rebuilt and re-uploaded.",
+    ]
 
 
 def _version_block(project: str, version: str, group: list[Finding]) -> list[str]:

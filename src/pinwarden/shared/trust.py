@@ -47,11 +47,13 @@ def record(
 ) -> Ledger:
     """Trust what the given releases hold now; releases of one version from several locks are merged.
 
-    Files the ledger trusted that none of these locks lists any more are kept as vanished.
+    Files the ledger trusted that none of these locks lists any more are kept as vanished. A local
+    directory, which no hash pins, is recorded only in place of trust the ledger already holds for
+    that version (a person approving the change): a directory is never trusted on first use.
     """
     grouped: dict[Key, list[LockedRelease]] = defaultdict(list)
     for release in releases:
-        if release.source_kind is not SourceKind.DIRECTORY:
+        if release.source_kind is not SourceKind.DIRECTORY or ledger.get(*release.key) is not None:
             grouped[release.key].append(release)
     event = TrustEvent(how=how, at=at, reason=reason or None)
     updated = [_record_one(ledger.get(*key), group, event) for key, group in grouped.items()]
@@ -83,7 +85,7 @@ def _record_one(
         files=tuple(sorted(files, key=TrustedFile.sort_key)),
         history=(*trusted.history, event) if trusted else (event,),
         index=_index_of(group, trusted),
-        source=first.source_identity or (trusted.source if trusted else None),
+        source=_source_of(group) or (trusted.source if trusted else None),
     )
 
 
@@ -120,6 +122,10 @@ def _take(slots: list[_Slot], filename: str | None, digest: FileHash) -> None:
     # An approved change replaces the digest of the same algorithm; others stay beside it.
     slot.hashes = {old for old in slot.hashes if old.algorithm != digest.algorithm} | {digest}
     slot.present = True
+
+
+def _source_of(group: list[LockedRelease]) -> str | None:
+    return next((r.source_identity for r in group if r.source_identity is not None), None)
 
 
 def _index_of(group: list[LockedRelease], trusted: TrustedRelease | None) -> str | None:

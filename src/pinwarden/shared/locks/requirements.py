@@ -522,7 +522,11 @@ def _direct_url(
         filename = ""
     version = parse_filename(filename).version if filename else None
     if version is None:
-        state.problems.add(where, f"cannot tell the version of {req.name} from its URL {url}")
+        # A `file:` URL without an archive name is a local directory: pip builds whatever it holds
+        # then, pinned by no hash (pip itself refuses one under --hash).
+        local = url.lower().startswith("file:") and not filename.lower().endswith(_ARCHIVES + _ARCHIVES_MORE)
+        why = ": a local directory, which no hash pins" if local else ""
+        state.problems.add(where, f"cannot tell the version of {req.name} from its URL {url}{why}")
         return
     state.releases.append(
         LockedRelease(
