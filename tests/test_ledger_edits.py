@@ -402,6 +402,14 @@ def test_several_settings_at_once_are_each_shown(repo: Path) -> None:
 # the JSON report follows its schema
 
 
+def _link_ledger(path: Path) -> None:
+    """The ledger becomes a symlink to a copy elsewhere in the work tree: a changed link chain."""
+    (path / "sec").mkdir()
+    (path / "sec" / "l.toml").write_bytes((path / LEDGER).read_bytes())
+    (path / LEDGER).unlink()
+    (path / LEDGER).symlink_to(Path("sec") / "l.toml")
+
+
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "diff.schema.json").read_text())
 EDITS: dict[str, Callable[[Path], None]] = {
     "nothing": lambda path: None,
@@ -409,16 +417,9 @@ EDITS: dict[str, Callable[[Path], None]] = {
     "source": lambda path: (path / LEDGER).write_text(_with_source(BASE_TEXT, SOURCES[1])),
     "settings": lambda path: _pyproject(path, 'first-use = "trust"\nexclude = ["x.txt"]'),
     "moved": lambda path: _pyproject(path, 'ledger = "pinwarden-ledger.toml"'),
-    "linked": lambda path: _link_ledger(path),
+    "linked": _link_ledger,
 }
 
-
-def _link_ledger(path: Path) -> None:
-    """The ledger becomes a symlink to a copy elsewhere in the work tree: a changed link chain."""
-    (path / "sec").mkdir()
-    (path / "sec" / "l.toml").write_bytes((path / LEDGER).read_bytes())
-    (path / LEDGER).unlink()
-    (path / LEDGER).symlink_to(Path("sec") / "l.toml")
 
 
 @pytest.mark.parametrize("edit", list(EDITS))
