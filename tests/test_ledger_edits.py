@@ -421,7 +421,6 @@ EDITS: dict[str, Callable[[Path], None]] = {
 }
 
 
-
 @pytest.mark.parametrize("edit", list(EDITS))
 def test_diff_json_follows_the_schema(repo: Path, edit: str) -> None:
     jsonschema = pytest.importorskip("jsonschema")
