@@ -366,6 +366,26 @@ def test_an_honest_lock_is_a_poetry_lock_under_any_name_pip_refuses(name: str) -
     assert check_one(name, HONEST_LOCK.encode()) == expected
 
 
+HEADERS = ["[[package]]", "[metadata]", "[metadata.files]", "[ metadata ]", "[[ package . files ]]",
+           '["package"]', "[package.'source']", "[x.whl]", "[a-b_c]", "[[package]]  # note"]  # fmt: skip
+NOT_SEEN = ["# [[package]]", f"six==1.0 --hash={H1} # \\\n[[package]]", "[a/b]", "[x:y]", "[${X}]", "[.x]",
+            "[[package]]#x", "[a] --pre", "[-x]", "[]"]  # fmt: skip
+
+
+@pytest.mark.parametrize("head", ["", f"six==1.0 --hash={H1}\n", "--pre\n", "# c \\\n\n"])
+@pytest.mark.parametrize("line", HEADERS + NOT_SEEN)
+def test_a_table_header_pip_sees_is_refused_by_the_real_pip(tmp_path: Path, head: str, line: str) -> None:
+    """A TOML table header among pip's logical lines: the real pip stops on it. What pinwarden does
+    not take for one (hidden in a join or comment, a path, a URL, ${VAR}...) is read as pip reads it."""
+    from pinwarden.shared.locks.requirements import pip_refuses as pinwarden_says_pip_refuses
+
+    text = head + line + "\n"
+    (tmp_path / "x.lock").write_text(text)
+    assert pinwarden_says_pip_refuses(text) == (line in HEADERS)
+    if line in HEADERS:
+        assert pip_refuses(tmp_path / "x.lock"), text
+
+
 LINKED = ["poetry.lock", "deps.lock", "requirements.txt", "locked-deps"]
 
 

@@ -88,6 +88,7 @@ _REFUSED = {
 }
 _INCLUDES = {"--requirement", "--constraint"}
 _SHLEX_SPACE = re.compile(r"[ \t\r\n]+")
+_SHLEX_SPECIAL = re.compile(r"['\"\\]")
 # A TOML table header as a Poetry lock has them (`[[package]]`, `[metadata.files]`): pip takes such a
 # line for a requirement, which cannot start with `[`, and stops before it installs anything. With
 # no `/`, `:`, `;`, `$`, leading `.` nor token starting with `-`, no machine reads it as a path, a
@@ -95,7 +96,6 @@ _SHLEX_SPACE = re.compile(r"[ \t\r\n]+")
 _TOML_KEY = r"""(?:[A-Za-z0-9_][A-Za-z0-9_-]*|"[A-Za-z0-9_.-]+"|'[A-Za-z0-9_.-]+')"""
 _TOML_KEYS = rf"[ \t]*{_TOML_KEY}(?:[ \t]*\.[ \t]*{_TOML_KEY})*[ \t]*"
 _TOML_HEADER = re.compile(rf"\[{_TOML_KEYS}\]|\[\[{_TOML_KEYS}\]\]")
-_SHLEX_SPECIAL = re.compile(r"['\"\\]")
 # pip takes a requirement ending like this for a local archive file.
 _ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz")
 _ARCHIVES_MORE = (".tar.lz", ".tar.lzma")
