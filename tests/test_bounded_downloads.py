@@ -2,15 +2,19 @@
 
 Through `pinwarden audit` (a page without the ledger's hash: the file is downloaded) and
 `pinwarden approve --from-index` (every file is downloaded), against a hostile server on 127.0.0.1
-whose file answers never end, drip, lie about their size, or point elsewhere. Limits are made tiny
-through the environment, and every server misbehaves for far longer than the limit: no test
-depends on how fast the machine is, and a hang fails the test (within_deadline) instead of the suite.
+whose file answers never end, drip (the body, or the headers before it: a byte or a header line at
+a time), lie about their size, or point elsewhere; and pages whose headers drip or that ask to be
+retried in an hour. Limits are made tiny through the environment, and every server misbehaves for
+far longer than the limit: no test depends on how fast the machine is, each asserts only that the
+command stops within ten times its limit, and a hang fails the test (within_deadline) instead of
+the suite.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
@@ -22,7 +26,7 @@ from tests.test_hostile_index import WHEEL, Server, send, sha, within_deadline
 
 from pinwarden.cli import main
 from pinwarden.shared.errors import PinwardenError
-from pinwarden.shared.index.download import Limits, check_url
+from pinwarden.shared.index.download import Limits, TooSlow, check_url, send_within
 
 FILENAME = "demo-1.0-py3-none-any.whl"
 
@@ -58,6 +62,49 @@ def wheel(h: BaseHTTPRequestHandler) -> None:
     send(h, WHEEL, "application/octet-stream")
 
 
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+def header_drip(interval: float, stop: threading.Event) -> Route:
+    """The status line, then a header whose value drips a byte every `interval` for minutes: never
+    idle long enough for a read timeout, and the body never starts."""
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+        for _ in range(int(300 / interval)):
+            if stop.wait(interval):
+                return
+            h.wfile.write(b"x")
+            h.wfile.flush()
+
+    return route
+
+
+def header_line_drip(interval: float, stop: threading.Event) -> Route:
+    """The status line, then one new header line every `interval` for minutes."""
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for n in range(int(300 / interval)):
+            if stop.wait(interval):
+                return
+            h.wfile.write(f"X-Line-{n}: x\r\n".encode())
+            h.wfile.flush()
+
+    return route
+
+
+def retry_in_an_hour(h: BaseHTTPRequestHandler) -> None:
+    h.send_response(503)
+    h.send_header("Retry-After", "3600")
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+
+
+LIMIT = 1.0  # PINWARDEN_DOWNLOAD_SECONDS, and a page's total time at `audit --timeout 0.25`
+STOPS = threading.Event()  # set after each test: the drips end instead of writing on for minutes
+
+
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     monkeypatch.chdir(tmp_path)
@@ -65,13 +112,19 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("PINWARDEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PINWARDEN_DOWNLOAD_MAX_BYTES", "100000")
-    monkeypatch.setenv("PINWARDEN_DOWNLOAD_SECONDS", "1")
+    monkeypatch.setenv("PINWARDEN_DOWNLOAD_SECONDS", f"{LIMIT:g}")
+    STOPS.clear()
     with Server().serving() as running:
         running.routes["/files/endless.whl"] = endless
         running.routes["/files/huge.whl"] = announced_huge
         running.routes["/files/drip.whl"] = dripping
+        running.routes["/files/header-drip.whl"] = header_drip(0.5, STOPS)
+        running.routes["/files/header-line-drip.whl"] = header_line_drip(0.5, STOPS)
         running.routes["/files/real.whl"] = wheel
-        yield running
+        try:
+            yield running
+        finally:
+            STOPS.set()
 
 
 def page_listing(server: Server, url: str, *, size: int | None = None) -> None:
@@ -84,10 +137,15 @@ def page_listing(server: Server, url: str, *, size: int | None = None) -> None:
 
 
 def run(*argv: str) -> tuple[int, str, str]:
+    code, out, err, _ = timed_run(*argv)
+    return code, out, err
+
+
+def timed_run(*argv: str) -> tuple[int, str, str, float]:
     out, err = io.StringIO(), io.StringIO()
     box = within_deadline(lambda: main(list(argv), out, err))
     assert "error" not in box, box  # main never raises
-    return box["result"], out.getvalue(), err.getvalue()
+    return box["result"], out.getvalue(), err.getvalue(), box["seconds"]
 
 
 # (url relative to the server's root or absolute, page-stated size, words in the error)
@@ -97,6 +155,8 @@ CASES: dict[str, tuple[Callable[[Server], str], int | None, str]] = {
     "more-than-stated": (lambda s: s.url + "../files/endless.whl", 5000, "larger than the size the page"),
     "real-file-larger-than-stated": (lambda s: s.url + "../files/real.whl", 3, "larger than the size"),
     "slow-drip": (lambda s: s.url + "../files/drip.whl", None, "took more than 1 seconds"),
+    "header-drip": (lambda s: s.url + "../files/header-drip.whl", None, "took more than 1 seconds"),
+    "header-line-drip": (lambda s: s.url + "../files/header-line-drip.whl", None, "took more than 1 seconds"),
     "dev-zero": (lambda s: "file:///dev/zero", None, "only a file: index may name file: URLs"),
     "file-localhost": (lambda s: "file://localhost/dev/zero", None, "only a file: index"),
     "FILE-upper": (lambda s: "FILE:///dev/urandom", None, "only a file: index"),
@@ -119,7 +179,8 @@ def test_audit_downloads_are_bounded(server: Server, case: str) -> None:
     url, size, words = CASES[case]
     page_listing(server, url(server), size=size)
     before = Path("pinwarden-ledger.toml").read_bytes()
-    code, out, err = run("audit", "--timeout", "5", "--no-cache")
+    code, out, err, seconds = timed_run("audit", "--timeout", "5", "--no-cache")
+    assert seconds < 10 * LIMIT, seconds
     assert code == 2, out + err
     assert all(line.startswith("pinwarden: error: ") for line in err.splitlines()), err
     assert words in err, err
@@ -131,11 +192,62 @@ def test_audit_downloads_are_bounded(server: Server, case: str) -> None:
 def test_approve_from_index_downloads_are_bounded(server: Server, case: str) -> None:
     url, size, words = CASES[case]
     page_listing(server, url(server), size=size)
-    code, out, err = run("approve", "demo==1.0", "--from-index", server.url)
+    code, out, err, seconds = timed_run("approve", "demo==1.0", "--from-index", server.url)
+    assert seconds < 10 * LIMIT, seconds
     assert code == 2, out + err
     assert err.startswith("pinwarden: error: ") and err.count("\n") == 1, err
     assert words in err, err
     assert not Path("pinwarden-ledger.toml").exists()
+
+
+PAGES: dict[str, Callable[[threading.Event], Route]] = {
+    "header-drip": lambda stop: header_drip(0.1, stop),  # faster than the 0.25 s read timeout
+    "header-line-drip": lambda stop: header_line_drip(0.1, stop),
+    "retry-in-an-hour": lambda stop: retry_in_an_hour,
+}
+
+
+@pytest.mark.parametrize("case", sorted(PAGES))
+def test_audit_pages_are_bounded_from_the_request_on(server: Server, case: str) -> None:
+    """A page gets four timeouts in all, from the request to the last byte: headers that drip or a
+    Retry-After of an hour end the audit like a body that drips."""
+    pin(server)
+    server.routes["/simple/demo/"] = PAGES[case](STOPS)
+    before = Path("pinwarden-ledger.toml").read_bytes()
+    code, out, err, seconds = timed_run("audit", "--timeout", "0.25", "--no-cache")
+    assert seconds < 10 * LIMIT, seconds
+    assert code == 2, out + err
+    assert all(line.startswith("pinwarden: error: ") for line in err.splitlines()), err
+    assert f"the page took more than {LIMIT:g} seconds in all" in err, err
+    assert "Traceback" not in out + err
+    assert Path("pinwarden-ledger.toml").read_bytes() == before
+
+
+def test_send_within_gives_up_at_the_deadline_and_closes_what_comes_later() -> None:
+    """The request left behind at its deadline is not waited for; what it returns later is closed,
+    what it raises is dropped; an answer or an error in time is the caller's. No timing luck: the
+    late call returns only after the caller gave up."""
+    release, closed = threading.Event(), threading.Event()
+    late: list[str] = []
+
+    def slow() -> str:
+        release.wait()
+        return "late answer"
+
+    def discard(value: str) -> None:
+        late.append(value)
+        closed.set()
+
+    with pytest.raises(TooSlow):
+        send_within(slow, 0.05, discard)
+    release.set()
+    assert closed.wait(30)
+    assert late == ["late answer"]
+    assert send_within(lambda: "answer", 30, discard) == "answer"
+    with pytest.raises(ZeroDivisionError):
+        send_within(lambda: 1 // 0, 30)
+    with pytest.raises(TooSlow):
+        send_within(lambda: "never sent", 0)
 
 
 def test_a_well_behaved_file_within_the_limits_is_hashed(server: Server) -> None:

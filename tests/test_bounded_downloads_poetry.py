@@ -2,13 +2,15 @@
 hash algorithms) are bounded and stay on the source's host.
 
 The index switches alpha's wheel to sha512 and serves it from a hostile place: bytes without end, a
-byte at a time, or another host. Wheel metadata comes from PEP 658 files, so Poetry itself never
-downloads the wheel while locking: only the plugin's check does. `poetry lock --regenerate` must
-end (refused: the file could not be verified), never hang, and write nothing.
+byte at a time, headers a byte or a line at a time (so the body never starts), or another host.
+Wheel metadata comes from PEP 658 files, so Poetry itself never downloads the wheel while locking:
+only the plugin's check does. `poetry lock --regenerate` must end (refused: the file could not be
+verified), never hang, and write nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -60,6 +62,10 @@ class HostileHandler(_Handler):
             body = metadata_of(self.index.wheel_bytes(filename.removesuffix(".metadata")))
             self._send(200, "application/octet-stream", body, True)
             return
+        if how in ("header-drip", "header-line-drip"):
+            with contextlib.suppress(OSError):  # the client hung up
+                self._drip_headers(lines=how == "header-line-drip")
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
@@ -76,6 +82,15 @@ class HostileHandler(_Handler):
                 self.wfile.write(self.index.wheel_bytes(filename))
         except OSError:
             pass
+
+    def _drip_headers(self, *, lines: bool) -> None:
+        """The status line, then every 0.5 s for ten minutes one more byte of a header (or one more
+        header line): never idle long enough for a read timeout, and the body never starts."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n" + (b"" if lines else b"X-Drip: "))
+        for n in range(1200):
+            time.sleep(0.5)
+            self.wfile.write(f"X-Line-{n}: x\r\n".encode() if lines else b"x")
+            self.wfile.flush()
 
 
 class HostileIndex(PackageIndex):
@@ -147,9 +162,11 @@ def test_an_honest_switch_through_the_same_pages_is_verified(index: HostileIndex
     [
         ("endless", "127.0.0.1", "larger than"),
         ("drip", "127.0.0.1", "took more than 2 seconds"),
+        ("header-drip", "127.0.0.1", "took more than 2 seconds"),
+        ("header-line-drip", "127.0.0.1", "took more than 2 seconds"),
         ("real", "localhost", "not the index's host"),
     ],
-    ids=["endless", "slow-drip", "another-host"],
+    ids=["endless", "slow-drip", "header-drip", "header-line-drip", "another-host"],
 )
 def test_a_hostile_download_ends_in_a_refusal_never_a_hang(
     index: HostileIndex, project: Project, how: str, host: str, words: str
@@ -174,16 +191,21 @@ def test_a_hostile_download_ends_in_a_refusal_never_a_hang(
     [
         ("endless", "127.0.0.1", "larger than"),
         ("drip", "127.0.0.1", "took more than 2 seconds"),
+        ("header-drip", "127.0.0.1", "took more than 2 seconds"),
+        ("header-line-drip", "127.0.0.1", "took more than 2 seconds"),
         ("real", "localhost", "not the index's host"),
     ],
-    ids=["endless", "slow-drip", "another-host"],
+    ids=["endless", "slow-drip", "header-drip", "header-line-drip", "another-host"],
 )
 def test_poetry_pinwarden_audit_downloads_are_bounded(
     index: HostileIndex, project: Project, how: str, host: str, words: str
 ) -> None:
     index.hash_algorithm = "sha512"
     index.moved[WHEEL[0]] = (how, host)
+    started = time.monotonic()
     done = project.poetry("pinwarden", "audit", env=LIMITS)
+    elapsed = time.monotonic() - started
     assert done.code == 2, done.output
     assert "Traceback" not in done.output
     assert words in done.stderr, done.output
+    assert elapsed < 120, elapsed  # the server would go on for minutes

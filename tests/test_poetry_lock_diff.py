@@ -16,8 +16,8 @@ Poetry is the oracle here only. The default run makes 2,000 files; PINWARDEN_NIG
 
 Not generated, on purpose (known differences, listed for the lead's docs): locks without Poetry's
 descriptive keys (`optional`, `python-versions`, 2.1's `groups`, the `package` array), which Poetry
-refuses and pinwarden reads; a lone CR, which Poetry refuses and pinwarden's universal-newline read
-accepts; `source.subdirectory`, which pinwarden does not read at all.
+refuses and pinwarden reads; `source.subdirectory`, which pinwarden does not read at all. (A lone CR
+or a BOM: `check` decodes the bytes as Poetry does, so both refuse; see the regressions below.)
 """
 
 from __future__ import annotations
@@ -42,10 +42,9 @@ from poetry.packages.locker import Locker
 
 from pinwarden.cli import main
 from pinwarden.shared.errors import InputError
-from pinwarden.shared.locks import parse_lock
+from pinwarden.shared.locks import parse_lock, parse_lock_bytes
 from pinwarden.shared.locks.poetry_lock import PYPI_SIMPLE
 from pinwarden.shared.model import LockedRelease, SourceKind
-from pinwarden.shared.store import read_text
 
 NIGHTLY = os.environ.get("PINWARDEN_NIGHTLY") == "1"
 EXAMPLES = int(os.environ.get("PINWARDEN_LOCKDIFF_EXAMPLES", "20000" if NIGHTLY else "2000"))
@@ -104,7 +103,7 @@ _KIND_OF = {
 def pinwarden_reading(path: Path) -> list[Reading] | None:
     """What `pinwarden check` takes from the lock, or None where it refuses the file."""
     try:
-        lock = parse_lock(read_text(path, "lock file"), "poetry.lock")
+        lock = parse_lock_bytes(path.read_bytes(), "poetry.lock")
     except InputError:
         return None
     return [_pinwarden_release(r, path.parent) for r in lock.releases]
@@ -613,6 +612,17 @@ def test_git_reference_must_be_a_string(field: str, value: str) -> None:
     source = f'source = {{type = "git", url = "https://x.example/demo.git", {field} = {value}}}\nfiles = []\n'
     expect(lock(package(extra=source)), "refused")
     expect(lock(package(extra=source.replace(value, '"main"'))), "same")
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [lambda t: t.replace("\n", "\r"), lambda t: "\ufeff" + t, lambda t: t.replace("\n", "\r\n", 1)],
+    ids=["lone-cr", "bom", "crlf"],
+)
+def test_line_ends_and_bom_are_read_as_poetry_decodes_the_bytes(spelled: Any) -> None:
+    """Poetry decodes the bytes strictly (tomllib): no BOM, no newline translation; nor does check."""
+    text = spelled(lock(package(extra=files(("demo-1.0.tar.gz", GOOD)))))
+    expect(text, "same" if "\r\n" in text else "refused")
 
 
 def real_locks() -> list[Path]:

@@ -19,7 +19,6 @@ from . import __version__
 from .shared.compare import compare
 from .shared.errors import InputError, PinwardenError
 from .shared.ledger import Ledger
-from .shared.locks import parse_lock
 from .shared.model import (
     Finding,
     FindingKind,
@@ -37,7 +36,6 @@ from .shared.store import (
     load_settings,
     outside_project,
     project_root,
-    read_text,
     utc_now,
 )
 
@@ -193,17 +191,12 @@ def _excluded(path: Path, base: Path, patterns: Sequence[str]) -> bool:
 
 
 def _read_lock(path: Path, cwd: Path) -> LockFile:
-    """A requirements file is decoded as pip decodes it (BOM, coding line), so from its bytes."""
-    from .shared.locks import is_poetry_lock
-    from .shared.locks.requirements import parse_requirements_bytes
+    """Read once, from the bytes, by the reader of the tool that installs from the file: Poetry for
+    `poetry.lock`, pip for any name pip might install from (`locks.lock_format`). The name is the
+    one given, not a symlink's target's: it is the name the installer is given too."""
+    from .shared.locks import parse_lock_bytes
 
-    label = _label(path, cwd)
-    if path.name.endswith(".lock"):
-        return parse_lock(read_text(path, "lock file"), label)
-    data = _read_bytes(path)
-    if is_poetry_lock(str(path), data.decode("utf-8", "replace")):
-        return parse_lock(read_text(path, "lock file"), label)
-    return parse_requirements_bytes(data, label)
+    return parse_lock_bytes(_read_bytes(path), _label(path, cwd), name=path.name)
 
 
 def _read_found_lock(path: Path, cwd: Path) -> LockFile:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -84,13 +86,18 @@ class SourceFiles:
 
     def yanked(self, key: Key, filename: str) -> str | None:
         """Why the source yanked `filename`, or None when it did not (or cannot tell)."""
+        from ..shared.index.client import PAGE_TIME_FACTOR
+        from ..shared.index.download import send_within
+
         for package in self._by_key.get(key, []):
             repository = http_repository(self._pool, package)
             if repository is None:
                 continue
-            try:
-                links = repository.find_links_for_package(package)
-            except Exception:  # an unreachable index: the finding stays a plain missing file
+            try:  # Poetry's request, bounded in time as pinwarden's own pages are
+                links = send_within(
+                    partial(repository.find_links_for_package, package), PAGE_TIMEOUT * PAGE_TIME_FACTOR
+                )
+            except Exception:  # an unreachable or too slow index: the finding stays a plain missing file
                 return None
             for link in links:
                 if link.filename == filename and link.yanked:
@@ -116,14 +123,11 @@ def download_digests(
 ) -> dict[str, FileHash]:
     """Stream the file through the repository's authenticator and hash it, within pinwarden's
     download limits and host rule (shared/index/download.py); raises on any failure."""
-    from ..shared.index.download import Limits, check_url, hash_response
+    from ..shared.index.download import Limits, download_and_hash
 
-    limits = Limits.from_env()
-    check_url(url, repository.url, limits)
     # no-cache: an HTTP cache must not answer with bytes that were replaced since.
-    response = repository.session.get(url, stream=True, headers={"Cache-Control": "no-cache"})
-    with response:
-        return hash_response(response, algorithms, size=size, limits=limits, index=repository.url)
+    send = partial(repository.session.get, url, stream=True, headers={"Cache-Control": "no-cache"})
+    return download_and_hash(send, url, algorithms, size=size, limits=Limits.from_env(), index=repository.url)
 
 
 def verify_files(pool: RepositoryPool, package: Package) -> None:
@@ -169,19 +173,26 @@ def fetch_package(pool: RepositoryPool, name: str, version: str, source: str | N
     from poetry.repositories.exceptions import PackageNotFoundError
 
     from ..shared.errors import PinwardenError
+    from ..shared.index.download import SECONDS_ENV, Limits, TooSlow, send_within
 
     wanted = Version.parse(version)
     if source is not None and pool.has_repository(source):
         repositories = [pool.repository(source)]
     else:
         repositories = pool.repositories
+    seconds = Limits.from_env().seconds  # Poetry's requests, bounded in time as pinwarden's own are
     for repository in repositories:
         if isinstance(repository, CachedRepository):
             repository.forget(name, wanted)
         try:
-            return repository.package(name, wanted), repository.name
+            return send_within(partial(repository.package, name, wanted), seconds), repository.name
         except PackageNotFoundError:
             continue
+        except TooSlow:
+            raise PinwardenError(
+                f"{name}=={version}: {repository.name} did not answer within {seconds:g} seconds "
+                f"(the limit is {SECONDS_ENV})"
+            ) from None
     names = ", ".join(r.name for r in repositories) or "none"
     raise PinwardenError(f"{name}=={version} is not on this project's sources ({names})")
 
@@ -200,36 +211,48 @@ class PoetryFetcher:
         self._fallback: Authenticator | None = None
 
     def fetch_page(self, index: str, name: str) -> PageResult:
-        from ..shared.index.client import PAGE_HEADERS, project_url, read_page
+        from ..shared.index.client import (
+            PAGE_HEADERS,
+            PAGE_TIME_FACTOR,
+            page_too_slow,
+            project_url,
+            read_page,
+        )
+        from ..shared.index.download import TooSlow, close_response, send_within
         from ..shared.index.pages import Failed
         from ..shared.index.sources import redact_url
 
         url = project_url(index, name)
-        headers = dict(PAGE_HEADERS)
+        send = partial(
+            self._session(index).get,
+            url,
+            raise_for_status=False,
+            headers=dict(PAGE_HEADERS),
+            timeout=self.timeout,
+            stream=True,
+        )
         self._count()
+        total, started = self.timeout * PAGE_TIME_FACTOR, time.monotonic()
         try:
-            response = self._session(index).get(
-                url, raise_for_status=False, headers=headers, timeout=self.timeout, stream=True
-            )
+            response = send_within(send, total, close_response)
+        except TooSlow:
+            return Failed(index=redact_url(index), url=redact_url(url), reason=page_too_slow(total))
         except Exception as exc:  # Poetry raises its own errors once its retries are spent
             return Failed(index=redact_url(index), url=redact_url(url), reason=_poetry_reason(exc))
         with response:
-            return read_page(response, url, index, timeout=self.timeout, retries=None)
+            return read_page(response, url, index, timeout=self.timeout, retries=None, started=started)
 
     def download_digests(
         self, url: str, algorithms: Iterable[str], *, index: str, size: int | None = None
     ) -> dict[str, FileHash]:
         from ..shared.errors import PinwardenError
-        from ..shared.index.download import DownloadRefused, Limits, check_url, hash_response
+        from ..shared.index.download import DownloadRefused, Limits, download_and_hash
         from ..shared.index.sources import redact_url
 
         self._count()
-        limits = Limits.from_env()
         try:
-            check_url(url, index, limits)
-            response = self._session(url).get(url, stream=True, headers={"Cache-Control": "no-cache"})
-            with response:
-                return hash_response(response, algorithms, size=size, limits=limits, index=index)
+            send = partial(self._session(url).get, url, stream=True, headers={"Cache-Control": "no-cache"})
+            return download_and_hash(send, url, algorithms, size=size, limits=Limits.from_env(), index=index)
         except DownloadRefused:
             raise
         except Exception as exc:

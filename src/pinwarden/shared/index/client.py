@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -115,17 +116,31 @@ class HttpClient:
     # -- pages -----------------------------------------------------------------------------------
 
     def fetch_page(self, index: str, name: str) -> PageResult:
-        """One project page; never raises for what the index does (see pages.py)."""
+        """One project page; never raises for what the index does (see pages.py). The request and
+        the body take at most PAGE_TIME_FACTOR timeouts in all."""
+        from .download import TooSlow, close_response, send_within
+
         url = project_url(index, name)
         if url.startswith("file:"):
             return _file_page(redact_url(index), url)
+        total, started = self.settings.timeout * PAGE_TIME_FACTOR, time.monotonic()
         try:
-            response = self._get(url, dict(PAGE_HEADERS), cached=True, stream=True)
+            response = send_within(
+                lambda: self._get(url, dict(PAGE_HEADERS), cached=True, stream=True), total, close_response
+            )
+        except TooSlow:
+            self._forget_session(cached=True)
+            return Failed(index=redact_url(index), url=redact_url(url), reason=page_too_slow(total))
         except _network_errors() as exc:
             return Failed(index=redact_url(index), url=redact_url(url), reason=_reason(exc))
         with response:
             return read_page(
-                response, url, index, timeout=self.settings.timeout, retries=self.settings.retries
+                response,
+                url,
+                index,
+                timeout=self.settings.timeout,
+                retries=self.settings.retries,
+                started=started,
             )
 
     # -- files -----------------------------------------------------------------------------------
@@ -135,18 +150,24 @@ class HttpClient:
     ) -> dict[str, FileHash]:
         """Hash a file's bytes as served now (never from the cache), every algorithm from one
         download, within download.py's host rule and limits; raises IndexUnavailable."""
-        from .download import DownloadRefused, check_url, hash_path, hash_response
+        from .download import DownloadRefused, DownloadTooSlow, check_url, download_and_hash, hash_path
 
         limits = self.settings.limits
         try:
             check_url(url, index, limits)
             if url.startswith("file:"):
                 return hash_path(_file_path(url), url, algorithms, size=size, limits=limits)
-            response = self._get(url, {"Cache-Control": "no-cache"}, cached=False, stream=True)
-            with response:
-                if response.status_code >= 400:
-                    raise IndexUnavailable(f"{redact_url(url)}: HTTP {response.status_code}")
-                return hash_response(response, algorithms, size=size, limits=limits, index=index)
+            return download_and_hash(
+                lambda: self._get(url, {"Cache-Control": "no-cache"}, cached=False, stream=True),
+                url,
+                algorithms,
+                size=size,
+                limits=limits,
+                index=index,
+            )
+        except DownloadTooSlow as exc:
+            self._forget_session(cached=False)  # a request may still be under way on it
+            raise IndexUnavailable(str(exc)) from None
         except DownloadRefused as exc:
             raise IndexUnavailable(str(exc)) from None
         except _network_errors() as exc:
@@ -172,6 +193,11 @@ class HttpClient:
                 return credentials
         return None
 
+    def _forget_session(self, *, cached: bool) -> None:
+        """A request left behind at its deadline may still use this thread's session: the next
+        request gets a new one (requests does not promise a session to be thread-safe)."""
+        setattr(self._local, "cached" if cached else "plain", None)
+
     def _session(self, cached: bool) -> requests.Session:
         attribute = "cached" if cached else "plain"
         session: requests.Session | None = getattr(self._local, attribute, None)
@@ -184,13 +210,20 @@ class HttpClient:
 
 
 def read_page(
-    response: requests.Response, requested: str, index: str, *, timeout: float, retries: int | None
+    response: requests.Response,
+    requested: str,
+    index: str,
+    *,
+    timeout: float,
+    retries: int | None,
+    started: float | None = None,
 ) -> PageResult:
     """A streamed page response as a result: what its status means, or its files. Shared with the
-    Poetry plugin, whose requests go through Poetry's authenticator."""
+    Poetry plugin, whose requests go through Poetry's authenticator. `started`: time.monotonic()
+    when the request was sent; the body gets what is left of PAGE_TIME_FACTOR timeouts."""
     shown, shown_index = redact_url(requested), redact_url(index)
     try:
-        answer = _answer(response, requested, shown_index, timeout=timeout, retries=retries)
+        answer = _answer(response, requested, shown_index, timeout=timeout, retries=retries, started=started)
     except _network_errors() as exc:
         return Failed(index=shown_index, url=shown, reason=_reason(exc))
     except _Refused as exc:
@@ -206,7 +239,13 @@ def read_page(
 
 
 def _answer(
-    response: requests.Response, requested: str, index: str, *, timeout: float, retries: int | None
+    response: requests.Response,
+    requested: str,
+    index: str,
+    *,
+    timeout: float,
+    retries: int | None,
+    started: float | None,
 ) -> NotFound | Failed | tuple[bytes, str, str]:
     """The body, media type and final URL of a page, or what the status code means."""
     shown = redact_url(requested)
@@ -222,7 +261,9 @@ def _answer(
     moved = _other_host(requested, response.url)
     if moved is not None:
         return Failed(index=index, url=shown, reason=moved)
-    body = _read_capped(response, timeout * PAGE_TIME_FACTOR)
+    total = timeout * PAGE_TIME_FACTOR
+    left = total if started is None else total - (time.monotonic() - started)
+    body = _read_capped(response, left, total)
     return body, response.headers.get("Content-Type", ""), response.url
 
 
@@ -230,10 +271,16 @@ class _Refused(Exception):
     """A page too large, too slow, or moved to a host nobody named."""
 
 
-def _read_capped(response: requests.Response, seconds: float) -> bytes:
-    """The body, unless it grows past MAX_PAGE_BYTES or takes longer than `seconds` in all. A read
-    timeout alone never ends an answer that trickles in a byte at a time, so a timer cuts the
-    connection (a blocked read cannot look at a clock)."""
+def page_too_slow(total: float) -> str:
+    return f"timed out: the page took more than {total:g} seconds in all"
+
+
+def _read_capped(response: requests.Response, seconds: float, total: float) -> bytes:
+    """The body, unless it grows past MAX_PAGE_BYTES or takes longer than `seconds` (what is left
+    of `total`). A read timeout alone never ends an answer that trickles in a byte at a time, so a
+    timer cuts the connection (a blocked read cannot look at a clock)."""
+    if seconds <= 0:
+        raise _Refused(page_too_slow(total))
     aborted = threading.Event()
 
     def abort() -> None:
@@ -257,7 +304,7 @@ def _read_capped(response: requests.Response, seconds: float) -> bytes:
     finally:
         timer.cancel()
     if aborted.is_set():
-        raise _Refused(f"timed out: the page took more than {seconds:g} seconds in all")
+        raise _Refused(page_too_slow(total))
     return b"".join(chunks)
 
 

@@ -11,8 +11,11 @@ same host rule and the same one-line errors.
   Redirects are checked the same way (the final URL must be allowed too).
 - Size: exactly what the page states (PEP 700 `size`) when it states one, else
   $PINWARDEN_DOWNLOAD_MAX_BYTES (4 GiB by default).
-- Time: $PINWARDEN_DOWNLOAD_SECONDS for the whole download (900 s by default), whatever the server
-  does: a timer shuts the socket down, since a read that trickles a byte at a time never times out.
+- Time: $PINWARDEN_DOWNLOAD_SECONDS for the whole download (900 s by default), from the request to
+  the last byte, whatever the server does: the request (connecting, the status line, the headers,
+  retries) runs in a thread given up at the deadline (`send_within`), and the body gets what is
+  left, with a timer that shuts the socket down, since a read that trickles a byte at a time never
+  times out.
 - All digests asked for come from ONE stream of bytes: a hash listed by the index is believed only
   when the bytes that gave the trusted hash also give it.
 """
@@ -25,10 +28,10 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from ..errors import PinwardenError
 from ..model import FileHash
@@ -50,10 +53,20 @@ KNOWN_FILE_HOSTS: Mapping[str, tuple[str, ...]] = {
     "test.pypi.org": ("test-files.pythonhosted.org",),
 }
 _CHUNK = 1 << 16
+_T = TypeVar("_T")
 
 
 class DownloadRefused(PinwardenError):
-    """A download pinwarden would not make or finish: another host or scheme, too large, too slow."""
+    """A download pinwarden would not make or finish: another host or scheme, too large, too slow,
+    an error status."""
+
+
+class DownloadTooSlow(DownloadRefused):
+    """Past the time limit; when it struck before the headers, the request's thread was left behind."""
+
+
+class TooSlow(Exception):
+    """`send_within`: the call did not return before its deadline."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,10 +176,87 @@ def _cap(size: int | None, limits: Limits) -> tuple[int, bool]:
     return limits.max_bytes, False
 
 
-def hash_response(
-    response: requests.Response, algorithms: Iterable[str], *, size: int | None, limits: Limits, index: str
+# ---------------------------------------------------------------------------------------------
+# Time: the request, then the body
+
+
+def send_within(send: Callable[[], _T], seconds: float, discard: Callable[[_T], object] | None = None) -> _T:
+    """What `send()` returns (for a streamed request: connected, status line and headers read,
+    retries and Retry-After waits done) if it returns within `seconds`, else TooSlow.
+
+    A read timeout bounds each wait for a byte, not their sum: a server that drips its headers a
+    byte at a time, or sends a new header line every few seconds, holds a plain request forever.
+    `send` runs in a daemon thread that is left behind at the deadline (a blocked read cannot be
+    woken without its socket, which the request hides until it returns); what it returns later
+    goes to `discard` (close the response), what it raises is dropped."""
+    if seconds <= 0:
+        raise TooSlow
+    lock = threading.Lock()
+    finished = threading.Event()
+    state: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome: tuple[str, Any] = ("value", send())
+        except BaseException as exc:  # handed to the caller, or dropped once it gave up
+            outcome = ("error", exc)
+        with lock:
+            late = state.setdefault("outcome", outcome) is not outcome
+        if late and outcome[0] == "value" and discard is not None:
+            with contextlib.suppress(Exception):
+                discard(outcome[1])
+        finished.set()
+
+    threading.Thread(target=run, name="pinwarden-request", daemon=True).start()
+    finished.wait(seconds)
+    with lock:
+        kind, value = state.setdefault("outcome", ("abandoned", None))
+    if kind == "abandoned":
+        raise TooSlow
+    if kind == "error":
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def close_response(response: requests.Response) -> None:
+    response.close()
+
+
+def download_and_hash(
+    send: Callable[[], requests.Response],
+    url: str,
+    algorithms: Iterable[str],
+    *,
+    size: int | None,
+    limits: Limits,
+    index: str,
 ) -> dict[str, FileHash]:
-    """Digests of a streamed response's body; DownloadRefused past the size cap or the time limit."""
+    """Check the URL, send the request, hash the body: all of it within limits.seconds. `send` makes
+    the streamed request (the caller's session, credentials, headers)."""
+    check_url(url, index, limits)
+    shown = redact_url(url)
+    started = time.monotonic()
+    try:
+        response = send_within(send, limits.seconds, close_response)
+    except TooSlow:
+        raise DownloadTooSlow(_too_slow(shown, limits)) from None
+    with response:
+        if response.status_code >= 400:
+            raise DownloadRefused(f"{shown}: HTTP {response.status_code}")
+        return hash_response(response, algorithms, size=size, limits=limits, index=index, started=started)
+
+
+def hash_response(
+    response: requests.Response,
+    algorithms: Iterable[str],
+    *,
+    size: int | None,
+    limits: Limits,
+    index: str,
+    started: float | None = None,
+) -> dict[str, FileHash]:
+    """Digests of a streamed response's body; DownloadRefused past the size cap or the time limit,
+    counted from `started` (time.monotonic(), when the request was sent), else from now."""
     shown = redact_url(response.url or "")
     if response.url:
         check_url(response.url, index, limits)  # where the redirects ended
@@ -176,7 +266,10 @@ def hash_response(
         what = "the size the page states" if stated else "the download limit"
         raise DownloadRefused(f"{shown}: not downloaded: {declared} bytes is larger than {what} ({cap})")
     digests = _Digests(algorithms, cap, stated, shown)
-    with _deadline(response, limits.seconds) as expired:
+    left = limits.seconds if started is None else limits.seconds - (time.monotonic() - started)
+    if left <= 0:
+        raise DownloadTooSlow(_too_slow(shown, limits))
+    with _deadline(response, left) as expired:
         try:
             for chunk in response.iter_content(_CHUNK):
                 digests.update(chunk)
@@ -186,7 +279,7 @@ def hash_response(
             if not expired.is_set():
                 raise
         if expired.is_set():
-            raise DownloadRefused(_too_slow(shown, limits))
+            raise DownloadTooSlow(_too_slow(shown, limits))
     return digests.result()
 
 
@@ -203,7 +296,7 @@ def hash_path(
             for chunk in _chunks(handle):
                 digests.update(chunk)
                 if time.monotonic() > ends:
-                    raise DownloadRefused(_too_slow(shown, limits))
+                    raise DownloadTooSlow(_too_slow(shown, limits))
     except OSError as exc:
         raise DownloadRefused(f"{shown}: cannot read: {exc.strerror or type(exc).__name__}") from None
     return digests.result()

@@ -89,6 +89,13 @@ _REFUSED = {
 _INCLUDES = {"--requirement", "--constraint"}
 _SHLEX_SPACE = re.compile(r"[ \t\r\n]+")
 _SHLEX_SPECIAL = re.compile(r"['\"\\]")
+# A TOML table header as a Poetry lock has them (`[[package]]`, `[metadata.files]`): pip takes such a
+# line for a requirement, which cannot start with `[`, and stops before it installs anything. With
+# no `/`, `:`, `;`, `$`, leading `.` nor token starting with `-`, no machine reads it as a path, a
+# URL, markers, ${VAR} or an option instead.
+_TOML_KEY = r"""(?:[A-Za-z0-9_][A-Za-z0-9_-]*|"[A-Za-z0-9_.-]+"|'[A-Za-z0-9_.-]+')"""
+_TOML_KEYS = rf"[ \t]*{_TOML_KEY}(?:[ \t]*\.[ \t]*{_TOML_KEY})*[ \t]*"
+_TOML_HEADER = re.compile(rf"\[{_TOML_KEYS}\]|\[\[{_TOML_KEYS}\]\]")
 # pip takes a requirement ending like this for a local archive file.
 _ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz")
 _ARCHIVES_MORE = (".tar.lz", ".tar.lzma")
@@ -151,6 +158,18 @@ def decode_requirements(data: bytes, path: str = "requirements.txt") -> tuple[st
             f"not UTF-8 ({exc.reason} at byte {exc.start}) and no coding line: pip would decode it with "
             "the installing machine's locale; declare the encoding with '# -*- coding: NAME -*-'",
         ) from None
+
+
+def pip_refuses(data: str | bytes) -> bool:
+    """Whether pip refuses the whole file on any machine: one of its lines, decoded, joined and
+    stripped as pip does, is a TOML table header. pip reads every line before it installs.
+    Bytes pip would decode by the machine's locale are never taken as refused."""
+    if isinstance(data, bytes):
+        try:
+            data, _ = decode_requirements(data)
+        except InputError:
+            return False
+    return any(_TOML_HEADER.fullmatch(line) for _, line in _logical_lines(data))
 
 
 def _decode(data: bytes, codec: str, path: str, source: str) -> str:
