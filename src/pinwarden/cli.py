@@ -354,7 +354,9 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
     ctx = _context(args, args.locks)
     with ctx.ledger.locked():
         ledger = ctx.ledger.load()
-        conflicts = [f for f in compare(ledger, ctx.releases) if not _is_first_use(f, ledger)]
+        findings = compare(ledger, ctx.releases)
+        held = {f.key for f in findings if not _is_first_use(f, ledger)}
+        conflicts = [f for f in findings if f.key in held]
         if conflicts:
             out.write("pinwarden: init never overrides trust already recorded; these need a review:\n\n")
             out.write(
@@ -378,6 +380,10 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _is_first_use(finding: Finding, ledger: Ledger) -> bool:
+    """About a version never trusted, and no sign that it may install in place of a trusted one
+    (adopting it would be a silent first use of new bytes for a trusted version)."""
+    if finding.kind in (FindingKind.LOCAL_VERSION, FindingKind.DIRECT_URL):
+        return False
     return ledger.get(finding.project, finding.version) is None
 
 

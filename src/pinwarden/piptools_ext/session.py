@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import unquote, urlsplit
 
-from ..shared.compare import compare
+from ..shared.compare import compare, untrusted_keys
 from ..shared.decide import (
     Answer,
     Choice,
@@ -44,6 +44,7 @@ from ..shared.store import (
     refuse_guarded_output,
     utc_now,
 )
+from .options import NO_INTERACTION
 from .prompt import is_interactive, terminal_asker
 from .protocol import Mismatch, RunReport
 from .writer import Key, keep_hashes
@@ -185,7 +186,7 @@ class Session:
             return None
         if new:
             self._notes(exam)
-            self.say(self._findings(tuple(f for q in new for f in q.findings)))
+            self.say(self._findings(tuple(f for q in new for f in q.findings), exam))
         ask = terminal_asker(stdin, self.err) if new and stdin is not None else None
 
         def answer(question: Question) -> Choice:
@@ -355,7 +356,7 @@ class Session:
         self.say(f"pinwarden: {why}; nothing was written ({self._unchanged()}).")
         self.say(f"After approving, rerun: {self.command}")
         self._notes(exam)
-        self.err.write("\n" + self._findings(exam.findings))
+        self.err.write("\n" + self._findings(exam.findings, exam))
         return EXIT_REFUSED
 
     def _audit(self, exam: Examination, the_plan: Plan) -> int:
@@ -378,18 +379,42 @@ class Session:
         if the_plan.questions:
             self.say("pinwarden: dry run: these would need approval; nothing was written")
             self._notes(exam)
-            self.err.write("\n" + self._findings(exam.findings))
+            self.err.write("\n" + self._findings(exam.findings, exam))
             return EXIT_REFUSED
         self.say(f"pinwarden: dry run: {_pins(len(exam.releases))}, all trusted; nothing was written")
         return EXIT_OK
 
-    def _findings(self, findings: tuple[Finding, ...]) -> str:
+    def _findings(self, findings: tuple[Finding, ...], exam: Examination | None = None) -> str:
         return findings_text(
             findings,
             ledger_path=str(self.store.path),
             approve_prefix="pinwarden approve",
             lock_args=self._approve_suffix(),
+            advice=self._direct_url_advice(findings, exam),
         )
+
+    def _direct_url_advice(self, findings: tuple[Finding, ...], exam: Examination | None) -> list[str] | None:
+        """`approve --from-index` fetches a version's files from the index, which has none of a
+        direct URL's (or other ones): such a version is approved at a terminal. None: the usual advice."""
+        direct = {r.key for r in exam.releases if r.source_kind is SourceKind.URL} if exam else set()
+        keys = untrusted_keys(findings)
+        if not direct.intersection(keys):
+            return None
+        suffix = self._approve_suffix()
+        lines = ["If these changes are expected, review them, then record them:"]
+        for name, version in keys:
+            if (name, version) in direct:
+                lines.append(
+                    f"  {name} {version} comes from a direct URL, which no index serves: "
+                    f"run {self._interactive_command()} at a terminal to review and approve it"
+                )
+            else:
+                lines.append(f"  pinwarden approve {name}=={version} {suffix}")
+        return lines
+
+    def _interactive_command(self) -> str:
+        # pip-compile's own -n is --dry-run: only pinwarden's --no-interaction goes.
+        return shlex.join(w for w in shlex.split(self.command) if w != NO_INTERACTION)
 
     def _approve_suffix(self) -> str:
         """What `pinwarden approve NAME==VERSION` needs to record what this run saw: its indexes, its ledger.

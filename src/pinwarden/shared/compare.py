@@ -16,6 +16,7 @@ from .model import (
     SourceKind,
     TrustedFile,
     TrustedRelease,
+    canonical_version,
     masked_source,
     names_a_source,
 )
@@ -36,6 +37,7 @@ def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding,
     groups: dict[tuple[str, str], list[LockedRelease]] = {}
     for release in releases:
         groups.setdefault(release.key, []).append(release)
+    siblings = _Siblings(ledger)
     for group in groups.values():
         trusted = ledger.get(group[0].name, group[0].version)
         for release in group:
@@ -44,7 +46,7 @@ def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding,
             elif release.source_kind is not SourceKind.DIRECTORY:
                 # A directory never trusted is the project's own code: nothing to swap. Once a version
                 # is trusted, a directory in its place is a change (`_source_change`).
-                findings.update(_new_version(release))
+                findings.update(_new_version(release, siblings))
         if trusted is not None:
             findings.update(_missing(group, trusted))
     return tuple(sorted(findings, key=Finding.sort_key))
@@ -95,9 +97,10 @@ def _finding(
     )
 
 
-def _new_version(release: LockedRelease) -> Iterator[Finding]:
+def _new_version(release: LockedRelease, siblings: _Siblings) -> Iterator[Finding]:
     spelled = f"locked as {release.locked_as}" if release.locked_as else None
     yield _finding(release, FindingKind.NEW_VERSION, hash=release.source_identity, detail=spelled)
+    yield from _in_place_of_trusted(release, siblings)
     if release.source_kind in _HASHED_SOURCES and not any(f.hash.strong for f in release.files):
         # Trusting it would record no bytes at all: whatever the index serves later would install.
         yield _finding(
@@ -109,6 +112,74 @@ def _new_version(release: LockedRelease) -> Iterator[Finding]:
         if not locked.hash.strong:
             yield _weak(release, locked)
         yield from _file_signs(release, locked, trusted=None)
+
+
+@dataclass(slots=True)
+class _Siblings:
+    """The versions the ledger trusts per project, indexed on first need: only a new version that
+    may install in place of a trusted one asks."""
+
+    ledger: Ledger
+    _by_name: dict[str, list[str]] | None = None
+
+    def of(self, name: str) -> list[str]:
+        if self._by_name is None:
+            self._by_name = {}
+            for project, version in self.ledger.releases:
+                self._by_name.setdefault(project, []).append(version)
+        return self._by_name.get(name, [])
+
+
+def _in_place_of_trusted(release: LockedRelease, siblings: _Siblings) -> Iterator[Finding]:
+    """Warning signs that what looks like a first use may install instead of a trusted version:
+    trusting it silently would let new bytes in under a version the ledger pins."""
+    if "+" in release.version:  # canonical: a local label is the only "+"
+        shadowed = _shadowed(release.version, siblings.of(release.name))
+        if shadowed:
+            public = release.version.partition("+")[0]
+            yield _finding(
+                release,
+                FindingKind.LOCAL_VERSION,
+                detail=f"local version: a pin =={public} takes it too, and pip and Poetry prefer it "
+                f"over the trusted {_listed(shadowed)}",
+            )
+    if release.version_from_filename and siblings.of(release.name):
+        filename = release.files[0].filename if release.files else None
+        yield _finding(
+            release,
+            FindingKind.DIRECT_URL,
+            filename=filename,
+            detail=f"direct URL: pip installs the version its metadata names, not its file name "
+            f"(read as {release.version}); the ledger trusts {release.name} "
+            f"{_listed(siblings.of(release.name))}",
+        )
+
+
+def _shadowed(version: str, trusted: list[str]) -> list[str]:
+    """The trusted versions with the same public version (`1+evil` and `1`, `1+a` and `1+b`)."""
+    public = _public(version)
+    if public is None:
+        return []
+    return sorted(v for v in trusted if v != version and _public(v) == public)
+
+
+def _public(version: str) -> str | None:
+    """The canonical public version (PEP 440: without its local label), None for no PEP 440 version."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return canonical_version(Version(version).public)
+    except (InvalidVersion, ValueError):  # ValueError: a number too long for int()
+        return None
+
+
+def _listed(versions: list[str]) -> str:
+    from .filenames import version_key
+
+    ordered = sorted(versions, key=version_key)
+    if len(ordered) > 3:
+        return f"{len(ordered)} versions, the latest {', '.join(ordered[-3:])}"
+    return ", ".join(ordered)
 
 
 def _weak(release: LockedRelease, locked: LockedFile) -> Finding:

@@ -62,7 +62,8 @@ class Plan:
 def plan(findings: Sequence[Finding], *, first_use: str = "trust") -> Plan:
     """A never-seen version is trusted on first use (unless `first-use = "ask"`); anything else asks.
 
-    A new version whose filenames name another project or version is never trusted silently.
+    A new version whose filenames name another project or version is never trusted silently, nor
+    one that may install in place of a trusted version (a local label, a direct URL's file name).
     """
     by_key: dict[Key, list[Finding]] = {}
     for finding in findings:

@@ -219,6 +219,9 @@ class LockedRelease:
     # git: the resolved commit, the only identity such a package has.
     source_reference: str | None = None
     marker: str | None = None
+    # A requirements file's `name @ URL` has no version but its file name's; pip installs the one
+    # the file's metadata names, which nothing in the text shows.
+    version_from_filename: bool = False
     # The version as the lock spells it, when that is not the canonical `version` (for messages).
     locked_as: str | None = field(default=None, compare=False)
 
@@ -304,6 +307,8 @@ class FindingKind(str, Enum):
     CHANGED_FILE = "changed-file"
     MISSING_FILE = "missing-file"
     BUILD_TAG = "build-tag"
+    LOCAL_VERSION = "local-version"
+    DIRECT_URL = "direct-url"
     SDIST_ADDED = "sdist-added"
     FILENAME_MISMATCH = "filename-mismatch"
     WEAK_HASH = "weak-hash"
@@ -326,17 +331,21 @@ SEVERITY = {
     FindingKind.VERSION_GONE: 5,
     FindingKind.NEW_FILE: 6,
     FindingKind.BUILD_TAG: 7,
-    FindingKind.SDIST_ADDED: 8,
-    FindingKind.LATE_UPLOAD: 9,
-    FindingKind.SHAPE_CHANGE: 10,
-    FindingKind.YANKED: 11,
-    FindingKind.MISSING_FILE: 12,
-    FindingKind.NEW_VERSION: 13,
+    FindingKind.LOCAL_VERSION: 8,
+    FindingKind.DIRECT_URL: 9,
+    FindingKind.SDIST_ADDED: 10,
+    FindingKind.LATE_UPLOAD: 11,
+    FindingKind.SHAPE_CHANGE: 12,
+    FindingKind.YANKED: 13,
+    FindingKind.MISSING_FILE: 14,
+    FindingKind.NEW_VERSION: 15,
 }
 # Warning signs: facts worth a look that are not, on their own, a change to trusted content.
 WARNING_KINDS = frozenset(
     {
         FindingKind.BUILD_TAG,
+        FindingKind.LOCAL_VERSION,
+        FindingKind.DIRECT_URL,
         FindingKind.SDIST_ADDED,
         FindingKind.LATE_UPLOAD,
         FindingKind.SHAPE_CHANGE,

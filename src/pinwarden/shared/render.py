@@ -17,6 +17,8 @@ _LABEL = {
     FindingKind.MISSING_FILE: "MISSING",
     FindingKind.NEW_VERSION: "NEW VERSION",
     FindingKind.BUILD_TAG: "warning",
+    FindingKind.LOCAL_VERSION: "warning",
+    FindingKind.DIRECT_URL: "warning",
     FindingKind.SDIST_ADDED: "warning",
     FindingKind.FILENAME_MISMATCH: "MISMATCH",
     FindingKind.WEAK_HASH: "WEAK HASH",

@@ -531,7 +531,8 @@ def _direct_url(
     *,
     marker: str | None,
 ) -> None:
-    """`name @ https://host/path/name-1.0.tar.gz --hash=...`: the URL names the file and version."""
+    """`name @ https://host/path/name-1.0.tar.gz --hash=...`: the URL names the file, and the only
+    version the text gives is its file name's (pip installs what the file's metadata says)."""
     from ..filenames import parse_filename
 
     url = req.url or ""
@@ -556,5 +557,6 @@ def _direct_url(
             source_kind=SourceKind.URL,
             source_url=url,
             marker=marker,
+            version_from_filename=True,
         )
     )
