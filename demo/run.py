@@ -177,7 +177,10 @@ def pip_compile_story(demo: Demo) -> None:
         refused = demo.pinwarden(work, *compile_args[:2], "-U", *compile_args[2:], expect=1)
         expect((output.read_bytes(), ledger.read_bytes()) == before, "a refusal changed a file")
         approve = refused.rstrip().splitlines()[-1].strip()
-        expect(approve == f"pinwarden approve {GREETER}==1 --from-index {url}", "no approve command")
+        # Bound (--hash) to the file the report showed: the approval records that file only.
+        bound = f"--hash sha256:{hashlib.sha256(REBUILT[1]).hexdigest()}"
+        wanted = f"pinwarden approve {GREETER}==1 --from-index {url} {bound}"
+        expect(approve == wanted, "no approve command")
 
         demo.step(
             "A person reviews, then runs the approve command it printed",

@@ -67,7 +67,13 @@ def test_a_changed_and_a_deleted_file_replace_the_trusted_state(index: PackageIn
     approve(f"{NAME}==1.0", "--from-index", index.url)
     index.replace(NAME, SDIST[0], REPLACED)
     index.remove(NAME, WHEEL[0])
+    before = (in_tmp / "pinwarden-ledger.toml").read_bytes()
     code, out, _ = approve("--from-index", index.url, f"{NAME}==1.0")
+    # A swap is never a side effect of an approval: it needs --replace, and nothing is written.
+    assert code == 1
+    assert f"{SDIST[0]} is trusted as {sha256(SDIST[1])} but is served now as {sha256(REPLACED)}" in out
+    assert (in_tmp / "pinwarden-ledger.toml").read_bytes() == before
+    code, out, _ = approve("--from-index", index.url, f"{NAME}==1.0", "--replace")
     assert code == 0
     assert f"{NAME}==1.0: approved 2 change(s)" in out
     ledger = (in_tmp / "pinwarden-ledger.toml").read_text()

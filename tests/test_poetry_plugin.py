@@ -29,7 +29,7 @@ from tests.support.guarded_project import (
     publish_base,
     sha256,
 )
-from tests.support.index import PackageIndex, build_wheel
+from tests.support.index import PackageIndex, build_wheel, unbound
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ def assert_refused(project: Project, done_code: int, output: str, last_line: str
     assert "Traceback" not in output
     assert label in output
     assert f"{ALPHA} 1  (poetry.lock)" in output  # the canonical version, not 1.0
-    assert last_line == APPROVE_ALPHA
+    assert unbound(last_line) == APPROVE_ALPHA
 
 
 # -- the first run -------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_ci_counts_as_nobody_at_the_terminal(index: PackageIndex, project: Proje
 @pytest.mark.parametrize("scenario", ["build-tagged-wheel", "same-filename-new-bytes", "deleted-file"])
 def test_approve_then_lock_succeeds(index: PackageIndex, project: Project, scenario: str) -> None:
     SCENARIOS[scenario][0](index)
-    assert project.poetry("lock", "-n").last_line == APPROVE_ALPHA
+    assert project.poetry("lock", "-n").approve_command == APPROVE_ALPHA
 
     done = project.ok("pinwarden", "approve", f"{ALPHA}==1.0", "--reason", "rebuilt upstream")
     assert f"pinwarden: {ALPHA}==1 from source " in done.output  # the canonical version, not 1.0
@@ -191,7 +191,7 @@ def test_first_use_ask_makes_a_new_version_need_approval(index: PackageIndex, pr
     done = project.poetry("add", GAMMA, "-n")
     assert done.code == 1
     assert "NEW VERSION" in done.output
-    assert done.last_line == f"poetry pinwarden approve {GAMMA}==1"
+    assert done.approve_command == f"poetry pinwarden approve {GAMMA}==1"
     assert project.snapshot() == before
 
     project.ok("pinwarden", "approve", f"{GAMMA}==1.0")
@@ -277,7 +277,7 @@ def test_a_lock_written_without_plugins_is_caught_by_check_and_install(
 
     done = project.poetry("pinwarden", "check")
     assert done.code == 1
-    assert APPROVE_ALPHA in [line.strip() for line in done.output.splitlines()]
+    assert APPROVE_ALPHA in [unbound(line.strip()) for line in done.output.splitlines()]
     findings = json.loads(project.poetry("pinwarden", "check", "--format", "json").stdout)["findings"]
     assert {f["kind"] for f in findings} == {"new-file", "build-tag"}
 
@@ -286,7 +286,7 @@ def test_a_lock_written_without_plugins_is_caught_by_check_and_install(
     done = project.poetry("install", "-n")
     assert done.code == 1
     assert "Was the lock written without pinwarden" in done.output
-    assert done.last_line == f"poetry pinwarden approve --from-lock {ALPHA}==1"
+    assert done.approve_command == f"poetry pinwarden approve --from-lock {ALPHA}==1"
     assert project.installed() == {}
 
     # A reviewed lock change is approved as it stands, as `pinwarden approve` does.

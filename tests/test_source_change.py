@@ -378,7 +378,7 @@ def test_poetry_refuses_a_version_resourced_to_a_directory(
     trusted_as = f"trusted as hashed files from {index.url.rstrip('/')}"  # as the lock names the source
     assert f"now a local directory that no hash pins; {trusted_as}" in done.output, done.output
     from_lock = "--from-lock " if command != "lock" else ""
-    assert done.last_line == f"poetry pinwarden approve {from_lock}{ALPHA}==1"
+    assert done.approve_command == f"poetry pinwarden approve {from_lock}{ALPHA}==1"
     assert project.snapshot() == before
     assert project.installed_marker() == marker
 

@@ -114,7 +114,7 @@ def test_a_listed_hash_of_other_bytes_is_refused_and_never_trusted(
         assert done.code == 1, done.output
         assert "Traceback" not in done.output
         assert "CHANGED" in done.output and "names other bytes" in done.output, done.output
-        assert done.last_line == APPROVE_ALPHA
+        assert done.approve_command == APPROVE_ALPHA
         assert project.snapshot() == before
 
     # The approval asks the source too: the bytes do not give the listed hash, nothing is recorded.

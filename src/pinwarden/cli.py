@@ -20,6 +20,7 @@ from .shared.compare import compare
 from .shared.errors import InputError, PinwardenError
 from .shared.ledger import Ledger
 from .shared.model import (
+    FileHash,
     Finding,
     FindingKind,
     InvalidValue,
@@ -62,6 +63,17 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _digest(text: str) -> FileHash:
+    """A `--hash` argument, as the printed approve commands write it (pip's `sha256:hex`, or `sha256=hex`)."""
+    try:
+        digest = FileHash.parse(text.replace("=", ":", 1) if ":" not in text else text)
+    except InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not digest.strong:
+        raise argparse.ArgumentTypeError(f"{text!r}: {digest.algorithm} does not identify bytes")
+    return digest
+
+
 def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--ledger", type=_path, metavar="PATH", help="ledger file (default: beside the lock)")
@@ -99,6 +111,21 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
         "items", nargs="*", metavar="NAME==VERSION|LOCK", help="versions to trust, then locks"
     )
     approve.add_argument("--reason", help="why this change is expected (kept in the ledger)")
+    approve.add_argument(
+        "--hash",
+        action="append",
+        default=[],
+        type=_digest,
+        metavar="ALGORITHM:HEX",
+        dest="hashes",
+        help="with --from-index: record only the files with these digests (the reviewed ones); "
+        "nothing when one is no longer served",
+    )
+    approve.add_argument(
+        "--replace",
+        action="store_true",
+        help="with --from-index: a trusted file served with other bytes may replace the trusted ones",
+    )
     approve.add_argument(
         "--from-index",
         nargs="?",
@@ -413,6 +440,8 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.from_index is not None:
         return cmd_approve_from_index(args, out)
+    if args.hashes or args.replace:
+        raise PinwardenError("--hash and --replace go with --from-index (a lock's hashes are what it holds)")
     specs, lock_paths = _split_approve_items(args.items)
     ctx = _context(args, lock_paths)
     chosen: list[LockedRelease] = []
@@ -432,6 +461,7 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
     """`approve NAME==VERSION --from-index [URL]`: show what the index serves now, then trust it."""
+    from .shared.approval import judge, ledger_algorithms
     from .shared.auditing import approval_indexes, poetry_source_credentials
     from .shared.index.client import ClientSettings, HttpClient, usable_cache_dir
     from .shared.index.fetch import SimpleIndex, redact_url
@@ -447,10 +477,13 @@ def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
     client_settings = ClientSettings(
         cache_dir=usable_cache_dir(), credentials=poetry_source_credentials(locks)
     )
+    earlier = store.load()  # which algorithms to hash in; judged again under the lock below
     with HttpClient(client_settings) as client:
         for name, version in specs:
             where = tuple(urls) or approval_indexes(name, locks, Path.cwd())
-            release = release_from_indexes([SimpleIndex(url, client=client) for url in where], name, version)
+            also = ledger_algorithms(earlier, normalize_name(name), version)
+            indexes = [SimpleIndex(url, client=client) for url in where]
+            release = release_from_indexes(indexes, name, version, also=also)
             # Shown before anything is recorded: what is about to be trusted, and where it came from.
             out.write(
                 f"pinwarden: {release.name}=={release.version} on {', '.join(map(redact_url, where))}:\n"
@@ -460,8 +493,13 @@ def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
             chosen.append(release)
     with store.locked():
         ledger = store.load()
-        before = compare(ledger, chosen)
-        store.save(record(ledger, chosen, how=TrustHow.APPROVAL, at=utc_now(), reason=args.reason))
+        judged = judge(ledger, chosen, args.hashes)
+        refusal = judged.refusal(replace_allowed=args.replace)
+        if refusal:
+            out.writelines(line + "\n" for line in refusal)
+            return EXIT_FINDINGS
+        before = compare(ledger, judged.releases)
+        store.save(record(ledger, judged.releases, how=TrustHow.APPROVAL, at=utc_now(), reason=args.reason))
     _report_approval(out, specs, before, store.path)
     return EXIT_OK
 

@@ -23,6 +23,7 @@ from tests.support.index import (
     find_tool,
     isolated_env,
     poetry_project,
+    unbound,
 )
 
 # Names that cannot exist on PyPI: a request leaking to the real index fails loudly.
@@ -85,6 +86,11 @@ class Done:
     def last_line(self) -> str:
         lines = [line.strip() for line in self.output.splitlines() if line.strip()]
         return lines[-1] if lines else ""
+
+    @property
+    def approve_command(self) -> str:
+        """The last line, a printed approve command, without its binding (see index.unbound)."""
+        return unbound(self.last_line)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import unquote, urlsplit
 
+from ..shared.approval import bindings
 from ..shared.compare import compare, untrusted_keys
 from ..shared.decide import (
     Answer,
@@ -391,6 +392,7 @@ class Session:
             approve_prefix="pinwarden approve",
             lock_args=self._approve_suffix(),
             advice=self._direct_url_advice(findings, exam),
+            bindings=bindings(findings, exam.releases if exam else ()),
         )
 
     def _direct_url_advice(self, findings: tuple[Finding, ...], exam: Examination | None) -> list[str] | None:
@@ -401,6 +403,7 @@ class Session:
         if not direct.intersection(keys):
             return None
         suffix = self._approve_suffix()
+        bound = bindings(findings, exam.releases if exam else ())
         lines = ["If these changes are expected, review them, then record them:"]
         for name, version in keys:
             if (name, version) in direct:
@@ -409,7 +412,14 @@ class Session:
                     f"run {self._interactive_command()} at a terminal to review and approve it"
                 )
             else:
-                lines.append(f"  pinwarden approve {name}=={version} {suffix}")
+                lines.append(
+                    " ".join(
+                        filter(
+                            None,
+                            (f"  pinwarden approve {name}=={version} {suffix}", bound.get((name, version))),
+                        )
+                    )
+                )
         return lines
 
     def _interactive_command(self) -> str:

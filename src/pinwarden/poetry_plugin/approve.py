@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..cli import _report_approval, _split_approve_items
+from ..shared.approval import judge, ledger_algorithms
 from ..shared.compare import compare
 from ..shared.errors import PinwardenError
 from ..shared.filenames import not_of_release, same_version
 from ..shared.index.sources import redact_url
 from ..shared.ledger import Ledger
 from ..shared.locks.poetry_lock import parse_poetry_lock
-from ..shared.model import LockedRelease, NormalizedName, TrustHow, normalize_name
+from ..shared.model import FileHash, LockedFile, LockedRelease, NormalizedName, TrustHow, normalize_name
 from ..shared.store import ledger_notice, project_root, read_text, utc_now
 from ..shared.trust import record
 from .flow import LOCK_LABEL, Warden
@@ -35,8 +36,16 @@ LeftOut = list[tuple[str, str]]
 
 
 def approve_from_sources(
-    poetry: Poetry, items: Sequence[str], *, reason: str | None, ledger: Path | None, out: TextIO
-) -> None:
+    poetry: Poetry,
+    items: Sequence[str],
+    *,
+    reason: str | None,
+    ledger: Path | None,
+    out: TextIO,
+    bound: Sequence[FileHash] = (),
+    replace_allowed: bool = False,
+) -> int:
+    """0 recorded; 1 refused (a bound digest not served, a trusted file swapped without --replace)."""
     specs, locks = _split_approve_items(items)
     if locks:
         raise PinwardenError(
@@ -49,18 +58,26 @@ def approve_from_sources(
         _fetch(poetry, normalize_name(name), version, locked, warden.trusted()) for name, version in specs
     ]
     releases = [release for release, _ in fetched]
-    with warden.store.locked():
-        trusted = warden.trusted()
-        before = compare(trusted, releases)
-        warden.store.save(record(trusted, releases, how=TrustHow.APPROVAL, at=utc_now(), reason=reason))
     for release, left_out in fetched:
         out.write(f"pinwarden: {release.name}=={release.version} from {release.lockfile}:\n")
         out.writelines(f"  {f.filename}  {f.hash}\n" for f in release.files)
         out.writelines(f"  left out: {_shown(filename)} ({why})\n" for filename, why in left_out)
+    with warden.store.locked():
+        trusted = warden.trusted()
+        judged = judge(trusted, releases, bound)
+        refusal = judged.refusal(replace_allowed=replace_allowed)
+        if refusal:
+            out.writelines(line + "\n" for line in refusal)
+            return 1
+        before = compare(trusted, judged.releases)
+        warden.store.save(
+            record(trusted, judged.releases, how=TrustHow.APPROVAL, at=utc_now(), reason=reason)
+        )
     _report_approval(out, [(r.name, r.version) for r in releases], before, warden.store.path)
     notice = ledger_notice(warden.store.path, project_root(poetry.pyproject_path.parent))
     if notice:
         out.write(notice + "\n")
+    return 0
 
 
 def _locked(lock: Path) -> tuple[LockedRelease, ...]:
@@ -83,7 +100,11 @@ def _fetch(
     if not release.files:
         others = "".join(f"; left out: {_shown(filename)} ({why})" for filename, why in left_out)
         raise PinwardenError(f"{name}=={version}: source {source_name!r} lists no files for it{others}")
-    verify_files(poetry.pool, package)  # the source's hashes are claims: each is checked against the bytes
+    # The source's hashes are claims: each is checked against the bytes, and what is recorded is
+    # computed from them (also in the algorithms the ledger trusts this version's files by).
+    computed = verify_files(poetry.pool, package, ledger_algorithms(trusted, name, release.version))
+    files = tuple(LockedFile(filename, d) for filename, digests in sorted(computed.items()) for d in digests)
+    release = replace(release, files=files)
     known = [r.version for r in pinned] + [v for (n, v) in trusted.releases if n == name]
     text = next((v for v in known if same_version(v, release.version)), release.version)
     shown = redact_url(release.source_url or "")

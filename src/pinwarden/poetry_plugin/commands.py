@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
     from ..shared.auditing import Fetcher
+    from ..shared.model import FileHash
 
 PROG = "poetry pinwarden"
 EXIT_ERROR = 2
@@ -114,6 +115,14 @@ class ApproveCommand(_CliCommand):
         option("reason", None, "Why this change is expected (kept in the ledger).", flag=False),
         option("from-lock", None, "Trust what poetry.lock holds for the version instead."),
         option("from-index", None, "Fetch from the project's Poetry sources (the default here)."),
+        option(
+            "hash",
+            None,
+            "Record only the files with these digests (the reviewed ones); nothing if one is not served.",
+            flag=False,
+            multiple=True,
+        ),
+        option("replace", None, "A trusted file served with other bytes may replace the trusted ones."),
         _ledger_option(),
     ]
     cli_name = "approve"
@@ -125,6 +134,10 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
         items = [i if "==" in i else _absolute(i) for i in self.argument("items")]
         if self.option("from-lock") and self.option("from-index"):
             message = "pinwarden: error: --from-lock or --from-index, not both\n"
+            self.io.error_output.write(message, type=OutputType.RAW)
+            return EXIT_ERROR
+        if self.option("from-lock") and (self.option("hash") or self.option("replace")):
+            message = "pinwarden: error: --hash and --replace go with the sources, not --from-lock\n"
             self.io.error_output.write(message, type=OutputType.RAW)
             return EXIT_ERROR
         if self.option("from-lock"):
@@ -140,19 +153,31 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
         out = io.StringIO()
         ledger = self.option("ledger")
         try:
-            approve_from_sources(
+            code = approve_from_sources(
                 self.poetry,
                 items,
                 reason=self.option("reason"),
                 ledger=Path(_absolute(ledger)) if ledger else None,
                 out=out,
+                bound=[_digest(text) for text in self.option("hash")],
+                replace_allowed=bool(self.option("replace")),
             )
         except (PinwardenError, InvalidValue) as error:
             self.io.error_output.write(f"pinwarden: error: {_masked(error)}\n", type=OutputType.RAW)
             return EXIT_ERROR
         finally:
             self.io.output.write(_masked(out.getvalue()), type=OutputType.RAW)
-        return 0
+        return code
+
+
+def _digest(text: str) -> FileHash:
+    from ..shared.errors import PinwardenError
+    from ..shared.model import FileHash
+
+    digest = FileHash.parse(text.replace("=", ":", 1) if ":" not in text else text)
+    if not digest.strong:
+        raise PinwardenError(f"--hash {text}: {digest.algorithm} does not identify bytes")
+    return digest
 
 
 class AuditCommand(_CliCommand):

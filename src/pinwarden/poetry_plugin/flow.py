@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..shared.approval import bindings
 from ..shared.compare import compare, trusted_subset
 from ..shared.decide import (
     Answer,
@@ -223,11 +224,14 @@ class Warden:
         the_plan = plan(findings, first_use=self.first_use if writes else "ask")
         open_questions = [q for q in the_plan.questions if earlier_choice(q, self.decided) is None]
         if open_questions:
+            asked = [f for q in open_questions for f in q.findings]
             report = findings_text(
-                [f for q in open_questions for f in q.findings],
+                asked,
                 ledger_path=str(self.store.path),
                 # Installing from the lock: what to approve is what the lock holds, not the index.
                 approve_prefix=APPROVE_PREFIX if writes else f"{APPROVE_PREFIX} --from-lock",
+                # From the sources: only what this report showed may be recorded.
+                bindings=bindings(asked, releases) if writes else None,
             )
             if hooks.ask is None or not writes:
                 raise Refused(report, [q.key for q in open_questions], writes=writes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -130,10 +130,13 @@ def download_digests(
     return download_and_hash(send, url, algorithms, size=size, limits=Limits.from_env(), index=repository.url)
 
 
-def verify_files(pool: RepositoryPool, package: Package) -> None:
+def verify_files(
+    pool: RepositoryPool, package: Package, also: Collection[str] = ()
+) -> dict[str, tuple[FileHash, ...]]:
     """Download every file of the package from its source and check the hash the source lists
-    against the bytes (and compute sha256 from the same bytes): an approval records only hashes
-    pinwarden computed. Raises PinwardenError naming the first file that does not match."""
+    against the bytes; give each file's sha256 and its digest in each of `also`, computed from the
+    same bytes: an approval records only hashes pinwarden computed. Raises PinwardenError naming the
+    first file that does not match."""
     from ..shared.errors import PinwardenError
     from ..shared.index.sources import redact_url
     from ..shared.model import FileHash
@@ -141,6 +144,8 @@ def verify_files(pool: RepositoryPool, package: Package) -> None:
     repository = http_repository(pool, package)
     if repository is None:
         raise PinwardenError(f"{package.name}=={package.pretty_version}: its source is not an index")
+    extra = sorted(set(also) - {"sha256"})
+    computed: dict[str, tuple[FileHash, ...]] = {}
     for listed in package.files:
         claim = FileHash.parse(listed["hash"])
         url = listed.get("url")
@@ -149,7 +154,10 @@ def verify_files(pool: RepositoryPool, package: Package) -> None:
         size = listed.get("size")
         try:
             found = download_digests(
-                repository, url, ("sha256", claim.algorithm), size=size if isinstance(size, int) else None
+                repository,
+                url,
+                ("sha256", claim.algorithm, *extra),
+                size=size if isinstance(size, int) else None,
             )
         except PinwardenError:
             raise
@@ -160,6 +168,8 @@ def verify_files(pool: RepositoryPool, package: Package) -> None:
                 f"{listed['file']}: the source lists {claim} but the file served at {redact_url(url)} "
                 f"has {found[claim.algorithm]}; nothing was recorded"
             )
+        computed[listed["file"]] = (found["sha256"], *(found[a] for a in extra))
+    return computed
 
 
 def fetch_package(pool: RepositoryPool, name: str, version: str, source: str | None) -> tuple[Package, str]:

@@ -385,15 +385,19 @@ def _report(
 
 def audit_advice(findings: Sequence[Finding], prog: str, lock_args: str) -> list[str]:
     """What to run next: approve from the index what changed upstream, from the lock what it holds."""
+    from .approval import bindings
     from .compare import untrusted_keys
 
     upstream = {(f.project, f.version) for f in findings if f.evidence is not None and "index" in f.evidence}
+    bound = bindings(f for f in findings if (f.project, f.version) in upstream)
     suffix = f" {lock_args}" if lock_args else ""
     lines = ["If these changes are expected, review them, then record them:"]
     for name, version in untrusted_keys(findings):
         if (name, version) in upstream:
+            binding = f" {bound[(name, version)]}" if (name, version) in bound else ""
             lines.append(
-                f"  {prog} approve {name}=={version} --from-index   (then relock, to pin what is trusted)"
+                f"  {prog} approve {name}=={version} --from-index{binding}"
+                "   (then relock, to pin what is trusted)"
             )
         else:
             lines.append(f"  {prog} approve {name}=={version}{suffix}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 
 from .compare import changes_source, untrusted_keys
@@ -60,6 +60,7 @@ def findings_text(
     approve_prefix: str,
     lock_args: str = "",
     advice: Sequence[str] | None = None,
+    bindings: Mapping[tuple[str, str], str] | None = None,
 ) -> str:
     """The report: an ssh-style banner when trusted bytes changed, then per version, then what to run."""
     if not findings:
@@ -83,7 +84,11 @@ def findings_text(
         return "\n".join([*lines, "", *advice]) + "\n"
     lines += ["", "If these changes are expected, review them, then record them:"]
     suffix = f" {lock_args}" if lock_args else ""
-    lines += [f"  {approve_prefix} {project}=={version}{suffix}" for project, version in versions]
+    bound = bindings or {}
+    lines += [
+        " ".join(w for w in (f"  {approve_prefix} {p}=={v}{suffix}", bound.get((p, v))) if w)
+        for p, v in versions
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,7 @@ serves is refused (an index that lies about one hash is not trusted for the othe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ..errors import PinwardenError
 from ..model import FileHash, LockedFile, LockedRelease, normalize_name
@@ -17,13 +17,16 @@ from .fetch import ProjectNotFound, SimpleIndex, redact_url
 from .simple import IndexFile, files_of_version
 
 
-def release_from_indexes(indexes: Sequence[SimpleIndex], name: str, version: str) -> LockedRelease:
-    """Every file of name==version on these indexes (merged, as pip merges them).
+def release_from_indexes(
+    indexes: Sequence[SimpleIndex], name: str, version: str, *, also: Collection[str] = ()
+) -> LockedRelease:
+    """Every file of name==version on these indexes (merged, as pip merges them), each by its sha256
+    and by the algorithms in `also` (those the ledger trusts the version's files by).
 
     Raises PinwardenError when no index has the version, or when two indexes serve one filename
     with different bytes (pinwarden cannot trust both under one name).
     """
-    found: dict[str, tuple[FileHash, str]] = {}
+    found: dict[str, tuple[tuple[FileHash, ...], str]] = {}
     first_index: str | None = None
     for index in indexes:
         try:
@@ -31,37 +34,46 @@ def release_from_indexes(indexes: Sequence[SimpleIndex], name: str, version: str
         except ProjectNotFound:
             continue
         for file in listed:
-            digest = verified_sha256(index, file)
-            _merge(found, file, digest, redact_url(index.url))
+            digests = verified_digests(index, file, also)
+            _merge(found, file, digests, redact_url(index.url))
         if listed and first_index is None:
             first_index = redact_url(index.url)
     if first_index is None:
         where = ", ".join(redact_url(index.url) for index in indexes)
         raise PinwardenError(f"{name}=={version}: no files for this version on {where}")
-    files = tuple(LockedFile(filename, digest) for filename, (digest, _) in sorted(found.items()))
+    files = tuple(
+        LockedFile(filename, digest) for filename, (digests, _) in sorted(found.items()) for digest in digests
+    )
     return LockedRelease(
         name=normalize_name(name), version=version, files=files, lockfile=first_index, source_url=first_index
     )
 
 
-def _merge(found: dict[str, tuple[FileHash, str]], file: IndexFile, digest: FileHash, url: str) -> None:
+def _merge(
+    found: dict[str, tuple[tuple[FileHash, ...], str]],
+    file: IndexFile,
+    digests: tuple[FileHash, ...],
+    url: str,
+) -> None:
     earlier = found.get(file.filename)
-    if earlier is not None and earlier[0] != digest:
+    if earlier is not None and earlier[0][0] != digests[0]:
         raise PinwardenError(
-            f"{file.filename} is served with different bytes by {earlier[1]} ({earlier[0]}) "
-            f"and {url} ({digest}); approve it from one index with --from-index URL"
+            f"{file.filename} is served with different bytes by {earlier[1]} ({earlier[0][0]}) "
+            f"and {url} ({digests[0]}); approve it from one index with --from-index URL"
         )
-    found.setdefault(file.filename, (digest, url))
+    found.setdefault(file.filename, (digests, url))
 
 
-def verified_sha256(index: SimpleIndex, file: IndexFile) -> FileHash:
-    """The sha256 of the bytes served now; PinwardenError when a hash the page lists disagrees."""
+def verified_digests(index: SimpleIndex, file: IndexFile, also: Collection[str]) -> tuple[FileHash, ...]:
+    """The sha256 of the bytes served now, then their digest in each of `also`; PinwardenError when a
+    hash the page lists disagrees."""
     listed = {h.algorithm: h for h in file.hashes}
-    computed = index.download_hashes(file, ["sha256", *listed])
+    extra = sorted(set(also) - {"sha256"})
+    computed = index.download_hashes(file, ["sha256", *listed, *extra])
     for algorithm, claim in sorted(listed.items()):
         if computed[algorithm] != claim:
             raise PinwardenError(
                 f"{file.filename}: the page lists {claim} but the file served at "
                 f"{redact_url(file.url)} has {computed[algorithm]}; nothing was recorded"
             )
-    return computed["sha256"]
+    return (computed["sha256"], *(computed[algorithm] for algorithm in extra))
