@@ -235,9 +235,18 @@ def test_pip_hash_mismatch_becomes_a_finding_not_a_traceback(project: Project) -
     assert f"CHANGED     {WHEEL[0]}" in err
     assert f"trusted {sha256(WHEEL[1])}" in err
     assert f"locked  {sha256(NEW_WHEEL_BYTES)}" in err
-    assert unbound(err.rstrip().splitlines()[-1].strip()) == approve_line(project)
+    last = err.rstrip().splitlines()[-1].strip()
+    assert unbound(last) == approve_line(project)
+    assert last.endswith(" --replace")  # the report showed changed files: the command says so
 
-    ok(project.run(*approve_line(project).split()[2:], command="approve"))
+    ok(project.run(*last.split()[2:], command="approve"))
+    # The approval was bound to the wheel the report showed; the sdist's swap, not shown (pip
+    # stopped at the wheel), is a change of its own, shown and approved next.
+    err = ok(project.compile(), 1)
+    assert f"CHANGED     {SDIST[0]}" in err
+    last = err.rstrip().splitlines()[-1].strip()
+    assert last.endswith(f"--hash {sha256(NEW_SDIST_BYTES)} --replace")
+    ok(project.run(*last.split()[2:], command="approve"))
     err = ok(project.compile())
     assert sha256(NEW_WHEEL_BYTES) in project.output.read_text()
 
@@ -358,7 +367,7 @@ def test_an_index_without_hashes_is_said_plainly_and_approve_downloads(project: 
     assert f"NEW FILE    (hash without a filename)\n                locked  {sha256(NEW_SDIST_BYTES)}" in err
     assert f"MISSING     (hash without a filename)\n                trusted {sha256(SDIST[1])}" in err
     last = err.rstrip().splitlines()[-1].strip()
-    assert last == f"pinwarden approve {ALPHA}==1 --from-index {static}"
+    assert last == f"pinwarden approve {ALPHA}==1 --from-index {static} --hash {sha256(NEW_SDIST_BYTES)}"
 
     out = ok(project.run(*last.split()[2:], command="approve"))  # downloads and hashes each file
     ok(project.run(*args))

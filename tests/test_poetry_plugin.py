@@ -7,6 +7,7 @@ would: a warm cache that matches the lock hides them.
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -154,9 +155,11 @@ def test_ci_counts_as_nobody_at_the_terminal(index: PackageIndex, project: Proje
 @pytest.mark.parametrize("scenario", ["build-tagged-wheel", "same-filename-new-bytes", "deleted-file"])
 def test_approve_then_lock_succeeds(index: PackageIndex, project: Project, scenario: str) -> None:
     SCENARIOS[scenario][0](index)
-    assert project.poetry("lock", "-n").approve_command == APPROVE_ALPHA
-
-    done = project.ok("pinwarden", "approve", f"{ALPHA}==1.0", "--reason", "rebuilt upstream")
+    refused = project.poetry("lock", "-n")
+    assert refused.approve_command == APPROVE_ALPHA
+    # The printed command, as a person runs it (bound to what the report showed, --replace for a swap).
+    assert refused.last_line.endswith(" --replace") is (scenario == "same-filename-new-bytes")
+    done = project.ok(*shlex.split(refused.last_line)[1:], "--reason", "rebuilt upstream")
     assert f"pinwarden: {ALPHA}==1 from source " in done.output  # the canonical version, not 1.0
     ledger = project.ledger_text()
     assert 'how = "approval"' in ledger
