@@ -128,7 +128,7 @@ class PoetryGuard:
     def verify_download(self, executor: Any, operation: Install | Update, link: Link) -> None:
         """Fetch the archive as `Executor._download_link` does, into Poetry's artifact cache, and
         refuse it unless the lock pins its name and bytes; the original then finds it cached."""
-        from ..shared.archives import verify_archive
+        from ..shared.archives import ArchiveRefused, verify_archive
         from ..shared.model import normalize_name
 
         package = operation.package
@@ -137,12 +137,15 @@ class PoetryGuard:
         with _as_poetry_errors():
             name, version = normalize_name(package.name), package.pretty_version
             pinned = _pinned_files(package)
-            original = cache.get_cached_archive_for_link(link, strict=True, download_func=download)
-            verify_archive(original, name, version, pinned)
-            # The archive Poetry installs may be another one from the link's cache directory.
-            preferred = cache.get_cached_archive_for_link(link, strict=False, env=executor._env)
-            if preferred is not None and preferred != original and preferred.name in pinned:
-                verify_archive(preferred, name, version, pinned)
+            try:
+                original = cache.get_cached_archive_for_link(link, strict=True, download_func=download)
+                verify_archive(original, name, version, pinned)
+                # The archive Poetry installs may be another one from the link's cache directory.
+                preferred = cache.get_cached_archive_for_link(link, strict=False, env=executor._env)
+                if preferred is not None and preferred != original and preferred.name in pinned:
+                    verify_archive(preferred, name, version, pinned)
+            except ArchiveRefused as refused:
+                raise ArchiveRefused(f"{refused}; Poetry neither builds nor installs it") from None
 
     def commit(self, review: Review, packages: Iterable[Package], write_lock: Callable[[], None]) -> None:
         with _as_poetry_errors():

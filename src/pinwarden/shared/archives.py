@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import PinwardenError
 from .filenames import file_identity
-from .model import STRONG_ALGORITHMS, FileHash, NormalizedName
+from .model import STRONG_ALGORITHMS, FileHash, NormalizedName, canonical_version
 
 _CHUNK = 1 << 20
 # The strong algorithms (model.STRONG_ALGORITHMS), strongest first: an error shows the strongest pinned.
@@ -44,7 +44,7 @@ def verify_archive(
 ) -> ArchiveVerdict:
     """The verdict on the archive at `path`, given the files `lock` pins for the package (filename ->
     "algo:hex" digests); raises `ArchiveRefused` when its name or bytes are not pinned."""
-    what = f"{path.name} ({project} {version})"
+    what = f"{path.name} ({project} {canonical_version(version)})"
     listed = _listed_as(path.name, project, pinned)
     if not listed:
         files = ", ".join(sorted(pinned)) or "none"
@@ -59,7 +59,8 @@ def verify_archive(
         strongest = pins[0][0].algorithm
         expected = " or ".join(str(d) for d, _ in pins if d.algorithm == strongest)
         got = f"{strongest}:{actual[strongest]}"
-        raise ArchiveRefused(f"{what} does not match {lock}: expected {expected}, got {got}")
+        against = lock if listed == [path.name] else f"{lock}'s {', '.join(listed)}"
+        raise ArchiveRefused(f"{what} does not match {against}: expected {expected}, got {got}")
     return ArchiveVerdict(path.name, match[1], match[0])
 
 
