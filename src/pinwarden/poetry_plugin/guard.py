@@ -6,6 +6,10 @@
   lock data before poetry.lock is written, and its `_write_lock_data` writes atomically.
 - `add`, `update` and `remove` install before they write the lock, so the installer's
   `executor.execute` is wrapped to review the packages it is about to put into the environment.
+- Poetry's `Executor._download_link` builds a downloaded sdist (its code runs) before it checks the
+  archive's hash, so it is wrapped to check the archive against the lock first (checked against
+  Poetry 2.1 and 2.5, whose `_download_link` is the same); an executor without the internals this
+  needs installs nothing.
 
 pinwarden's own modules are imported inside functions: this module loads on every Poetry command.
 """
@@ -26,8 +30,11 @@ if TYPE_CHECKING:
     from cleo.events.event import Event
     from cleo.io.io import IO
     from poetry.core.packages.package import Package
+    from poetry.core.packages.utils.link import Link
     from poetry.installation.installer import Installer
+    from poetry.installation.operations.install import Install
     from poetry.installation.operations.operation import Operation
+    from poetry.installation.operations.update import Update
     from poetry.packages.transitive_package_info import TransitivePackageInfo
     from poetry.poetry import Poetry
     from tomlkit.toml_document import TOMLDocument
@@ -37,6 +44,8 @@ if TYPE_CHECKING:
     from .flow import Hooks, Review, Warden
 
 _MARK = "_pinwarden_guard"
+# What `_guard_downloads` reaches into (Poetry's `Executor._download_link` and what it uses).
+_DOWNLOAD_INTERNALS = ("_download_link", "_artifact_cache", "_download_archive", "_env")
 
 
 class PoetryGuard:
@@ -115,6 +124,28 @@ class PoetryGuard:
                 raise BuildsRefused(text)
             if text:
                 self._hooks([]).say(text)
+
+    def verify_download(self, executor: Any, operation: Install | Update, link: Link) -> None:
+        """Fetch the archive as `Executor._download_link` does, into Poetry's artifact cache, and
+        refuse it unless the lock pins its name and bytes; the original then finds it cached."""
+        from ..shared.archives import ArchiveRefused, verify_archive
+        from ..shared.model import normalize_name
+
+        package = operation.package
+        cache = executor._artifact_cache
+        download = partial(executor._download_archive, operation)
+        with _as_poetry_errors():
+            name, version = normalize_name(package.name), package.pretty_version
+            pinned = _pinned_files(package)
+            try:
+                original = cache.get_cached_archive_for_link(link, strict=True, download_func=download)
+                verify_archive(original, name, version, pinned)
+                # The archive Poetry installs may be another one from the link's cache directory.
+                preferred = cache.get_cached_archive_for_link(link, strict=False, env=executor._env)
+                if preferred is not None and preferred != original and preferred.name in pinned:
+                    verify_archive(preferred, name, version, pinned)
+            except ArchiveRefused as refused:
+                raise ArchiveRefused(f"{refused}; Poetry neither builds nor installs it") from None
 
     def commit(self, review: Review, packages: Iterable[Package], write_lock: Callable[[], None]) -> None:
         with _as_poetry_errors():
@@ -202,6 +233,7 @@ def guard_installer(installer: Installer, guard: PoetryGuard) -> None:
         if installer.is_dry_run():
             guard.validate()
             return execute(operations)
+        _missing_internals(executor)
         packages = [op.package for op in operations if op.job_type != "uninstall"]
         # Updating (add, update, remove, install without a lock) will write the lock; a plain
         # install from the lock may only refuse.
@@ -211,6 +243,49 @@ def guard_installer(installer: Installer, guard: PoetryGuard) -> None:
         return execute(operations)
 
     executor.execute = guarded_execute  # type: ignore[method-assign]
+    _guard_downloads(executor)
+
+
+def _guard_downloads(executor: Any) -> None:
+    """Check every archive before `Executor._download_link` may build it (see the module's doc)."""
+    download_link = getattr(executor, "_download_link", None)
+    if download_link is None:  # guarded_execute refuses to install with this executor
+        return
+
+    def guarded_download_link(operation: Install | Update, link: Link) -> Path:
+        guard: PoetryGuard = getattr(executor, _MARK)
+        guard.verify_download(executor, operation, link)
+        path: Path = download_link(operation, link)
+        return path
+
+    executor._download_link = guarded_download_link
+
+
+def _missing_internals(executor: object) -> None:
+    """Fail closed: a Poetry whose executor moved what `_guard_downloads` needs would build archives
+    unchecked, so the guarded install stops instead."""
+    from ..shared.errors import PinwardenError
+
+    missing = [name for name in _DOWNLOAD_INTERNALS if not hasattr(executor, name)]
+    cache = getattr(executor, "_artifact_cache", None)
+    if cache is not None and not hasattr(cache, "get_cached_archive_for_link"):
+        missing.append("_artifact_cache.get_cached_archive_for_link")
+    if missing:
+        with _as_poetry_errors():
+            raise PinwardenError(
+                f"this Poetry's installer has no {', '.join(missing)}: pinwarden cannot check archives "
+                "before Poetry builds them, so nothing was installed (supported: Poetry 2.1 to 2.5)"
+            )
+
+
+def _pinned_files(package: Package) -> dict[str, set[str]]:
+    """The lock's files for a package (`Locker._dump_package`'s `{file, hash}`), by filename."""
+    pinned: dict[str, set[str]] = {}
+    for entry in package.files:
+        filename, digest = entry.get("file"), entry.get("hash")
+        if isinstance(filename, str) and isinstance(digest, str):
+            pinned.setdefault(filename, set()).add(digest)
+    return pinned
 
 
 def _chosen_file(executor: object, package: Package) -> str | None:
