@@ -292,3 +292,24 @@ def test_printed_commands_bind_what_the_report_showed() -> None:
     assert bindings([first_use], [pinned]) == {key: expected}
     weak = _finding(FindingKind.WEAK_HASH, WHEEL[0], "md5:" + "0" * 32)
     assert bindings([weak]) == {}
+
+
+@pytest.mark.parametrize("second", [SDIST[0], "pwdemo_alpha-1.0-py2.py3-none-any.whl", "pwdemo_alpha-1.zip"])
+def test_a_bound_digest_served_under_two_names_records_nothing(
+    index: PackageIndex, in_tmp: Path, second: str
+) -> None:
+    """Round 4 lead: `--hash D --replace` reviewed one changed file; the index also serves D under a
+    second name (a trusted one, or new). Which file was reviewed cannot be told: nothing is recorded."""
+    ledger = in_tmp / "pinwarden-ledger.toml"
+    trust_by(ledger, ("sha256",))
+    reviewed = build_wheel(NAME, "1.0", marker="rebuilt")[1]
+    index.replace(NAME, WHEEL[0], reviewed)
+    if second == SDIST[0]:
+        index.replace(NAME, SDIST[0], reviewed)
+    else:
+        index.add(NAME, "1.0", second, reviewed)
+    before = ledger.read_bytes()
+    code, out, _ = approve(f"{NAME}==1.0", "--from-index", index.url, "--hash", digest(reviewed), "--replace")
+    assert code == 1
+    assert f"{digest(reviewed)} is served under several names" in out
+    assert ledger.read_bytes() == before

@@ -243,32 +243,62 @@ def test_the_archive_is_checked_before_poetry_may_build_it(
     assert executor.built == (["demo-1.0.tar.gz"] if builds else [])
 
 
-def test_a_preferred_cached_archive_the_lock_lists_is_checked_too(tmp_path: Path) -> None:
-    """Poetry installs the link cache directory's best archive for the environment (non-strict)."""
+class PreferringCache(FakeCache):
+    """Like Poetry's cache: a non-strict lookup gives the directory's best-ranked archive, here the
+    planted one, whatever put it there (a page giving two files one URL, a direct URL's download
+    cached by URL, an earlier build)."""
+
+    def __init__(self, root: Path, planted: Path) -> None:
+        super().__init__(root)
+        self.planted = planted
+
+    def get_cached_archive_for_link(
+        self, link: Any, *, strict: bool, env: Any = None, download_func: Any = None
+    ) -> Path | None:
+        if not strict:
+            return self.planted
+        return super().get_cached_archive_for_link(link, strict=strict, env=env, download_func=download_func)
+
+
+PLANTED = [
+    "demo-1.0-py3-none-any.whl",  # a name the lock may list, with other bytes
+    "demo-1.0-1-py3-none-any.whl",  # a build tag outranking it
+    "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+    "zzz-1.0-py3-none-any.whl",  # another project's wheel, holding this one's module
+    "demo-1.0.zip",  # another archive of the sdist
+]
+
+
+@pytest.mark.parametrize("planted", PLANTED)
+@pytest.mark.parametrize("listed", [False, True], ids=["unlisted", "listed"])
+def test_the_executor_only_ever_gets_the_checked_archive_the_link_names(
+    tmp_path: Path, planted: str, listed: bool
+) -> None:
+    """Poetry installs the link cache directory's best archive for the environment; behind the guard
+    every lookup gives the archive the link names, the one that was checked (round 4, finds 01, 02)."""
+    executor = FakeExecutor(tmp_path, b"sdist")
+    (tmp_path / planted).write_bytes(b"planted")
+    executor._artifact_cache = PreferringCache(tmp_path, tmp_path / planted)
+    guard_installer(FakeInstaller(executor), StubGuard())  # type: ignore[arg-type]
+    linked = tmp_path / "demo-1.0.tar.gz"
+    files = [{"file": "demo-1.0.tar.gz", "hash": digest(b"sdist")}]
+    files += [{"file": planted, "hash": digest(b"planted")}] if listed else []
+    assert executor._download_link(operation(files), LINK) == linked
+    assert executor._artifact_cache.get_cached_archive_for_link(LINK, strict=False, env=object()) == linked
+    assert executor.built == ["demo-1.0.tar.gz"]
+
+
+def test_a_refused_archive_is_removed_from_the_cache(tmp_path: Path) -> None:
     from poetry.console.exceptions import PoetryRuntimeError
 
-    executor = FakeExecutor(tmp_path, b"sdist")
-    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
-    wheel.write_bytes(b"planted")
-    executor._artifact_cache.get_cached_archive_for_link = (  # type: ignore[method-assign]
-        lambda link, *, strict, env=None, download_func=None: (
-            FakeCache.get_cached_archive_for_link(
-                executor._artifact_cache, link, strict=strict, download_func=download_func
-            )
-            if strict
-            else wheel
-        )
-    )
+    executor = FakeExecutor(tmp_path, b"evil")
     guard_installer(FakeInstaller(executor), StubGuard())  # type: ignore[arg-type]
-    files = [
-        {"file": "demo-1.0.tar.gz", "hash": digest(b"sdist")},
-        {"file": wheel.name, "hash": digest(b"wheel")},
-    ]
-    with pytest.raises(PoetryRuntimeError, match=r"demo-1\.0-py3-none-any\.whl \(demo 1\) does not match"):
-        executor._download_link(operation(files), LINK)
-    assert executor.built == []
-    # A built wheel the lock does not list (Poetry's own build of the checked sdist) is left alone.
-    assert executor._download_link(operation(files[:1]), LINK) == tmp_path / "demo-1.0.tar.gz"
+    with pytest.raises(PoetryRuntimeError):
+        executor._download_link(operation([{"file": "demo-1.0.tar.gz", "hash": digest(b"sdist")}]), LINK)
+    assert not (tmp_path / "demo-1.0.tar.gz").exists()  # a later honest run downloads it again
+    executor.served = b"sdist"
+    files = [{"file": "demo-1.0.tar.gz", "hash": digest(b"sdist")}]
+    assert executor._download_link(operation(files), LINK) == tmp_path / "demo-1.0.tar.gz"
 
 
 @pytest.mark.parametrize("missing", ["_download_link", "_artifact_cache", "_download_archive", "_env"])

@@ -8,8 +8,9 @@
   `executor.execute` is wrapped to review the packages it is about to put into the environment.
 - Poetry's `Executor._download_link` builds a downloaded sdist (its code runs) before it checks the
   archive's hash, so it is wrapped to check the archive against the lock first (checked against
-  Poetry 2.1 and 2.5, whose `_download_link` is the same); an executor without the internals this
-  needs installs nothing.
+  Poetry 2.1 and 2.5, whose `_download_link` is the same), and the executor's cache answers every
+  lookup with that checked archive only; an executor without the internals this needs installs
+  nothing.
 
 pinwarden's own modules are imported inside functions: this module loads on every Poetry command.
 """
@@ -127,7 +128,8 @@ class PoetryGuard:
 
     def verify_download(self, executor: Any, operation: Install | Update, link: Link) -> None:
         """Fetch the archive as `Executor._download_link` does, into Poetry's artifact cache, and
-        refuse it unless the lock pins its name and bytes; the original then finds it cached."""
+        refuse it unless the lock pins its name and bytes; the original then finds it cached. A
+        refused archive is removed from the cache: nothing may pick it up later."""
         from ..shared.archives import ArchiveRefused, verify_archive
         from ..shared.model import normalize_name
 
@@ -137,14 +139,11 @@ class PoetryGuard:
         with _as_poetry_errors():
             name, version = normalize_name(package.name), package.pretty_version
             pinned = _pinned_files(package)
+            original = cache.get_cached_archive_for_link(link, strict=True, download_func=download)
             try:
-                original = cache.get_cached_archive_for_link(link, strict=True, download_func=download)
                 verify_archive(original, name, version, pinned)
-                # The archive Poetry installs may be another one from the link's cache directory.
-                preferred = cache.get_cached_archive_for_link(link, strict=False, env=executor._env)
-                if preferred is not None and preferred != original and preferred.name in pinned:
-                    verify_archive(preferred, name, version, pinned)
             except ArchiveRefused as refused:
+                original.unlink(missing_ok=True)
                 raise ArchiveRefused(f"{refused}; Poetry neither builds nor installs it") from None
 
     def commit(self, review: Review, packages: Iterable[Package], write_lock: Callable[[], None]) -> None:
@@ -249,7 +248,8 @@ def guard_installer(installer: Installer, guard: PoetryGuard) -> None:
 def _guard_downloads(executor: Any) -> None:
     """Check every archive before `Executor._download_link` may build it (see the module's doc)."""
     download_link = getattr(executor, "_download_link", None)
-    if download_link is None:  # guarded_execute refuses to install with this executor
+    cache = getattr(executor, "_artifact_cache", None)
+    if download_link is None or cache is None:  # guarded_execute refuses to install with this executor
         return
 
     def guarded_download_link(operation: Install | Update, link: Link) -> Path:
@@ -259,6 +259,29 @@ def _guard_downloads(executor: Any) -> None:
         return path
 
     executor._download_link = guarded_download_link
+    executor._artifact_cache = LinkedArchiveOnly(cache)
+
+
+class LinkedArchiveOnly:
+    """Poetry's artifact cache as the executor sees it: a link's archive is the file the link names
+    (Poetry's strict lookup), never another file in the link's cache directory. Poetry otherwise
+    installs the best-ranked wheel there, which nothing checked: one another download left in the
+    same directory (a page may give two files one URL; a direct URL's download is cached by URL),
+    or one Poetry built earlier. The cost: an sdist is built again on every install."""
+
+    def __init__(self, cache: Any) -> None:
+        self._cache = cache
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cache, name)
+
+    def get_cached_archive_for_link(
+        self, link: Link, *, strict: bool, env: Any = None, download_func: Any = None
+    ) -> Path | None:
+        found: Path | None = self._cache.get_cached_archive_for_link(
+            link, strict=True, env=env, download_func=download_func
+        )
+        return found
 
 
 def _missing_internals(executor: object) -> None:
@@ -268,6 +291,8 @@ def _missing_internals(executor: object) -> None:
 
     missing = [name for name in _DOWNLOAD_INTERNALS if not hasattr(executor, name)]
     cache = getattr(executor, "_artifact_cache", None)
+    if isinstance(cache, LinkedArchiveOnly):
+        cache = cache._cache
     if cache is not None and not hasattr(cache, "get_cached_archive_for_link"):
         missing.append("_artifact_cache.get_cached_archive_for_link")
     if missing:

@@ -51,6 +51,8 @@ class Judgement:
     swaps: tuple[Swap, ...]
     # Versions named but left with no file by the binding: recording them would trust nothing.
     empty: tuple[str, ...] = ()
+    # Bound digests served under more than one name: which file was reviewed cannot be told.
+    ambiguous: tuple[tuple[FileHash, tuple[str, ...]], ...] = ()
 
     def refusal(self, *, replace_allowed: bool) -> list[str]:
         """One line per reason to record nothing; empty when the approval may go ahead."""
@@ -61,6 +63,11 @@ class Judgement:
         lines += [
             f"pinwarden: {spec}: none of its files has a --hash given; nothing was recorded"
             for spec in self.empty
+        ]
+        lines += [
+            f"pinwarden: {digest} is served under several names ({', '.join(names)}); which one was "
+            "reviewed cannot be told; nothing was recorded"
+            for digest, names in self.ambiguous
         ]
         if not replace_allowed:
             lines += [
@@ -88,7 +95,22 @@ def judge(ledger: Ledger, releases: Sequence[LockedRelease], bound: Collection[F
     unserved = tuple(sorted((d for d in bound if d not in served), key=str))
     swaps = tuple(s for release in kept for s in _swaps(ledger.get(release.name, release.version), release))
     empty = tuple(f"{r.name}=={r.version}" for r in kept if not r.files)
-    return Judgement(releases=kept, unserved=unserved, swaps=swaps, empty=empty)
+    return Judgement(
+        releases=kept, unserved=unserved, swaps=swaps, empty=empty, ambiguous=_ambiguous(releases, bound)
+    )
+
+
+def _ambiguous(
+    releases: Sequence[LockedRelease], bound: Collection[FileHash]
+) -> tuple[tuple[FileHash, tuple[str, ...]], ...]:
+    names: dict[FileHash, set[str]] = {}
+    for release in releases:
+        for f in release.files:
+            if f.hash in bound and f.filename is not None:
+                names.setdefault(f.hash, set()).add(f.filename)
+    return tuple(
+        (d, tuple(sorted(n))) for d, n in sorted(names.items(), key=lambda i: str(i[0])) if len(n) > 1
+    )
 
 
 def _bound(release: LockedRelease, bound: Collection[FileHash]) -> LockedRelease:
