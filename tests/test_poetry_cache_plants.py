@@ -99,7 +99,9 @@ def test_the_linked_archive_with_other_bytes_in_the_cache_is_refused_then_fetche
         directory = cache_dir_of(project, filename)
         for other in directory.iterdir():  # Poetry's own build of the sdist goes too
             other.unlink()
-        other_bytes = PUBLISHED[published]()[1].replace(b"honest", b"planted")
+        build = build_wheel if published == "wheel" else build_sdist
+        other_name, other_bytes = build(NAME, "1.0", marker="planted")
+        assert other_name == filename
         (directory / filename).write_bytes(other_bytes)
         shutil.rmtree(project.path / ".venv")
         refused = project.poetry("install", "-n", cold=False)
