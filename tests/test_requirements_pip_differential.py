@@ -59,7 +59,8 @@ def pip_view(path: Path) -> View | None:
         for parsed in parse_requirements(str(path), session=_session):
             if parsed.is_editable:
                 continue
-            ireq = install_req_from_parsed_requirement(parsed)
+            # As `pip install -r` makes it: a requirements file's lines are the user's own.
+            ireq = install_req_from_parsed_requirement(parsed, user_supplied=True)
             req = ireq.req
             if req is None:
                 return None  # a file or URL without a name: pinwarden must refuse it
@@ -67,7 +68,9 @@ def pip_view(path: Path) -> View | None:
             version = pins[0] if len(pins) == 1 and req.url is None else None
             # pinwarden keys versions by their canonical form (one identity); pip's Version equality
             version = canonicalize_version(version) if version is not None else None
-            hashes = frozenset(f"{a}:{d}" for a, ds in ireq.hash_options.items() for d in ds)
+            # Every hash pip accepts for the file: --hash options and a direct URL's own (#sha256=).
+            allowed = ireq.hashes(trust_internet=False)._allowed
+            hashes = frozenset(f"{a}:{d}" for a, ds in allowed.items() for d in ds)
             marker = str(ireq.markers) if ireq.markers else None
             view.append((canonicalize_name(req.name), version, marker, hashes))
     except Exception:  # any failure of pip's is a file pip cannot read
@@ -142,7 +145,18 @@ url_requirements = st.sampled_from(
     ["six @ https://files.example/six-1.0.tar.gz", "six@https://files.example/p/six-1.0-py3-none-any.whl",
      "https://files.example/six-1.0.tar.gz", "./six-1.0-py3-none-any.whl", "six-1.0.tar.gz",
      "six @ https://files.example/a;b/six-1.0.tar.gz", "six @ file:///tmp/six-1.0.tar.gz",
-     "git+https://x.example/six.git#egg=six"]
+     "git+https://x.example/six.git#egg=six",
+     # A hash in the URL is one pip accepts too (round 5): any place, any algorithm, the first one.
+     f"six @ https://files.example/six-1.0.tar.gz#{H2.replace(':', '=')}",
+     f"six @ https://files.example/six-1.0.tar.gz?a=1&{H2.replace(':', '=')}",
+     f"six @ https://files.example/six-1.0.tar.gz#egg=six&{H512.replace(':', '=')}",
+     f"six @ https://files.example/six-1.0.tar.gz#md5={digest('x', 'md5')}",
+     f"six @ https://files.example/six-1.0.tar.gz#sha1={digest('x', 'sha1')}&{H2.replace(':', '=')}",
+     f"six @ https://files.example/six-1.0.tar.gz#sha224={digest('x', 'sha224')}",
+     f"six @ https://files.example/six-1.0.tar.gz#SHA256={H2.partition(':')[2]}",
+     f"six @ https://files.example/six-1.0.tar.gz#sha256={H2.partition(':')[2].upper()}",
+     "six @ https://files.example/six-1.0.tar.gz#sha256=nothex",
+     f"six @ https://files.example/six-1.0.tar.gz#xsha256={H2.partition(':')[2]}"]
 )  # fmt: skip
 
 

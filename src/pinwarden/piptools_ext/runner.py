@@ -12,11 +12,13 @@ pip-compile shows as a traceback, is reported as data instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,14 +78,50 @@ def _run(args: list[str], reporter: _Reporter) -> int:
     from .options import value_options
 
     split = split_args(args, value_options(cli))
+    finders: list[Any] = []
     try:
-        with cli.make_context(PROG, list(split.compile_args)) as ctx:
+        with cli.make_context(PROG, list(split.compile_args)) as ctx, _finders_kept(finders):
             _prepare(ctx, split, reporter)
             cli.invoke(ctx)
     except (click.exceptions.Exit, click.ClickException, click.Abort, InstallationError) as exc:
+        _report_indexes_used(finders, reporter)
         return _stopped(exc, split, reporter)
+    _report_indexes_used(finders, reporter)
     reporter.update(stage="done")
     return 0
+
+
+@contextlib.contextmanager
+def _finders_kept(finders: list[Any]) -> Iterator[None]:
+    """Keep the package finder of each repository pip-compile makes: after reading its input files,
+    whose `--index-url`, `--extra-index-url` and `--no-index` lines pip applies to it, it holds the
+    indexes the run used, which the command line alone does not tell."""
+    from piptools.scripts import compile as compile_module
+
+    made = getattr(compile_module, "PyPIRepository", None)
+    if made is None:
+        raise PinwardenError(
+            "this pip-tools makes no PyPIRepository: pinwarden cannot tell the indexes it uses"
+        )
+
+    class Kept(made):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            finders.append(self.finder)
+
+    setattr(compile_module, "PyPIRepository", Kept)  # noqa: B010 (not exported: mypy's attr check)
+    try:
+        yield
+    finally:
+        setattr(compile_module, "PyPIRepository", made)  # noqa: B010
+
+
+def _report_indexes_used(finders: list[Any], reporter: _Reporter) -> None:
+    """The first repository is the one pip-compile resolves with (a later one reads the old output)."""
+    if finders:
+        finder = finders[0]
+        no_index = bool(finder.search_scope.no_index)
+        reporter.update(indexes=() if no_index else tuple(finder.index_urls), no_index=no_index)
 
 
 def _stopped(exc: Exception, split: SplitArgs, reporter: _Reporter) -> int:

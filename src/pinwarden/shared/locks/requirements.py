@@ -522,6 +522,27 @@ def _parse_with_packaging(state: _State, where: str, text: str, hashes: list[Fil
     )
 
 
+# pip's `LinkHash`: a hash named anywhere in a direct URL (`#sha256=`, `?x=1&md5=`), the first one,
+# is one more hash pip accepts for the file beside the --hash options, weak algorithms included.
+_URL_HASH = re.compile(r"[#&](sha512|sha384|sha256|sha224|sha1|md5)=([^&]*)")
+
+
+def _url_hash(url: str) -> FileHash | str | None:
+    """The hash pip reads from a direct URL, None without one; a message when it is not a digest
+    pinwarden can compare (pip compares the text as it stands, so only canonical hex is read)."""
+    match = _URL_HASH.search(url)
+    if match is None:
+        return None
+    algorithm, value = match.groups()
+    try:
+        digest = FileHash.parse(f"{algorithm}:{value}")
+    except InvalidValue:
+        digest = None
+    if digest is None or digest.value != value:
+        return f"the URL's {algorithm}= hash {value!r} is not a {algorithm} digest in lowercase hex"
+    return digest
+
+
 def _direct_url(
     state: _State,
     where: str,
@@ -548,11 +569,15 @@ def _direct_url(
         why = ": a local directory, which no hash pins" if local else ""
         state.problems.add(where, f"cannot tell the version of {req.name} from its URL {url}{why}")
         return
+    in_url = _url_hash(url)
+    if isinstance(in_url, str):
+        state.problems.add(where, in_url)
+        return
     state.releases.append(
         LockedRelease(
             name=name,
             version=version,
-            files=tuple(LockedFile(filename, h) for h in hashes),
+            files=tuple(LockedFile(filename, h) for h in (*hashes, *([in_url] if in_url else []))),
             lockfile=state.path,
             source_kind=SourceKind.URL,
             source_url=url,
