@@ -384,3 +384,47 @@ def test_passwords_in_lock_sources_are_never_printed(isolated: Path, secret: str
         shown += "".join(run(*argv)[1:])
     assert secret not in shown, shown
     assert "user:****@h.example" in shown
+
+
+HUGE = "9" * 5000  # past int()'s 4,300-digit limit: packaging's Version raises ValueError
+HUGE_VERSIONS = [f"1.{HUGE}", f"{HUGE}", f"1.0.post{HUGE}", f"1.0rc{HUGE}", f"{HUGE}!1.0", f"1.0+{HUGE}"]
+TRUSTED_HASH = "sha256:" + "a" * 64
+
+
+def _lock_with(version: str, filename: str) -> str:
+    return (
+        '[[package]]\nname = "demo"\nversion = ' + json.dumps(version) + '\ndescription = ""\n'
+        'optional = false\npython-versions = "*"\nfiles = [\n    {file = ' + json.dumps(filename) + ", "
+        f'hash = "{TRUSTED_HASH}"}},\n]\n\n'
+        '[metadata]\nlock-version = "2.1"\npython-versions = ">=3.10"\ncontent-hash = "x"\n'
+    )
+
+
+@pytest.mark.parametrize("version", HUGE_VERSIONS)
+@pytest.mark.parametrize(
+    "where", ["lock version", "wheel name", "sdist name", "egg name", "requirements pin", "url"]
+)
+def test_a_huge_version_anywhere_never_gives_an_internal_error(
+    isolated: Path, version: str, where: str
+) -> None:
+    """Round 6: a 5,000-digit version in poetry.lock gave `internal error: ValueError` (exit 2)."""
+    (isolated / "requirements.txt").write_text(f"demo==1.0 --hash={TRUSTED_HASH}\n")
+    assert run("init")[0] == 0
+    (isolated / "requirements.txt").unlink()
+    if where == "requirements pin":
+        (isolated / "requirements.txt").write_text(f"demo=={version} --hash={TRUSTED_HASH}\n")
+    elif where == "url":
+        url = f"https://files.example/demo-{version}-py3-none-any.whl"
+        (isolated / "requirements.txt").write_text(f"demo @ {url} --hash={TRUSTED_HASH}\n")
+    else:
+        filename = {
+            "lock version": "demo-1.0-py3-none-any.whl",
+            "wheel name": f"demo-{version}-py3-none-any.whl",
+            "sdist name": f"demo-{version}.tar.gz",
+            "egg name": f"demo-{version}-py3.11.egg",
+        }[where]
+        locked = version if where == "lock version" else "1.0"
+        (isolated / "poetry.lock").write_text(_lock_with(locked, filename))
+    for command in (("check",), ("init",), ("show",)):
+        code, out, err = run(*command)
+        assert_clean(code, out, err)

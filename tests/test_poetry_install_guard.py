@@ -80,8 +80,8 @@ def swap_hashes(table: Any) -> None:
 EDITS: dict[str, tuple[Callable[[Any], None], str, str]] = {
     # name: (edit, what the report says, the version to approve, as pinwarden spells it)
     "version-bumped": (bump, "NEW VERSION", "2"),
-    "version-bumped-no-files": (bump_without_files, "without any file hash", "2"),
-    "files-emptied": (empty_files, "without any file hash", "1"),
+    "version-bumped-no-files": (bump_without_files, "locked without any file hash", "2"),
+    "files-emptied": (empty_files, "locked without any file hash", "1"),
     "hash-removed": (remove_a_hash, "MISSING", "1"),
     "hash-replaced": (replace_a_hash, "CHANGED", "1"),
     "hashes-swapped": (swap_hashes, "CHANGED", "1"),

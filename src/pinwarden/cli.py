@@ -222,8 +222,11 @@ def _read_lock(path: Path, cwd: Path) -> LockFile:
     `poetry.lock`, pip for any name pip might install from (`locks.lock_format`). The name is the
     one given, not a symlink's target's: it is the name the installer is given too."""
     from .shared.locks import parse_lock_bytes
+    from .shared.locks.local_files import refuse_renamed_files
 
-    return parse_lock_bytes(_read_bytes(path), _label(path, cwd), name=path.name)
+    lock = parse_lock_bytes(_read_bytes(path), _label(path, cwd), name=path.name)
+    refuse_renamed_files(lock, path.parent)
+    return lock
 
 
 def _read_found_lock(path: Path, cwd: Path) -> LockFile:

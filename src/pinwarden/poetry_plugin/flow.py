@@ -36,7 +36,6 @@ from ..shared.model import (
     FindingKind,
     LockedRelease,
     NormalizedName,
-    SourceKind,
     TrustedFile,
     TrustHow,
     hash_sort_key,
@@ -218,7 +217,6 @@ class Warden:
         findings, verified = self._verify_switches(compare(ledger, releases), hooks)
         findings = [_describe_yank(f, hooks) for f in findings]
         findings += self._signs(ledger, releases, findings, hooks)
-        findings += _hashless(releases)
         # Installing from a lock on disk records nothing, so nothing is trusted on first use there:
         # a version never trusted is one the lock writers never reviewed (an edited lock).
         the_plan = plan(findings, first_use=self.first_use if writes else "ask")
@@ -374,23 +372,6 @@ def _unverified(finding: Finding, trusted: FileHash, locked: FileHash, digests: 
         f"{short(f'{locked.algorithm}:{gives}')} (its {trusted.algorithm} is the trusted one): the "
         "listed hash names other bytes",
     )
-
-
-def _hashless(releases: Iterable[LockedRelease]) -> list[Finding]:
-    """An index package locked without a single hash: Poetry's Chooser would install the first file
-    the index offers, unchecked. Only git, url and directory packages lock no files."""
-    return [
-        Finding(
-            kind=FindingKind.WEAK_HASH,
-            project=r.name,
-            version=r.version,
-            lockfile=r.lockfile,
-            detail="locked without any file hash: Poetry would install whatever the index serves, "
-            "unchecked (`poetry lock` writes the hashes again)",
-        )
-        for r in releases
-        if r.source_kind is SourceKind.INDEX and not r.files
-    ]
 
 
 def _describe_yank(finding: Finding, hooks: Hooks) -> Finding:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 
 # Sources whose bytes only a file hash pins (git has its commit, a directory is the project itself).
-_HASHED_SOURCES = frozenset({SourceKind.INDEX, SourceKind.URL})
+# Sources whose installs the lock's file hashes check: locked without any, they install unchecked.
+_HASHED_SOURCES = frozenset({SourceKind.INDEX, SourceKind.URL, SourceKind.FILE})
 # Sources a lock gives no file hashes for: what they install is named by their source identity.
 _UNHASHED_SOURCES = frozenset({SourceKind.GIT, SourceKind.DIRECTORY})
 
@@ -101,13 +102,9 @@ def _new_version(release: LockedRelease, siblings: _Siblings) -> Iterator[Findin
     spelled = f"locked as {release.locked_as}" if release.locked_as else None
     yield _finding(release, FindingKind.NEW_VERSION, hash=release.source_identity, detail=spelled)
     yield from _in_place_of_trusted(release, siblings)
-    if release.source_kind in _HASHED_SOURCES and not any(f.hash.strong for f in release.files):
+    if _hashless(release):
         # Trusting it would record no bytes at all: whatever the index serves later would install.
-        yield _finding(
-            release,
-            FindingKind.WEAK_HASH,
-            detail="no sha256, sha384 or sha512 hash pins any of its files: never trusted on first use",
-        )
+        yield _finding(release, FindingKind.WEAK_HASH, detail=f"{_HASHLESS}: never trusted on first use")
     for locked in release.files:
         if not locked.hash.strong:
             yield _weak(release, locked)
@@ -192,10 +189,22 @@ def _weak(release: LockedRelease, locked: LockedFile) -> Finding:
     )
 
 
+_HASHLESS = "locked without any file hash (sha256, sha384 or sha512)"
+
+
+def _hashless(release: LockedRelease) -> bool:
+    return release.source_kind in _HASHED_SOURCES and not any(f.hash.strong for f in release.files)
+
+
 def _against_trusted(release: LockedRelease, trusted: TrustedRelease) -> Iterator[Finding]:
     changed = _source_change(release, trusted)
     if changed is not None:
         yield changed
+    if _hashless(release):
+        # Whatever its source holds would install unchecked (an index's file, a local file put in
+        # a pull request), whatever the ledger says of the trusted files (vanished or not).
+        detail = f"{_HASHLESS}: whatever its source holds would be installed, unchecked"
+        yield _finding(release, FindingKind.WEAK_HASH, detail=detail)
     view = _TrustedView.of(trusted)
     for locked in release.files:
         yield from _against_file(release, view, locked)

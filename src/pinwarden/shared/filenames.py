@@ -13,8 +13,6 @@ from functools import lru_cache
 
 from packaging.tags import Tag
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
@@ -58,7 +56,7 @@ def parse_filename(filename: str) -> DistFilename:
 def _parse_wheel(filename: str) -> DistFilename:
     try:
         name, version, build, tags = parse_wheel_filename(filename)
-    except (InvalidWheelFilename, InvalidVersion):
+    except ValueError:  # InvalidWheelFilename, InvalidVersion, or a number too long for int()
         return DistFilename(filename, DistKind.WHEEL)
     build_tag = f"{build[0]}{build[1]}" if build else None
     return DistFilename(filename, DistKind.WHEEL, NormalizedName(str(name)), str(version), build_tag, tags)
@@ -69,7 +67,7 @@ def _parse_sdist(filename: str) -> DistFilename:
         if filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
             return DistFilename(filename, DistKind.SDIST, NormalizedName(str(name)), str(version))
-    except (InvalidSdistFilename, InvalidVersion):
+    except ValueError:  # InvalidSdistFilename, InvalidVersion, or a number too long for int()
         pass
     return DistFilename(filename, DistKind.SDIST)
 
@@ -80,7 +78,7 @@ def _parse_egg(filename: str) -> DistFilename:
         return DistFilename(filename, DistKind.EGG)
     try:
         version = str(Version(parts[1]))
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number too long for int()
         return DistFilename(filename, DistKind.EGG)
     return DistFilename(filename, DistKind.EGG, NormalizedName(str(canonicalize_name(parts[0]))), version)
 

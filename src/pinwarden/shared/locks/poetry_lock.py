@@ -173,7 +173,7 @@ def _identity(
 def _is_pep440(version: str) -> bool:
     try:
         Version(version)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number too long for int(); Poetry fails too
         return False
     return True
 
