@@ -21,6 +21,7 @@ from pinwarden.shared.model import (
     LockedFile,
     LockedRelease,
     NormalizedName,
+    SourceKind,
     TrustHow,
 )
 from pinwarden.shared.trust import ConflictingLocks, record
@@ -117,7 +118,16 @@ def test_approving_then_checking_passes(ledger: Ledger, locked: list[LockedRelea
         named = [(r.key, f.filename, f.hash.algorithm, f.hash) for r in locked for f in r.files if f.filename]
         assert len({n[:3] for n in named}) < len(set(named)), "refused locks that agree"
         return
-    assert compare(approved, locked) == ()
+    findings = compare(approved, locked)
+    # A release of a hashed source (index, URL, local file) locked without any strong hash stays a
+    # finding after any approval: nothing pins what it would install.
+    hashless = {
+        r.key
+        for r in locked
+        if r.source_kind in (SourceKind.INDEX, SourceKind.URL, SourceKind.FILE)
+        and not any(f.hash.strong for f in r.files)
+    }
+    assert all(f.kind is FindingKind.WEAK_HASH and f.key in hashless for f in findings), findings
     assert loads(dumps(approved)) == approved
     untouched = {k: v for k, v in ledger.releases.items() if k not in keys}
     assert {k: v for k, v in approved.releases.items() if k not in keys} == untouched
