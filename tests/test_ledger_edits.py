@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from itertools import permutations
 from pathlib import Path
 
@@ -278,14 +279,14 @@ BESIDE_UNNAMED: list[tuple[str, str, int, set[str]]] = [
     (
         "another-entry",
         WITH_UNNAMED.replace(UNNAMED_LINE, UNNAMED_LINE + f"\n  {{ {hashes(EVIL512)} }},"),
-        0,
-        {"added-file"},
+        1,  # round 7: a digest without a filename for a trusted version may stand for a trusted file
+        {"added-unnamed"},
     ),
     (
         "digest-swapped",
         WITH_UNNAMED.replace(UNNAMED_LINE, f"  {{ {hashes(EVIL)} }},"),
         1,
-        {"removed-hash", "added-file"},
+        {"removed-hash", "added-unnamed"},
     ),
 ]
 
@@ -445,3 +446,72 @@ def test_the_installed_command_says_the_same(repo: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 1 and f"HASH REPLACED  {WHEEL}  {W512} -> {EVIL512}" in done.stdout
+
+
+# -- round 7: a digest without a filename, added to a version already trusted -----------------------
+
+
+def _release(*files: tuple[str | None, FileHash], version: str = "1") -> LockedRelease:
+    locked = tuple(LockedFile(name, digest) for name, digest in files)
+    return LockedRelease(
+        name=NormalizedName("demo"), version=version, files=locked, lockfile="requirements.txt"
+    )
+
+
+def _trusted(*files: tuple[str | None, FileHash]) -> Ledger:
+    return record(Ledger(), [_release(*files)], how=TrustHow.INIT, at=AT)
+
+
+def _vanish_unnamed(ledger: Ledger) -> Ledger:
+    release = ledger.get(NormalizedName("demo"), "1")
+    assert release is not None
+    files = tuple(replace(f, vanished=True) if f.filename is None else f for f in release.files)
+    return ledger.with_releases([replace(release, files=files)])
+
+
+BASES = {
+    "named wheel": [(WHEEL, h(1))],
+    "named wheel and sdist": [(WHEEL, h(1)), (SDIST, h(2))],
+    "unnamed (from a requirements file)": [(None, h(1))],
+    "named and unnamed": [(WHEEL, h(1)), (None, h(2))],
+    "named by sha512": [(WHEEL, h(1, "sha512"))],
+}
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha384", "sha512"])
+@pytest.mark.parametrize("vanish", [False, True], ids=["kept", "trusted-unnamed-vanished"])
+@pytest.mark.parametrize("base", list(BASES))
+def test_an_unnamed_digest_added_to_a_trusted_version_needs_a_reviewer(
+    base: str, vanish: bool, algorithm: str
+) -> None:
+    """Round 7: `{ hashes = ["sha256:EVIL"] }` added beside a trusted wheel (a requirements file then
+    pins EVIL next to the trusted digest) passed `diff` as an added file; pip installs EVIL."""
+    old = _trusted(*BASES[base])
+    new = record(old, [_release(*BASES[base], (None, h(0xE, algorithm)))], how=TrustHow.APPROVAL, at=AT)
+    if vanish:
+        new = _vanish_unnamed(new)
+    changes = diff(old, new)
+    kinds = {c.kind for c in changes}
+    assert ChangeKind.ADDED_UNNAMED in kinds and ChangeKind.ADDED_UNNAMED in REMOVING, changes
+    unnamed_trusted = any(name is None for name, _ in BASES[base])
+    if vanish and unnamed_trusted:
+        assert ChangeKind.VANISHED in kinds  # a trusted unnamed digest marked vanished is said
+
+
+def test_a_new_version_pinned_by_digests_alone_is_still_an_addition() -> None:
+    old = _trusted((WHEEL, h(1)))
+    added = _release((None, h(3)), (None, h(4)), version="2")
+    new = record(old, [added], how=TrustHow.FIRST_USE, at=AT)
+    assert not {c.kind for c in diff(old, new)} & REMOVING
+
+
+def test_the_round_7_pull_request_fails_diff(repo: Path) -> None:
+    """As found: the PR adds `{ hashes = [EVIL] }` to a version trusted by a named wheel."""
+    base = dumps(_trusted((WHEEL, h(1))))
+    commit(repo, base, "base")
+    line = f'  {{ file = "{WHEEL}", hashes = ["{h(1)}"] }},'
+    assert line in base
+    commit(repo, base.replace(line, line + f'\n  {{ hashes = ["{h(0xE)}"] }},'))
+    code, out = run("HEAD~1")[:2]
+    assert code == 1, out
+    assert "UNNAMED HASH ADDED" in out

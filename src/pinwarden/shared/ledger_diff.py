@@ -29,6 +29,7 @@ class ChangeKind(str, Enum):
     ADDED_VERSION = "added-version"
     ADDED_FILE = "added-file"
     ADDED_HASH = "added-hash"  # another algorithm's digest beside a trusted one: nobody verified it
+    ADDED_UNNAMED = "added-unnamed"  # a digest without a filename for a version already trusted
     TRUST_EVENT = "trust-event"  # a new init / first-use / approval entry
     VANISHED = "vanished"  # a trusted file left the lock; its trust is kept
     REAPPEARED = "reappeared"
@@ -47,6 +48,7 @@ REMOVING = frozenset(
         # A digest of another algorithm is trusted as the same bytes; only a reviewer can tell whether
         # anyone hashed the file to get it (`approve --from-index` does), or someone typed it in.
         ChangeKind.ADDED_HASH,
+        ChangeKind.ADDED_UNNAMED,
         ChangeKind.REMOVED_VERSION,
         ChangeKind.REMOVED_FILE,
         ChangeKind.REMOVED_HASH,
@@ -155,13 +157,25 @@ def _file_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[Cha
         for digest in old_file.hashes:
             if digest not in every_new_hash:
                 yield _change(after, ChangeKind.REMOVED_HASH, old=str(digest))
+        yield from _unnamed_vanished(after, old_file)
     for new_file in (f for f in after.files if f.filename is None):
         beside = _beside_trusted(after, new_file, every_old_hash)
         if beside is not None:
             yield from beside
             continue
+        # A requirements file pins by digest alone: a new one for a version already trusted may
+        # stand for any of its files, the trusted ones included (other bytes under a trusted name).
+        detail = "no filename: for a version already trusted it may stand for any of its files"
         for digest in new_file.hashes:
-            yield _change(after, ChangeKind.ADDED_FILE, new=str(digest))
+            yield _change(after, ChangeKind.ADDED_UNNAMED, new=str(digest), detail=detail)
+
+
+def _unnamed_vanished(after: TrustedRelease, old_file: TrustedFile) -> Iterator[Change]:
+    """A digest without a filename marked vanished (or back): said as for a named file."""
+    now = next((f for f in after.files if f.filename is None and set(old_file.hashes) & set(f.hashes)), None)
+    if now is not None and now.vanished != old_file.vanished:
+        kind = ChangeKind.VANISHED if now.vanished else ChangeKind.REAPPEARED
+        yield _change(after, kind, old=_joined(old_file.hashes))
 
 
 def _beside_trusted(
@@ -261,6 +275,7 @@ _WORDS = {
     ChangeKind.ADDED_VERSION: "new version",
     ChangeKind.ADDED_FILE: "new file",
     ChangeKind.ADDED_HASH: "HASH ADDED",
+    ChangeKind.ADDED_UNNAMED: "UNNAMED HASH ADDED",
     ChangeKind.TRUST_EVENT: "trusted",
     ChangeKind.VANISHED: "vanished (trust kept)",
     ChangeKind.REAPPEARED: "listed again",
