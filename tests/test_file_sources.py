@@ -167,3 +167,55 @@ def test_find_01_the_plugin_never_installs_a_vendored_file_locked_without_hashes
     done = project.poetry("install", "-n")
     assert done.code == 1, done.output
     assert not list(root.glob(f".venv/lib/python*/site-packages/{NAME.replace('-', '_')}/__init__.py"))
+
+
+# -- round 8: a file source named otherwise than its hashes, a `file:` prefix ------------------------
+
+
+@pytest.mark.parametrize("layout", ["2.1", "1.1"])
+@pytest.mark.parametrize("prefix", ["", "file:", "file://", "file:///nonexistent/../"])
+def test_a_file_source_is_resolved_as_poetry_resolves_it(project: Path, layout: str, prefix: str) -> None:
+    """Poetry joins the lock's directory and the url whatever it says, then resolves: a `file:` prefix
+    is a relative directory to it. A link there to another wheel name is refused (round 8, find 02)."""
+    link = project.joinpath(f"{prefix}vendor/{GOOD[0]}")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(project / "vendor" / EVIL_NAME)
+    source = file_source(f"{prefix}vendor/{GOOD[0]}")
+    (project / "poetry.lock").write_text(lock_text(source, entry(GOOD[0]), layout=layout))
+    code, out, err = run("check")
+    assert code == 2 and err.startswith("pinwarden: error: "), out + err
+    assert f"leads through a symlink to {EVIL_NAME}" in err
+
+
+@pytest.mark.parametrize("url", [f"vendor/{EVIL_NAME}", "vendor/{root}/" + EVIL_NAME])
+def test_a_file_source_naming_a_file_its_hashes_do_not_list_is_refused(project: Path, url: str) -> None:
+    """Round 8, find 03: Poetry 2.1 checks a local file's hash only when its name is listed."""
+    url = f"vendor/{EVIL_NAME}" if "{root}" in url else url
+    (project / "poetry.lock").write_text(lock_text(file_source(url), entry(GOOD[0])))
+    code, out, err = run("check")
+    assert code == 2 and err.startswith("pinwarden: error: "), out + err
+    assert "names a file its hashes do not list" in err
+
+
+def test_the_plugin_checks_a_local_file_before_poetry_installs_it(tmp_path: Path) -> None:
+    """The install guard verifies each `file` package's bytes against its pins first (any Poetry)."""
+    from types import SimpleNamespace
+
+    from poetry.console.exceptions import PoetryRuntimeError
+
+    from pinwarden.poetry_plugin.guard import PoetryGuard
+
+    wheel = tmp_path / EVIL_NAME
+    wheel.write_bytes(EVIL)
+    guard = PoetryGuard.__new__(PoetryGuard)
+    listed = [{"file": GOOD[0], "hash": HASH}]
+    package = SimpleNamespace(
+        name=NAME, pretty_version="1.0", source_type="file", source_url=str(wheel), files=listed
+    )
+    with pytest.raises(PoetryRuntimeError, match=r"is not a file poetry\.lock lists"):
+        guard.verify_local_files([package])  # type: ignore[list-item]
+    package.files = [{"file": EVIL_NAME, "hash": HASH}]
+    with pytest.raises(PoetryRuntimeError, match="does not match"):
+        guard.verify_local_files([package])  # type: ignore[list-item]
+    package.files = [{"file": EVIL_NAME, "hash": "sha256:" + hashlib.sha256(EVIL).hexdigest()}]
+    guard.verify_local_files([package])  # type: ignore[list-item]

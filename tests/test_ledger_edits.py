@@ -515,3 +515,35 @@ def test_the_round_7_pull_request_fails_diff(repo: Path) -> None:
     code, out = run("HEAD~1")[:2]
     assert code == 1, out
     assert "UNNAMED HASH ADDED" in out
+
+
+FOREIGN = [
+    "demo-1.0-py3-none-any.whl.metadata",
+    "demo-1.0.post0-py3-none-any.whl",
+    "demo-1.0-py3-none-any.whl.bak",
+    "demo-1.0-py3-none-any.WHL",
+    "other-1.0-py3-none-any.whl",
+    "demo-2.0.tar.gz",
+    "demo_1.0.tar.gz",
+]
+
+
+@pytest.mark.parametrize("named", FOREIGN)
+@pytest.mark.parametrize("base", ["named wheel", "unnamed (from a requirements file)"])
+def test_a_digest_under_a_name_no_file_of_the_version_needs_a_reviewer(base: str, named: str) -> None:
+    """Round 8: `{ file = "demo-1.0.post0-...whl", hashes = [EVIL] }` added to demo 1 (no approval
+    records such a name); a requirements file pinning EVIL then installs it as demo 1's wheel."""
+    old = _trusted(*BASES[base])
+    new = record(old, [_release(*BASES[base], (named, h(0xE)))], how=TrustHow.APPROVAL, at=AT)
+    changes = diff(old, new)
+    assert [c.kind for c in changes if c.filename == named] == [ChangeKind.ADDED_FOREIGN], changes
+    assert ChangeKind.ADDED_FOREIGN in REMOVING
+
+
+@pytest.mark.parametrize(
+    "named", ["demo-1.0-1-py3-none-any.whl", "demo-1.0.tar.gz", "Demo-1.0.0-py2-none-any.whl"]
+)
+def test_a_new_file_of_the_version_stays_an_addition_for_the_reviewer(named: str) -> None:
+    old = _trusted((WHEEL, h(1)))
+    new = record(old, [_release((WHEEL, h(1)), (named, h(0xE)))], how=TrustHow.APPROVAL, at=AT)
+    assert [c.kind for c in diff(old, new) if c.filename == named] == [ChangeKind.ADDED_FILE]

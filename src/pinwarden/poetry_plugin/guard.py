@@ -146,6 +146,22 @@ class PoetryGuard:
                 original.unlink(missing_ok=True)
                 raise ArchiveRefused(f"{refused}; Poetry neither builds nor installs it") from None
 
+    def verify_local_files(self, packages: Iterable[Package]) -> None:
+        """A `file` source is installed from its path, not through `_download_link`, and Poetry 2.1
+        checks its hash only when the lock lists its name: the file is checked here first."""
+        from pathlib import Path
+
+        from ..shared.archives import verify_archive
+        from ..shared.model import normalize_name
+
+        with _as_poetry_errors():
+            for package in packages:
+                path = Path(package.source_url or "")
+                if package.source_type == "file" and path.is_file():  # a missing file: Poetry says so
+                    verify_archive(
+                        path, normalize_name(package.name), package.pretty_version, _pinned_files(package)
+                    )
+
     def commit(self, review: Review, packages: Iterable[Package], write_lock: Callable[[], None]) -> None:
         with _as_poetry_errors():
             self.warden.commit(review, self._hooks(list(packages)), write_lock)
@@ -239,6 +255,7 @@ def guard_installer(installer: Installer, guard: PoetryGuard) -> None:
         guard.review_install(packages, writes=installer.is_updating())
         installs = [op.package for op in operations if op.job_type != "uninstall" and not op.skipped]
         guard.review_builds(installs, partial(_chosen_file, executor))
+        guard.verify_local_files(installs)
         return execute(operations)
 
     executor.execute = guarded_execute  # type: ignore[method-assign]

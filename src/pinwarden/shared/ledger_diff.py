@@ -30,6 +30,7 @@ class ChangeKind(str, Enum):
     ADDED_FILE = "added-file"
     ADDED_HASH = "added-hash"  # another algorithm's digest beside a trusted one: nobody verified it
     ADDED_UNNAMED = "added-unnamed"  # a digest without a filename for a version already trusted
+    ADDED_FOREIGN = "added-foreign"  # a digest under a name that is not a file of the version
     TRUST_EVENT = "trust-event"  # a new init / first-use / approval entry
     VANISHED = "vanished"  # a trusted file left the lock; its trust is kept
     REAPPEARED = "reappeared"
@@ -49,6 +50,7 @@ REMOVING = frozenset(
         # anyone hashed the file to get it (`approve --from-index` does), or someone typed it in.
         ChangeKind.ADDED_HASH,
         ChangeKind.ADDED_UNNAMED,
+        ChangeKind.ADDED_FOREIGN,
         ChangeKind.REMOVED_VERSION,
         ChangeKind.REMOVED_FILE,
         ChangeKind.REMOVED_HASH,
@@ -201,7 +203,7 @@ def _added_files(
     spelling, another sdist archive): then other bytes under it replace trusted content."""
     if not added:
         return
-    from .filenames import file_identity
+    from .filenames import file_identity, not_of_release
 
     trusted: dict[object, list[TrustedFile]] = {}
     for old_file in before.files:
@@ -215,6 +217,19 @@ def _added_files(
             continue
         same = trusted.get(file_identity(new_file.filename, after.name), [])
         known = {h for f in same for h in f.hashes}
+        foreign = not_of_release(new_file.filename, after.name, after.version)
+        if not same and foreign is not None:
+            # No approval records such a name; a requirements file pins by digest alone, so its
+            # digest may stand for any of the version's own files.
+            detail = f"not a file of {after.name} {after.version} ({foreign})"
+            yield _change(
+                after,
+                ChangeKind.ADDED_FOREIGN,
+                filename=new_file.filename,
+                new=_hashes(new_file),
+                detail=detail,
+            )
+            continue
         if not same or known.issuperset(new_file.hashes):
             yield _change(after, ChangeKind.ADDED_FILE, filename=new_file.filename, new=_hashes(new_file))
             continue
@@ -276,6 +291,7 @@ _WORDS = {
     ChangeKind.ADDED_FILE: "new file",
     ChangeKind.ADDED_HASH: "HASH ADDED",
     ChangeKind.ADDED_UNNAMED: "UNNAMED HASH ADDED",
+    ChangeKind.ADDED_FOREIGN: "NOT ITS FILE",
     ChangeKind.TRUST_EVENT: "trusted",
     ChangeKind.VANISHED: "vanished (trust kept)",
     ChangeKind.REAPPEARED: "listed again",

@@ -10,32 +10,34 @@ pinwarden compared, so the lock is refused instead of read one way by pinwarden 
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
 
 from ..errors import PinwardenError
 from ..model import LockFile, SourceKind
 
 
 def refuse_renamed_files(lock: LockFile, lock_dir: Path) -> None:
-    """PinwardenError when a `file` source's path leads to a file of another name."""
+    """PinwardenError when a `file` source's path, resolved as Poetry resolves it, is a file whose
+    name the package's hashes do not list (reached through a symlink, or written so)."""
     for release in lock.releases:
         if release.source_kind is not SourceKind.FILE or not release.source_url:
             continue
-        written = _local_path(release.source_url)
-        path = written if written.is_absolute() else lock_dir / written
+        written = PurePosixPath(release.source_url).name
         try:
-            resolved = path.resolve()
-        except (OSError, RuntimeError) as exc:  # a symlink loop
-            raise PinwardenError(f"{lock.path}: {release.name} {release.version}: {path}: {exc}") from None
-        if resolved.name != written.name:
+            # Poetry's Locker: `lock.parent.joinpath(url).resolve()`, whatever the url says (a
+            # `file:` prefix is a relative path's first component to it).
+            resolved = lock_dir.joinpath(release.source_url).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL
+            raise PinwardenError(f"{lock.path}: {release.name} {release.version}: {exc}") from None
+        listed = {f.filename for f in release.files if f.filename is not None}
+        if resolved.name != written:
             raise PinwardenError(
                 f"{lock.path}: {release.name} {release.version}: its file source {release.source_url} "
                 f"leads through a symlink to {resolved.name}, whose hashes Poetry checks instead of "
-                f"those of {written.name}; name the file itself in the lock"
+                f"those of {written}; name the file itself in the lock"
             )
-
-
-def _local_path(url: str) -> Path:
-    if url.startswith("file:"):
-        return Path(unquote(urlsplit(url).path))
-    return Path(PurePosixPath(url))
+        if listed and resolved.name not in listed:
+            raise PinwardenError(
+                f"{lock.path}: {release.name} {release.version}: its file source {release.source_url} "
+                f"names a file its hashes do not list ({', '.join(sorted(listed))}): Poetry would "
+                "check no hash for it"
+            )
