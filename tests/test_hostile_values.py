@@ -428,3 +428,27 @@ def test_a_huge_version_anywhere_never_gives_an_internal_error(
     for command in (("check",), ("init",), ("show",)):
         code, out, err = run(*command)
         assert_clean(code, out, err)
+
+
+@pytest.mark.parametrize("secret", ["\u0661", "p\u20acss", "\U0001f600x", "\u00e9t\u00e9\u0661"])
+@pytest.mark.parametrize(
+    "shape", ["ftp://:{s}@", "http://u:{s}@127.0.0.1:9/simple/", "http://{s}:pw@127.0.0.1:9/s/"]
+)
+def test_credentials_basic_auth_cannot_encode_are_one_error_line(
+    isolated: Path, shape: str, secret: str
+) -> None:
+    """Found by the generated URLs above (`ftp://:` and an Arabic-Indic digit `@`): requests encodes
+    basic-auth credentials as latin-1 and raised UnicodeEncodeError, an internal error quoting a
+    character of the password. A user name may be shown; a password never."""
+    Path("requirements.txt").write_text(requirements("http://127.0.0.1:9/simple/"))
+    assert run("init")[0] == 0
+    url = shape.format(s=secret)
+    for argv in (
+        ("audit", "--index-url", url, "--timeout", "0.2"),
+        ("approve", "demo==1.0", "--from-index", url),
+    ):
+        code, out, err = run(*argv)
+        assert_clean(code, out, err)
+        assert code in (1, 2)
+        if ":{s}@" in shape:
+            assert secret not in out + err and "\u0661" not in out + err

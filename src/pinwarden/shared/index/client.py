@@ -364,13 +364,16 @@ def _user_agent() -> str:
 def _network_errors() -> tuple[type[Exception], ...]:
     import requests
 
-    return (requests.RequestException, OSError)
+    # UnicodeError: requests encodes basic-auth credentials as latin-1 (a URL's own, or a source's).
+    return (requests.RequestException, OSError, UnicodeError)
 
 
 def _reason(exc: Exception) -> str:
     """A short, stable cause: requests nests urllib3 errors several levels deep."""
     import requests
 
+    if isinstance(exc, UnicodeError):  # its text may quote a character of the password
+        return "credentials that are not latin-1 text, which HTTP basic auth needs"
     text = str(exc)
     if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
         return "timed out"
