@@ -64,14 +64,12 @@ def _path(text: str) -> Path:
 
 
 def _digest(text: str) -> FileHash:
-    """A `--hash` argument, as the printed approve commands write it (pip's `sha256:hex`, or `sha256=hex`)."""
+    from .shared.approval import bound_digest
+
     try:
-        digest = FileHash.parse(text.replace("=", ":", 1) if ":" not in text else text)
+        return bound_digest(text)
     except InvalidValue as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    if not digest.strong:
-        raise argparse.ArgumentTypeError(f"{text!r}: {digest.algorithm} does not identify bytes")
-    return digest
 
 
 def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
     from ..shared.auditing import Fetcher
-    from ..shared.model import FileHash
 
 PROG = "poetry pinwarden"
 EXIT_ERROR = 2
@@ -146,6 +145,7 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
         return self._from_sources(items)
 
     def _from_sources(self, items: list[str]) -> int:
+        from ..shared.approval import bound_digest
         from ..shared.errors import PinwardenError
         from ..shared.model import InvalidValue
         from .approve import approve_from_sources
@@ -159,7 +159,7 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
                 reason=self.option("reason"),
                 ledger=Path(_absolute(ledger)) if ledger else None,
                 out=out,
-                bound=[_digest(text) for text in self.option("hash")],
+                bound=[bound_digest(text) for text in self.option("hash")],
                 replace_allowed=bool(self.option("replace")),
             )
         except (PinwardenError, InvalidValue) as error:
@@ -168,16 +168,6 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
         finally:
             self.io.output.write(_masked(out.getvalue()), type=OutputType.RAW)
         return code
-
-
-def _digest(text: str) -> FileHash:
-    from ..shared.errors import PinwardenError
-    from ..shared.model import FileHash
-
-    digest = FileHash.parse(text.replace("=", ":", 1) if ":" not in text else text)
-    if not digest.strong:
-        raise PinwardenError(f"--hash {text}: {digest.algorithm} does not identify bytes")
-    return digest
 
 
 class AuditCommand(_CliCommand):

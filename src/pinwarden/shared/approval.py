@@ -79,6 +79,15 @@ class Judgement:
         return lines
 
 
+def bound_digest(text: str) -> FileHash:
+    """A `--hash` argument as the printed approve commands write it (pip's `sha256:hex`, or
+    `sha256=hex`); InvalidValue when it is no strong digest."""
+    digest = FileHash.parse(text.replace("=", ":", 1) if ":" not in text else text)
+    if not digest.strong:
+        raise InvalidValue(f"{text!r}: {digest.algorithm} does not identify bytes")
+    return digest
+
+
 def ledger_algorithms(ledger: Ledger, name: NormalizedName, version: str) -> frozenset[str]:
     """The algorithms the ledger trusts this version's files by: the download is hashed in each, so
     a file trusted only by sha512 is compared byte for byte too."""
