@@ -139,28 +139,19 @@ def test_the_wrapper_never_writes_a_url_whose_hash_is_untrusted(tmp_path: Path) 
     hostile = HostileIndex()
     hostile.blobs["/x/" + GOOD_NAME] = EVIL
     compile_ = [sys.executable, "-m", "pinwarden", "pip-compile", "--no-interaction"]
+
+    def compile_in(url: str) -> subprocess.CompletedProcess[str]:
+        argv = [*compile_, "-i", url, "requirements.in"]
+        return subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, check=False)
+
     with index.serve() as url, hostile.serve():
         (project / "requirements.in").write_text("pwurl-demo\n")
-        first = subprocess.run(
-            [*compile_, "-i", url, "requirements.in"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        first = compile_in(url)
         assert first.returncode == 0, first.stderr
         before = (project / "requirements.txt").read_bytes(), (project / "pinwarden-ledger.toml").read_bytes()
         evil_url = f"http://127.0.0.1:{hostile.port}/x/{GOOD_NAME}#sha256={hexdigest(EVIL, 'sha256')}"
         (project / "requirements.in").write_text(f"pwurl-demo @ {evil_url}\n")
-        done = subprocess.run(
-            [*compile_, "-i", url, "requirements.in"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = compile_in(url)
     assert done.returncode in (1, 2), done.stderr
     assert "Traceback" not in done.stderr
     after = (project / "requirements.txt").read_bytes(), (project / "pinwarden-ledger.toml").read_bytes()
