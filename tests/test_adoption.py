@@ -225,3 +225,63 @@ def test_init_never_redates_trust_already_recorded(history: Path, index: Package
     before = (history / "pinwarden-ledger.toml").read_text()
     assert run("init")[0] == 0
     assert (history / "pinwarden-ledger.toml").read_text() == before
+
+
+# -- the real case: wrapt 1.14.1, whose cp311 wheels came 523 days late ----------------------------
+
+
+def wrapt_lock(files: list[dict[str, object]]) -> str:
+    entries = "".join(
+        f'    {{file = "{f["filename"]}", hash = "sha256:{f["hashes"]["sha256"]}"}},\n'  # type: ignore[index]
+        for f in files
+    )
+    return (
+        '[[package]]\nname = "wrapt"\nversion = "1.14.1"\ndescription = ""\noptional = false\n'
+        f'python-versions = "*"\nfiles = [\n{entries}]\n\n'
+        '[metadata]\nlock-version = "2.1"\npython-versions = ">=3.10"\ncontent-hash = "x"\n'
+    )
+
+
+@pytest.fixture
+def wrapt(isolated: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """A poetry.lock of wrapt 1.14.1 committed in 2022-06 with the files PyPI served then (a few
+    left out on purpose, as requires-python would), and PyPI's page as recorded in 2026."""
+    from tests.support.replay import ReplayIndex, files_until, recorded_page
+
+    page = recorded_page("wrapt")
+    then = files_until(page, "1.14.1", "2022-06-01T00:00:00Z")
+    locked, left_out = then[:-3], [f["filename"] for f in then[-3:]]
+    git(isolated, "init", "-q")
+    (isolated / "poetry.lock").write_text(wrapt_lock(locked))
+    commit(isolated, "2022-06-01T00:00:00Z")
+    index = ReplayIndex({"wrapt": page})
+    with index.serve():
+        yield index.url, [str(f["filename"]) for f in locked], left_out
+
+
+def test_wrapt_first_audit_reports_the_late_wheels_instead_of_recording_them(
+    wrapt: tuple[str, list[str], list[str]], isolated: Path
+) -> None:
+    url, locked, left_out = wrapt
+    assert run("init")[0] == 0  # in 2026 (SOURCE_DATE_EPOCH), long after the cp311 wheels
+    code, out, _ = run("audit", "--index-url", url, "--format", "json")
+    report = json.loads(out)
+    new = sorted(f["filename"] for f in report["findings"] if f["kind"] == "new-file")
+    assert code == 1 and len(new) == 10 and all("-cp311-" in name for name in new)
+    assert {f["evidence"]["trusted_from"] for f in report["findings"] if f["kind"] == "new-file"} == {
+        "2022-06-01T00:00:00Z"
+    }
+    baseline = (isolated / "pinwarden-baseline.toml").read_text()
+    # Only as large as it needs to be: the files left out on purpose, not the trusted ones.
+    listed = [line.split('"')[1] for line in baseline.splitlines() if line.startswith("  { file = ")]
+    assert sorted(listed) == sorted(left_out)
+    assert not any(name in baseline for name in locked + new)
+    # An old baseline, with every served file, reads the same and gives the same findings.
+    old_lines = "".join(f'  {{ file = "{name}", hashes = [] }},\n' for name in locked)
+    (isolated / "pinwarden-baseline.toml").write_text(
+        baseline.replace("files = [\n", "files = [\n" + old_lines)
+    )
+    again = json.loads(run("audit", "--index-url", url, "--format", "json")[1])
+    assert [(f["kind"], f["filename"]) for f in again["findings"]] == [
+        (f["kind"], f["filename"]) for f in report["findings"]
+    ]
