@@ -165,4 +165,5 @@ def _date_lock(lock: LockFile) -> tuple[dict[Key, str], str]:
     found = {key: utc_second(first[key]) for key in locked if key in first}
     left = len(locked) - len(found)
     now_note = f"; {left} only in the uncommitted lock, dated now" if left else ""
-    return found, f"git history ({len(history)} commits{now_note})"
+    commits = f"{len(history)} commit" + ("" if len(history) == 1 else "s")
+    return found, f"git history ({commits}{now_note})"
