@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
@@ -72,6 +72,15 @@ def _digest(text: str) -> FileHash:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _moment(text: str) -> str:
+    from .shared.adoption import parse_trusted_since
+
+    try:
+        return parse_trusted_since(text)
+    except InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--ledger", type=_path, metavar="PATH", help="ledger file (default: beside the lock)")
@@ -87,7 +96,17 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     parser.set_defaults(prog=prog)
     parser.add_argument("--version", action="version", version=f"pinwarden {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    sub.add_parser("init", parents=[common, locks], help="trust what the lock files hold now (adoption)")
+    init = sub.add_parser(
+        "init", parents=[common, locks], help="trust what the lock files hold now (adoption)"
+    )
+    init.add_argument(
+        "--trusted-since",
+        type=_moment,
+        metavar="DATE",
+        help="date the adopted trust from DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of the "
+        "lock's git history (or, without git, its modification time): the first audit reports "
+        "files uploaded after it",
+    )
     sub.add_parser(
         "pip-compile",
         add_help=False,
@@ -376,10 +395,14 @@ def _say_notice(out: TextIO, path: Path) -> None:
 
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    from .shared.adoption import date_adoption
     from .shared.render import findings_text
     from .shared.trust import adopt_new
 
     ctx = _context(args, args.locks)
+    now = utc_now()
+    if args.trusted_since is not None and args.trusted_since > now:
+        raise PinwardenError(f"--trusted-since {args.trusted_since}: a time in the future (now is {now})")
     with ctx.ledger.locked():
         ledger = ctx.ledger.load()
         findings = compare(ledger, ctx.releases)
@@ -396,13 +419,19 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
                 )
             )
             return EXIT_FINDINGS
-        updated = adopt_new(ledger, ctx.releases, how=TrustHow.INIT, at=utc_now())
+        # The first audit reports files uploaded after each version entered the lock.
+        dating = date_adoption(ctx.locks, trusted_since=args.trusted_since, now=now)
+        dating = replace(dating, since={k: v for k, v in dating.since.items() if ledger.get(*k) is None})
+        updated = adopt_new(ledger, ctx.releases, how=TrustHow.INIT, at=now, since=dating.since)
         ctx.ledger.save(updated)
     added = len(updated) - len(ledger)
     files = sum(len(r.files) for r in ctx.releases)
     names = ", ".join(lock.path for lock in ctx.locks)
     out.write(f"pinwarden: trusted {added} new versions ({files} locked files) from {names}\n")
     out.write(f"pinwarden: ledger written to {ctx.ledger.path}; commit it beside the lock\n")
+    summary = dating.summary()
+    if summary:
+        out.write(f"pinwarden: {summary}; the first audit reports files uploaded after that\n")
     _say_notice(out, ctx.ledger.path)
     return EXIT_OK
 
