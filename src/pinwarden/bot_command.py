@@ -80,7 +80,7 @@ class _Found:
 def run(args: argparse.Namespace, out: TextIO, context: Any) -> int:
     """`context`: cli._context, passed in so this module never imports the CLI."""
     from .shared.compare import compare
-    from .shared.git import current_branch, merge_base, work_tree
+    from .shared.git import current_branch, merge_base, revision, work_tree
     from .shared.store import load_settings, read_text
 
     top = work_tree(Path.cwd())
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, out: TextIO, context: Any) -> int:
     base = merge_base(top, args.base)
     settings, _ = load_settings(Path.cwd())
     judged_text = read_text(ctx.ledger.target, "ledger")
-    reasons = _pull_request_reasons(args, ctx.ledger, base, top)
+    reasons = _pull_request_reasons(args, ctx.ledger, base, revision(top, args.base), top)
     ledger = ctx.ledger.load()
     findings = compare(ledger, ctx.releases)
     if not findings and not reasons:
@@ -132,7 +132,7 @@ def _refuse(out: TextIO, reasons: Sequence[bot.Reason]) -> int:
 
 
 def _pull_request_reasons(
-    args: argparse.Namespace, store: LedgerStore, base: Revision, top: Path
+    args: argparse.Namespace, store: LedgerStore, base: Revision, tip: Revision, top: Path
 ) -> list[bot.Reason]:
     from .shared.ledger_diff import ledger_move
     from .shared.store import ledger_path, load_settings, read_text, resolve_in_work_tree
@@ -163,12 +163,12 @@ def _pull_request_reasons(
         )
     elif read_text(store.target, "ledger") != old_text:
         reasons.append(bot.Reason(what, str(store.path), f"edits the ledger (compared with {base.short()})"))
-    if _tool_table(base, project / "pyproject.toml", cwd) != _tool_table(
-        None, project / "pyproject.toml", cwd
-    ):
-        reasons.append(
-            bot.Reason(what, "pyproject.toml", f"edits [tool.pinwarden] (compared with {base.short()})")
-        )
+    # Against the merge base (the pull request's own edit) and the base branch now (a setting made
+    # stricter there since, such as first-use = "ask", binds the pull request before it is merged).
+    table = _tool_table(None, project / "pyproject.toml", cwd)
+    for rev in (base, tip) if tip.commit != base.commit else (base,):
+        if _tool_table(rev, project / "pyproject.toml", cwd) != table:
+            reasons.append(bot.Reason(what, "pyproject.toml", f"[tool.pinwarden] differs from {rev.short()}"))
     return reasons
 
 
