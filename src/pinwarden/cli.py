@@ -166,7 +166,22 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     )
     diff.add_argument("revision", nargs="?", default="HEAD", metavar="GIT-REV", help="default: HEAD")
     diff.add_argument("--format", choices=("text", "json"), default="text")
+    _add_accept_first_use(sub, common, locks)
     return parser
+
+
+def _add_accept_first_use(sub: Any, common: argparse.ArgumentParser, locks: argparse.ArgumentParser) -> None:
+    """The dependency-bot path (bot_command.py): its options and help live there."""
+    from . import bot_command
+
+    parser = sub.add_parser(
+        "accept-first-use",
+        parents=[common, locks],
+        help="on a dependency bot's pull request: record first use of its new versions, verified",
+        description=bot_command.DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bot_command.add_arguments(parser)
 
 
 def add_audit_options(parser: argparse.ArgumentParser) -> None:
@@ -700,6 +715,15 @@ def _setting_at(rev: Revision, pyproject: Path, cwd: Path) -> Settings:
 
 
 COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show, "diff": cmd_diff}
+
+
+def cmd_accept_first_use(args: argparse.Namespace, out: TextIO) -> int:
+    from .bot_command import run as accept_first_use
+
+    return accept_first_use(args, out, _context)
+
+
+COMMANDS["accept-first-use"] = cmd_accept_first_use
 
 
 def run(

@@ -213,3 +213,32 @@ def _blobs(directory: Path, oids: list[str]) -> list[bytes]:
         found.append(data[end + 1 : end + 1 + size])
         at = end + 1 + size + 1
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# For `pinwarden accept-first-use`: where a pull request branched off, and committing the ledger
+
+
+def merge_base(top: Path, base: str) -> Revision:
+    """The commit where HEAD branched off `base` (what `git diff base...HEAD` compares with): the
+    pull request's own changes, not those the base branch made since."""
+    target = revision(top, base)
+    done = _run(top, "merge-base", target.commit, "HEAD")
+    if done.returncode != 0:
+        raise PinwardenError(
+            f"{base!r} and HEAD have no common commit (is the clone shallow? fetch-depth: 0)"
+        )
+    return Revision(top=top, name=f"the merge base of {base} and HEAD", commit=_out(done))
+
+
+def current_branch(top: Path) -> str | None:
+    """The branch HEAD is on; None when HEAD is detached (a pull request's merge commit)."""
+    done = _run(top, "symbolic-ref", "--quiet", "--short", "HEAD")
+    return _out(done) if done.returncode == 0 and _out(done) else None
+
+
+def commit_only(top: Path, path: Path, message: str) -> str:
+    """Commit the changes of one tracked file, whatever else is staged; the new commit's id."""
+    relative = os.path.relpath(os.path.realpath(path), top)  # a symlinked ledger: its target changed
+    _checked(top, "commit", "--quiet", "--no-verify", "--only", "-m", message, "--", relative)
+    return _out(_run(top, "rev-parse", "--short", "HEAD"))
