@@ -19,6 +19,7 @@ import pytest
 from tests.support.index import PackageIndex, build_sdist, build_wheel
 
 from pinwarden.cli import main
+from pinwarden.shared.adoption import utc_second
 from pinwarden.shared.ledger import loads
 
 ALPHA, BETA = "pwdemo-alpha", "pwdemo-beta"
@@ -183,6 +184,23 @@ def test_an_untracked_lock_dates_from_now(index: PackageIndex, isolated: Path) -
     assert since_of(isolated) == {ALPHA: None}
     found, _, baseline = first_audit(isolated)
     assert found == set() and A_LATE[0] in baseline  # the old behaviour: nothing to date from
+
+
+@pytest.mark.parametrize("when", ["@300000000000 +0000", "@253402300800 +0000", "@0 +0000", "@1 +0000"])
+def test_a_commit_time_no_date_can_hold_dates_nothing(index: PackageIndex, isolated: Path, when: str) -> None:
+    """A commit's time is what its author wrote (attack round 9, find 02: year 11476 crashed init)."""
+    git(isolated, "init", "-q")
+    (isolated / "requirements.txt").write_text(requirements(index.url, ALPHA_PIN))
+    commit(isolated, when)
+    code, _, err = run("init")
+    assert code == 0 and err == "", err
+    since = since_of(isolated)[ALPHA]
+    assert since is None or since.startswith("1970-01-01T"), since  # 1970: earlier, only more cautious
+
+
+@pytest.mark.parametrize("moment", [-(10**13), 10**13, 253402300800])
+def test_utc_second_out_of_range_is_none(moment: int) -> None:
+    assert utc_second(moment) is None
 
 
 def test_without_git_the_lock_file_modification_time(index: PackageIndex, isolated: Path) -> None:

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.support.guarded_project import poetry_tool
@@ -348,3 +349,79 @@ def test_commit_needs_a_branch(repo: Repo) -> None:
 
 def test_an_unknown_base_is_an_error(repo: Repo) -> None:
     assert "no such git revision" in refused(repo, "--base", "nope", code=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals: the pull request changes where or how the installer fetches (attack round 9, finds 01
+# and 03). pip and Poetry check every locked file against its hash, but not the build dependencies
+# of an sdist: a pull request that adds --find-links (with --no-binary), or points a Poetry source
+# at another URL while poetry.lock keeps the old one, chose who served that code.
+
+EVIL = "http://127.0.0.1:9/evil/"  # never asked: every case is refused before any request
+OPTION_LINES = [
+    f"--find-links {EVIL}",
+    f"-f {EVIL}",
+    f"--find-links={EVIL}",
+    f"--extra-index-url {EVIL}",
+    "--no-index",
+    "--no-binary pwbot-alpha",
+    "--no-binary=:all:",
+    "--only-binary :none:",
+    "--trusted-host 127.0.0.1",
+    "--prefer-binary",
+    "--pre",
+]
+
+
+@pytest.mark.parametrize("where", ["top", "bottom"])
+@pytest.mark.parametrize("line", OPTION_LINES)
+def test_a_new_option_line_in_a_requirements_file_is_refused(repo: Repo, line: str, where: str) -> None:
+    requirements = repo.path / "requirements.txt"
+    text = requirements.read_text()
+    requirements.write_text(f"{line}\n{text}" if where == "top" else f"{text.rstrip()}\n{line}\n")
+    repo.commit("bump, and an option")
+    repo.index.requests.clear()
+    out = refused(repo)
+    assert "pull request: requirements.txt: changes pip's options since" in out, out
+    assert repo.index.requests == []
+
+
+def test_a_removed_option_line_is_refused(repo: Repo) -> None:
+    git(repo.path, "checkout", "-q", "main")
+    requirements = repo.path / "requirements.txt"
+    requirements.write_text("--only-binary :all:\n" + requirements.read_text())
+    repo.commit("binaries only")
+    git(repo.path, "checkout", "-q", "bot")
+    git(repo.path, "rebase", "-q", "main", "-X", "theirs")
+    requirements.write_text(requirements.read_text().replace("--only-binary :all:\n", ""))
+    repo.commit("bump, and builds allowed again")
+    assert "changes pip's options since" in refused(repo)
+
+
+def _sources(repo: Repo, text: str) -> None:
+    pyproject = repo.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(f'url = "{repo.index.url}"', text))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda r: _sources(r, f'url = "{EVIL}"'),
+        lambda r: _sources(r, f'url = "{r.index.url}"\n\n[[tool.poetry.source]]\nname = "x"\nurl = "{EVIL}"'),
+        lambda r: (r.path / "pyproject.toml").write_text(
+            (r.path / "pyproject.toml").read_text().replace('priority = "primary"', 'priority = "explicit"')
+        ),
+        lambda r: (r.path / "poetry.toml").write_text('[installer]\nno-binary = ["pwbot-alpha"]\n'),
+        lambda r: (r.path / "poetry.toml").write_text(f'[repositories.local]\nurl = "{EVIL}"\n'),
+    ],
+    ids=["source-url", "second-source", "source-priority", "poetry-toml-no-binary", "poetry-toml-repository"],
+)
+def test_a_poetry_fetch_setting_changed_by_the_pull_request_is_refused(repo: Repo, edit: Any) -> None:
+    edit(repo)
+    repo.commit("bump, and where Poetry fetches")
+    repo.index.requests.clear()
+    out = refused(repo)
+    assert "pull request: pyproject.toml: [[tool.poetry.source]] differs" in out or (
+        "pull request: poetry.toml: differs from" in out
+    ), out
+    assert repo.index.requests == []

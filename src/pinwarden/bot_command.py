@@ -105,6 +105,7 @@ def run(args: argparse.Namespace, out: TextIO, context: Any) -> int:
     targets = _targets(ctx.locks, fresh, base)
     for release, (indexes, known) in targets.items():
         reasons += bot.index_reasons(release, indexes, known)
+    reasons += fetch_reasons(ctx.locks, base)
     if reasons:  # offline refusals: no request to an index this pull request may have chosen
         return _refuse(out, reasons)
     found = _ask_indexes(args, ctx.locks, targets)
@@ -181,6 +182,11 @@ def _setting_at(rev: Revision, pyproject: Path, cwd: Path) -> Any:
 
 def _tool_table(rev: Revision | None, pyproject: Path, cwd: Path) -> object:
     """`[tool.pinwarden]` as written (None: absent), at the revision or in the work tree."""
+    return _tool(rev, pyproject, cwd).get("pinwarden")
+
+
+def _tool(rev: Revision | None, pyproject: Path, cwd: Path) -> dict[str, Any]:
+    """pyproject.toml's `[tool]` table ({}: absent), at the revision or in the work tree."""
     from .shared.store import read_text
     from .shared.toml import load_toml
 
@@ -189,9 +195,9 @@ def _tool_table(rev: Revision | None, pyproject: Path, cwd: Path) -> object:
     else:
         text = rev.read(pyproject, cwd)[1]
     if text is None:
-        return None
+        return {}
     tool = load_toml(text, str(pyproject), "pyproject.toml").get("tool", {})
-    return tool.get("pinwarden") if isinstance(tool, dict) else None
+    return tool if isinstance(tool, dict) else {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,13 +227,81 @@ def _targets(
 
 def _indexes_at(base: Revision, lock: LockFile, cwd: Path, options: Any) -> frozenset[str] | None:
     from .shared.index.sources import target_of
+
+    old = _lock_at(base, lock, cwd)
+    if old is None:
+        return None
+    return frozenset(i for r in old.releases if (t := target_of(r, old, options)) for i in t.indexes)
+
+
+def _lock_at(base: Revision, lock: LockFile, cwd: Path) -> LockFile | None:
     from .shared.locks import parse_lock_bytes
 
     _, text = base.read(Path(lock.path), cwd)
     if text is None:
         return None
-    old = parse_lock_bytes(text.encode("utf-8"), f"{base.name}:{lock.path}", name=Path(lock.path).name)
-    return frozenset(i for r in old.releases if (t := target_of(r, old, options)) for i in t.indexes)
+    return parse_lock_bytes(text.encode("utf-8"), f"{base.name}:{lock.path}", name=Path(lock.path).name)
+
+
+# The files beside a Poetry lock that say where and how Poetry fetches: a source's URL is looked up
+# by its name in pyproject.toml, not in poetry.lock, and poetry.toml can add repositories or force
+# builds from source (whose build dependencies no hash pins).
+_POETRY_FETCH = "tool.poetry.source"
+
+
+def fetch_reasons(locks: Sequence[LockFile], base: Revision) -> list[bot.Reason]:
+    """Rule 3, the installer's side: the pull request leaves where and how the installer fetches as
+    it was. pip and Poetry check every locked file against its hash, but not what they install to
+    build an sdist: a pull request that adds --find-links, --no-binary, or points a Poetry source at
+    another URL would choose who serves that code."""
+    cwd = Path.cwd()
+    reasons: list[bot.Reason] = []
+    for lock in locks:
+        if lock.format == "poetry.lock":
+            reasons += _poetry_fetch_reasons(base, (cwd / lock.path).parent, cwd)
+            continue
+        old = _lock_at(base, lock, cwd)
+        if old is not None and old.options != lock.options:
+            changed = sorted(set(lock.options) ^ set(old.options))
+            what = ", ".join(_option_text(o) for o in changed) or "their order"
+            reasons.append(
+                bot.Reason(
+                    "pull request",
+                    lock.path,
+                    f"changes pip's options since {base.short()} (where or how pip fetches): {what}",
+                )
+            )
+    return reasons
+
+
+def _option_text(option: tuple[str, str]) -> str:
+    return f"{option[0]} {option[1]}".strip()
+
+
+def _poetry_fetch_reasons(base: Revision, project: Path, cwd: Path) -> list[bot.Reason]:
+    from .shared.store import read_text
+
+    reasons: list[bot.Reason] = []
+    if _poetry_sources(None, project / "pyproject.toml", cwd) != _poetry_sources(
+        base, project / "pyproject.toml", cwd
+    ):
+        reasons.append(
+            bot.Reason(
+                "pull request", "pyproject.toml", f"[[tool.poetry.source]] differs from {base.short()}"
+            )
+        )
+    local = project / "poetry.toml"
+    now = read_text(local, "poetry.toml") if local.exists() or local.is_symlink() else None
+    if now != base.read(local, cwd)[1]:
+        reasons.append(
+            bot.Reason("pull request", "poetry.toml", f"differs from {base.short()} (Poetry's settings)")
+        )
+    return reasons
+
+
+def _poetry_sources(rev: Revision | None, pyproject: Path, cwd: Path) -> object:
+    poetry = _tool(rev, pyproject, cwd).get("poetry")
+    return poetry.get("source") if isinstance(poetry, dict) else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -85,8 +85,14 @@ def first_locked(history: Iterable[tuple[int, frozenset[Key]]]) -> dict[Key, int
     return first
 
 
-def utc_second(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime(_UTC)
+def utc_second(epoch: float) -> str | None:
+    """The ledger's spelling of a moment; None for one no date can hold (a commit's time is
+    whatever its author wrote: year 11476 or before year 1 dates nothing)."""
+    try:
+        moment = datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.strftime(_UTC) if moment.year >= 1000 else None
 
 
 def parse_trusted_since(text: str) -> str:
@@ -156,13 +162,15 @@ def _date_lock(lock: LockFile) -> tuple[dict[Key, str], str]:
     if history is None:
         try:
             mtime = utc_second(path.stat().st_mtime)
-        except (OSError, OverflowError, ValueError):
+        except OSError:
+            mtime = None
+        if mtime is None:
             return {}, "no git history, no modification time"
         return dict.fromkeys(locked, mtime), f"no git history; its modification time {mtime}"
     if not history:
         return {}, "not committed in git: dated now"
     first = first_locked(history)
-    found = {key: utc_second(first[key]) for key in locked if key in first}
+    found = {key: moment for key in locked if key in first and (moment := utc_second(first[key]))}
     left = len(locked) - len(found)
     now_note = f"; {left} only in the uncommitted lock, dated now" if left else ""
     commits = f"{len(history)} commit" + ("" if len(history) == 1 else "s")

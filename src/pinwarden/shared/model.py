@@ -253,6 +253,9 @@ class LockFile:
     format: str
     releases: tuple[LockedRelease, ...]
     index_urls: tuple[str, ...] = ()
+    # A requirements file's option lines as pip reads them (canonical name, value), in order: where
+    # and how pip fetches (indexes, --find-links, --no-index, --no-binary ...) beyond the pinned hashes.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 class TrustHow(str, Enum):

@@ -122,6 +122,7 @@ class _State:
     releases: list[LockedRelease] = field(default_factory=list)
     index: str | None = None
     unhashed: list[tuple[str, str]] = field(default_factory=list)  # (where, name) of pins without --hash
+    options: list[tuple[str, str]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +223,11 @@ def parse_requirements(text: str, path: str = "requirements.txt") -> LockFile:
     if state.index is not None:
         state.releases = [_with_index(r, state.index) for r in state.releases]
     return LockFile(
-        path=path, format=FORMAT, releases=tuple(state.releases), index_urls=tuple(state.index_urls)
+        path=path,
+        format=FORMAT,
+        releases=tuple(state.releases),
+        index_urls=tuple(state.index_urls),
+        options=tuple(state.options),
     )
 
 
@@ -364,6 +369,7 @@ def _option_line(state: _State, where: str, options: list[tuple[str, str | None]
     if "--editable" in names:
         _editable(state, where, options)
         return
+    state.options.extend((name, value or "") for name, value in options)
     for name, value in options:
         if name in _INCLUDES:
             state.problems.add(where, f"{name} includes another file: name that file to pinwarden instead")
