@@ -107,7 +107,8 @@ def late_uploads(files: Sequence[IndexFile], days: int, *, only: Iterable[str] |
     other: list[tuple[datetime, IndexFile]] = []
     adds: set[str] = set()
     for moment, file in late:
-        uncovered = _uncovered(file.filename, [f.filename for t, f in timed if t < moment])
+        before = [f.filename for t, f in timed if t < moment - _BATCH]
+        uncovered = _uncovered(file.filename, before)
         (newer if uncovered is not None else other).append((moment, file))
         adds.update(uncovered or ())
     context = (first_time, first.filename, days)
@@ -168,6 +169,10 @@ def late_filenames(filename: str | None, evidence: Mapping[str, object] | None) 
     names = [e.get("filename") for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
     return frozenset(n for n in [filename, *names] if isinstance(n, str))
 
+
+# Wheels one build uploads (a universal2 and an x86_64 wheel of one new interpreter) land within
+# hours of each other: a late file is compared with what came before its batch, not within it.
+_BATCH = timedelta(days=1)
 
 # An interpreter as (implementation, 3.x minor): CPython and PyPy wheels name theirs `cp311`, `pp310`.
 _Interpreter = tuple[str, int]
