@@ -73,7 +73,11 @@ def test_late_upload_is_past_the_window_only() -> None:
         "gap_days": 14.0,
         "limit_days": 14,
         "files": [
-            {"filename": "demo-1.0-cp311-cp311-win_amd64.whl", "upload_time": "2024-01-15T00:00:01Z", "gap_days": 14.0}
+            {
+                "filename": "demo-1.0-cp311-cp311-win_amd64.whl",
+                "upload_time": "2024-01-15T00:00:01Z",
+                "gap_days": 14.0,
+            }
         ],
     }
     assert sign.blocking  # a pure-Python wheel came on time: the cp311 wheel takes its place on Windows
@@ -164,7 +168,9 @@ def test_abi3_wheels_cover_the_versions_they_replace() -> None:
         wheels("1.1", (9, 10, 11), ("manylinux2014_x86_64",)),  # no Windows wheels
         wheels("1.1", (9, 11), ("win_amd64", "manylinux2014_x86_64")),  # no CPython 3.10
         wheels("1.1", (9, 10, 11), ("win_amd64", "manylinux2014_x86_64"), sdist=False),  # no sdist
-        wheels("1.1", (9, 10, 11), ("win_amd64", "manylinux2014_x86_64", "macosx_11_0_arm64")),  # aiohttp 3.14
+        wheels(
+            "1.1", (9, 10, 11), ("win_amd64", "manylinux2014_x86_64", "macosx_11_0_arm64")
+        ),  # aiohttp 3.14
         ["demo-1.1.tar.gz", "demo-1.1-cp39-cp39-win_amd64.whl"],  # a partial upload (rapidfuzz 3.14.4)
         [*wheels("1.1", (9, 10, 11), ("win_amd64",)), "demo-1.1-py3-none-any.whl"],  # a fallback (aiohttp)
     ],
