@@ -219,8 +219,14 @@ def _uncovered(filename: str, earlier: Sequence[str]) -> list[str] | None:
         (family, minor), place = found[0], _platform(tag.platform)
         for other in before:
             theirs = _interpreter_of(other.interpreter, other.abi)
-            reaches = theirs is None or (
-                theirs[0][0] == family and (theirs[0][1] == minor or (theirs[1] and theirs[0][1] <= minor))
+            generic = other.interpreter.startswith("py3")  # `py3`, `py38`: any Python 3 (cp27 none)
+            reaches = (
+                generic
+                or (theirs is not None
+                and (
+                    theirs[0][0] == family
+                    and (theirs[0][1] == minor or (theirs[1] and theirs[0][1] <= minor))
+                ))
             )
             there = _platform(other.platform)
             if reaches and (there[0] == "any" or _same_platform(place, there)):
@@ -229,9 +235,16 @@ def _uncovered(filename: str, earlier: Sequence[str]) -> list[str] | None:
     return sorted(added)
 
 
-def _summary(items: Sequence[str], most: int = 4) -> str:
-    shown = ", ".join(items[:most])
-    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+def _summary(adds: Sequence[str]) -> str:
+    """`CPython 3.9 Linux aarch64`, or `CPython 3.11 on 10 platforms` for a whole batch."""
+    by_interpreter: dict[str, list[str]] = {}
+    for add in adds:
+        name, minor, *place = add.split(" ")
+        by_interpreter.setdefault(f"{name} {minor}", []).append(" ".join(place))
+    return ", ".join(
+        f"{python} {places[0]}" if len(places) == 1 else f"{python} on {len(places)} platforms"
+        for python, places in sorted(by_interpreter.items())
+    )
 
 
 def _interpreter_name(interpreter: _Interpreter) -> str:
