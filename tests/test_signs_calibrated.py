@@ -1,13 +1,14 @@
 """The benign/suspicious split of warning signs, on real PyPI releases (excerpts of
 ../shared/corpus/simple in tests/data/signs/real_releases.json: names, upload times, yanks).
 
-Benign in kind, never a question: late wheels for interpreters or platforms no earlier wheel of the
-release covered (wrapt 1.14.1's cp311+ wheels, cffi 1.14.4's aarch64 wheel, kiwisolver 1.4.4's
-cp311 batch, PyNaCl 1.3's cp38 Windows wheels), platforms added in a new version (aiohttp 3.14), a pure-Python project shipping an sdist
-alone (docutils 0.21.post1). Still a question: a late wheel for tags the release already covered
-(PyNaCl 1.4's abi3 Windows wheels beside its cp35..cp38 ones, cffi 1.14.5's aarch64 wheels uploaded again
-under other names), a late pure-Python wheel (mypy-extensions 0.4.2), a late sdist (nodeenv 1.4).
-benchmarks/signs_bench.py measures the split on every recorded project.
+Benign in kind, never a question: late wheels for interpreters or platforms no earlier wheel of
+the release covered (wrapt 1.14.1's cp311 wheels, cffi 1.14.4's aarch64 wheel, kiwisolver 1.4.4's
+cp311 batch, PyNaCl 1.3's cp38 Windows wheels), platforms added in a new version (aiohttp 3.14),
+a pure-Python project shipping an sdist alone (docutils 0.21.post1). Still a question: a late
+wheel for tags the release already covered (PyNaCl 1.4's abi3 Windows wheels beside its cp35 to
+cp38 ones, cffi 1.14.5's aarch64 wheels uploaded again under other names), a late pure-Python
+wheel (mypy-extensions 0.4.2), a late sdist (nodeenv 1.4). benchmarks/signs_bench.py measures the
+split on every recorded project.
 """
 
 from __future__ import annotations
