@@ -220,13 +220,12 @@ def _uncovered(filename: str, earlier: Sequence[str]) -> list[str] | None:
         for other in before:
             theirs = _interpreter_of(other.interpreter, other.abi)
             generic = other.interpreter.startswith("py3")  # `py3`, `py38`: any Python 3 (cp27 none)
-            reaches = (
-                generic
-                or (theirs is not None
+            reaches = generic or (
+                theirs is not None
                 and (
                     theirs[0][0] == family
                     and (theirs[0][1] == minor or (theirs[1] and theirs[0][1] <= minor))
-                ))
+                )
             )
             there = _platform(other.platform)
             if reaches and (there[0] == "any" or _same_platform(place, there)):
