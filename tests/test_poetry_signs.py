@@ -3,8 +3,8 @@
 Poetry's `Repository` has `__len__` returning 0, so a truthiness test on a source skipped every page
 and no sign was ever computed. Each scenario publishes a version unlike what the project trusted (an
 sdist come late, a yanked release, a wheel come late for what the release covered) and runs a real
-`poetry add`, `update` or `lock`: the sign is shown, and the version that would have been trusted on first use becomes a question,
-refused without a person at the terminal.
+`poetry add`, `update` or `lock`: the sign is shown, and the version that would have been trusted on
+first use becomes a question, refused without a person at the terminal.
 """
 
 from __future__ import annotations
