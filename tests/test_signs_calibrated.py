@@ -169,3 +169,15 @@ def test_a_build_tag_stays_a_question_even_for_a_newer_interpreter() -> None:
     ]
     (late,) = late_uploads(files, DAYS)
     assert late.blocking
+
+
+def test_the_signs_benchmark_skips_cleanly_without_the_corpus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from signs_bench import bench_signs
+
+    assert bench_signs(tmp_path / "absent") is True
+    assert "skipped: no corpus" in capsys.readouterr().out
