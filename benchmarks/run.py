@@ -1,7 +1,7 @@
 """pinwarden benchmarks: ratios against baselines measured in the same run (machines are noisy).
 
     .venv/bin/python benchmarks/run.py            # all
-    .venv/bin/python benchmarks/run.py check      # one section: check, ledger, pip-compile, audit
+    .venv/bin/python benchmarks/run.py check      # one section: check, ledger, pip-compile, audit, signs
 
 Each section prints its figures and its limit; the script exits 1 when a limit is exceeded.
 - check:  `pinwarden check` on the largest corpus poetry.lock, against the floor of loading that
@@ -14,6 +14,9 @@ Each section prints its figures and its limit; the script exits 1 when a limit i
 - audit:  `pinwarden audit` of the largest corpus poetry.lock (236 versions) against a replay index on
           127.0.0.1, against `pip-compile --no-reuse-hashes --generate-hashes` on the same pins from a
           fresh cache (benchmarks/audit_bench.py); wall time and requests; the audit at least 10x faster.
+- signs:  the share of consecutive real release pairs (the last 12 final releases of the 300 projects
+          recorded in ../shared/corpus/simple) that raise a blocking question, and the figure per sign
+          (benchmarks/signs_bench.py); goal 0.5% or less. Skipped when the corpus is absent.
 """
 
 from __future__ import annotations
@@ -226,12 +229,20 @@ SECTIONS = {
     "ledger": lambda quick: bench_ledger(2 if quick else 3),
     "pip-compile": lambda quick: bench_pip_compile(5 if quick else 15),
     "audit": lambda quick: bench_audit(),
+    "signs": lambda quick: bench_signs(),
 }
 
 
 def bench_audit() -> bool:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from audit_bench import bench_audit as run_section
+
+    return run_section()
+
+
+def bench_signs() -> bool:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from signs_bench import bench_signs as run_section
 
     return run_section()
 

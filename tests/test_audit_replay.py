@@ -28,7 +28,7 @@ from pinwarden.shared.audit import installer_of
 from pinwarden.shared.filenames import parse_filename, same_version
 from pinwarden.shared.index.simple import parse_json_page
 from pinwarden.shared.model import normalize_name
-from pinwarden.shared.signs import late_uploads, parse_time
+from pinwarden.shared.signs import late_filenames, late_uploads, parse_time
 
 Findings = set[tuple[str, str | None]]
 
@@ -114,6 +114,15 @@ def findings(report: dict[str, Any], project: str, version: str) -> Findings:
     return {(f["kind"], f["filename"]) for f in report["findings"]}
 
 
+def late_signed(report: dict[str, Any]) -> dict[bool, set[str]]:
+    """The files each late-upload finding speaks for, by whether it blocks (one finding per batch)."""
+    signed: dict[bool, set[str]] = {}
+    for f in report["findings"]:
+        if f["kind"] == "late-upload":
+            signed.setdefault(f["blocking"], set()).update(e["filename"] for e in f["evidence"]["files"])
+    return signed
+
+
 def late_names(page: dict[str, Any], version: str, days: int = 14) -> set[str]:
     then = as_of(page, version, days)[1]
     return {f["filename"] for f in version_files(page, version)} - {f["filename"] for f in then}
@@ -123,25 +132,31 @@ def test_wrapt_1_14_1_cp311_wheels_523_days_late(variant: str) -> None:
     (report,) = replay_case("wrapt", "1.14.1", variant)
     late = late_names(recorded_page("wrapt"), "1.14.1")
     assert len(late) == 10 and all("-cp311-" in name for name in late)
-    expected = {("new-file", n) for n in late}
-    if variant == "pep691":
-        expected |= {("late-upload", n) for n in late}
-        gaps = {f["evidence"]["gap_days"] for f in report["findings"] if f["kind"] == "late-upload"}
-        assert {round(g) for g in gaps} == {523}
-    assert report["exit"] == 1 and findings(report, "wrapt", "1.14.1") == expected
+    if variant == "pep503":  # no upload times: nothing tells a new interpreter's batch, so it asks
+        assert report["exit"] == 1 and findings(report, "wrapt", "1.14.1") == {("new-file", n) for n in late}
+        return
+    # Wheels for an interpreter the release had none for: information, one finding, never a failure.
+    assert report["exit"] == 0 and findings(report, "wrapt", "1.14.1") == {("late-upload", None)}
+    assert late_signed(report) == {False: late}
+    (finding,) = report["findings"]
+    assert round(finding["evidence"]["gap_days"]) == 523
 
 
 def test_markupsafe_1_1_1_wheels_added_for_new_pythons(variant: str) -> None:
     (report,) = replay_case("markupsafe", "1.1.1", variant)
     late = late_names(recorded_page("markupsafe"), "1.1.1")
     assert len(late) == 24
-    expected = {("new-file", n) for n in late} | (
-        {("late-upload", n) for n in late} if variant == "pep691" else set()
-    )
-    assert findings(report, "markupsafe", "1.1.1") == expected
-    if variant == "pep691":
-        gaps = [f["evidence"]["gap_days"] for f in report["findings"] if f["kind"] == "late-upload"]
-        assert round(max(gaps)) == 706
+    if variant == "pep503":
+        assert findings(report, "markupsafe", "1.1.1") == {("new-file", n) for n in late}
+        return
+    signed = late_signed(report)
+    assert signed.get(False, set()) | signed.get(True, set()) == late and signed[False]
+    expected = {("new-file", n) for n in signed.get(True, set())} | {("late-upload", None)}
+    assert {k for k in findings(report, "markupsafe", "1.1.1") if k[0] != "late-upload"} | {
+        ("late-upload", None)
+    } == expected
+    gaps = [f["evidence"]["gap_days"] for f in report["findings"] if f["kind"] == "late-upload"]
+    assert round(max(gaps)) == 706
 
 
 def test_nodeenv_1_3_4_sdist_added_late(variant: str) -> None:
@@ -159,8 +174,9 @@ def test_snowflake_3_0_0_build_tagged_wheels(variant: str) -> None:
     tagged = late_names(recorded_page("snowflake-connector-python"), "3.0.0")
     assert len(tagged) == 4 and all("-3.0.0-1-" in name for name in tagged)
     expected = {("new-file", n) for n in tagged} | {("build-tag", n) for n in tagged}
-    if variant == "pep691":
-        expected |= {("late-upload", n) for n in tagged}
+    if variant == "pep691":  # build tags are never information: one blocking line for the batch
+        expected.add(("late-upload", None))
+        assert late_signed(report) == {True: tagged}
     assert findings(report, "snowflake-connector-python", "3.0.0") == expected
     for finding in report["findings"]:
         if finding["kind"] == "build-tag":
@@ -205,14 +221,14 @@ def test_first_look_with_upload_times_reports_what_came_after_the_lock(
         Path("poetry.lock").write_text(poetry_lock("wrapt", "1.14.1", locked))
         assert run("init")[0] == 0
         code, out, _ = run("audit", "--index-url", index.url)
-    assert code == 1
-    assert out.count("  NEW FILE    wrapt-1.14.1-cp311-") == 10
+    # The cp311 wheels came after the trust: reported, in one line, as information (exit 0).
+    assert code == 0, out
+    assert "NEW FILE" not in out and out.count("late upload") == 1
     assert (
-        out.count(
-            ": late upload: added 523.13 days after the version's first file (2022-05-02 to 2023-10-07)"
-        )
-        == 10
+        "  info        late upload (information): 10 files added 523.13 days after the version's "
+        "first file (2022-05-02 to 2023-10-07)" in out
     )
+    assert "CPython 3.11 on 10 platforms" in out
 
 
 # -- the full corpus, when present ----------------------------------------------------------------
@@ -226,7 +242,7 @@ SAMPLE_PROJECTS = {"coverage", "setuptools", "nodeenv", "markupsafe", "wrapt", "
 @pytest.mark.parametrize(
     ("project", "version", "kinds"),
     [
-        ("wrapt", "1.14.1", {"new-file", "late-upload"}),
+        ("wrapt", "1.14.1", {"late-upload"}),  # information: the cp311 wheels are recorded as seen
         ("markupsafe", "1.1.1", {"new-file", "late-upload"}),
         ("nodeenv", "1.3.4", {"new-file", "late-upload", "sdist-added"}),
         ("snowflake-connector-python", "3.0.0", {"new-file", "late-upload", "build-tag"}),
@@ -260,6 +276,6 @@ def test_every_recorded_late_upload_is_signed() -> None:
             )
             or (p.name is None and installer_of(f.filename, name, row["version"]))
         ]
-        signed = {s.filename for s in late_uploads(files, 30)}
+        signed = {n for s in late_uploads(files, 30) for n in late_filenames(s.filename, s.evidence)}
         listed = {n for n in row["late_filenames"].split(";") if n}
         assert listed <= signed, (project, row["version"], listed - signed)

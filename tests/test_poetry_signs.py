@@ -2,9 +2,9 @@
 
 Poetry's `Repository` has `__len__` returning 0, so a truthiness test on a source skipped every page
 and no sign was ever computed. Each scenario publishes a version unlike what the project trusted (an
-sdist come late, a yanked release, another shape) and runs a real `poetry add`, `update` or `lock`:
-the sign is shown, and the version that would have been trusted on first use becomes a question,
-refused without a person at the terminal.
+sdist come late, a yanked release, a wheel come late for what the release covered) and runs a real
+`poetry add`, `update` or `lock`: the sign is shown, and the version that would have been trusted on
+first use becomes a question, refused without a person at the terminal.
 """
 
 from __future__ import annotations
@@ -41,17 +41,20 @@ def yanked(index: PackageIndex) -> None:
         index.add(ALPHA, "2.0", *wheel, upload_time=T0, yanked="compromised")
 
 
-def shape_change(index: PackageIndex) -> None:
-    # 1.0 was two pure-Python wheels; 2.0 is one Linux-only binary wheel.
-    wheel = build_wheel(ALPHA, "2.0", python_tag="cp311", abi="cp311", platform="manylinux_2_17_x86_64")
-    index.add(ALPHA, "2.0", *wheel, upload_time=T0)
+LINUX = {"abi": "cp311", "platform": "manylinux_2_17_x86_64"}
+
+
+def late_covered_wheel(index: PackageIndex) -> None:
+    # A binary wheel added months later beside the pure-Python one: it takes its place on Linux.
+    index.add(ALPHA, "2.0", *build_wheel(ALPHA, "2.0"), upload_time=T0)
+    index.add(ALPHA, "2.0", *build_wheel(ALPHA, "2.0", python_tag="cp311", **LINUX), upload_time=LATE)
 
 
 # Each: how alpha 2.0 looks on the index, and the words its sign shows.
 SIGNS: dict[str, tuple[Callable[[PackageIndex], None], str]] = {
     "late-sdist": (late_sdist, "sdist added"),
     "yank": (yanked, "yanked"),
-    "shape-change": (shape_change, "shape change"),
+    "late-wheel": (late_covered_wheel, "late upload: added"),
 }
 
 
@@ -128,6 +131,19 @@ def test_without_a_sign_a_new_version_is_still_trusted_on_first_use(
         index.add(ALPHA, "2.0", *wheel, upload_time=T0)
     done = project.ok("update", ALPHA, "-n")
     assert f"{ALPHA} 2 trusted on first use" in done.output
+
+
+def test_a_late_wheel_for_a_newer_interpreter_is_information(index: PackageIndex, project: Project) -> None:
+    """wrapt 1.14.1's shape: cp311 wheels months after a release that had cp310 ones. Trusted on
+    first use like the rest of the version, and reported in one line, not asked about."""
+    cp310 = {"abi": "cp310", "platform": "manylinux_2_17_x86_64"}
+    index.add(ALPHA, "2.0", *build_wheel(ALPHA, "2.0", python_tag="cp310", **cp310), upload_time=T0)
+    index.add(ALPHA, "2.0", *build_sdist(ALPHA, "2.0"), upload_time=T0)
+    index.add(ALPHA, "2.0", *build_wheel(ALPHA, "2.0", python_tag="cp311", **LINUX), upload_time=LATE)
+    pin_alpha(project, "==2.0")
+    done = project.ok("lock", "-n")
+    assert f"{ALPHA} 2 trusted on first use" in done.output
+    assert done.output.count("late upload (information)") == 1 and "CPython 3.11 Linux" in done.output
 
 
 @pytest.mark.parametrize("scenario", list(SIGNS))

@@ -44,10 +44,12 @@ def served(name: str, at: str) -> IndexFile:
     return IndexFile(filename=name, url=f"https://files.example/{name}", hashes=(h(name),), upload_time=at)
 
 
-V10 = release("1.0", "demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz")
+# A binary project whose next version is one pure-Python wheel: the shape a hijacked release takes.
+LINUX = "demo-1.0-cp312-cp312-manylinux2014_x86_64.whl"
+V10 = release("1.0", LINUX, "demo-1.0.tar.gz")
 V11 = release("1.1", "demo-1.1-py3-none-any.whl")
 PAGE = (
-    served("demo-1.0-py3-none-any.whl", T0),
+    served(LINUX, T0),
     served("demo-1.0.tar.gz", T0),
     served("demo-1.1-py3-none-any.whl", T1),
 )
@@ -62,7 +64,8 @@ def test_a_new_version_unlike_the_last_trusted_one_is_signed() -> None:
         "compared_with": "1",
         "files": 1,
         "trusted_files": 2,
-        "sdist": "dropped",
+        "platforms_dropped": ["Linux"],
+        "platforms_added": ["pure-Python"],
     }
     # A sign makes the version a question: it is not trusted on first use silently.
     assert plan([*findings, *signs]).first_use == ()
@@ -70,12 +73,27 @@ def test_a_new_version_unlike_the_last_trusted_one_is_signed() -> None:
 
 
 def test_a_late_new_file_of_a_trusted_version_is_signed() -> None:
-    late = served("demo-1.0-cp313-cp313-win_amd64.whl", T1)
-    locked = release("1.0", "demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", late.filename)
+    late = served("demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl", T1)  # the tags LINUX covered
+    locked = release("1.0", LINUX, "demo-1.0.tar.gz", late.filename)
     findings = compare(TRUSTED, [locked])
     signs = signs_for_review(TRUSTED, [locked], findings, {DEMO: (*PAGE, late)})
-    assert [(s.kind, s.filename) for s in signs] == [(FindingKind.LATE_UPLOAD, late.filename)]
+    assert [(s.kind, s.filename, s.blocking) for s in signs] == [
+        (FindingKind.LATE_UPLOAD, late.filename, True)
+    ]
     assert signs_for_review(TRUSTED, [locked], findings, {}) == ()  # no page at hand: no sign
+    assert [q.key for q in plan([*findings, *signs]).questions] == [(DEMO, "1")]
+
+
+def test_late_wheels_for_a_newer_interpreter_are_trusted_on_first_use_and_reported() -> None:
+    late = [served(f"demo-1.0-cp313-cp313-{p}.whl", T1) for p in ("win_amd64", "manylinux2014_x86_64")]
+    locked = release("1.0", LINUX, "demo-1.0.tar.gz", *(f.filename for f in late))
+    findings = compare(TRUSTED, [locked])
+    signs = signs_for_review(TRUSTED, [locked], findings, {DEMO: (*PAGE, *late)})
+    assert [(s.kind, s.filename, s.blocking) for s in signs] == [(FindingKind.LATE_UPLOAD, None, False)]
+    assert "2 files added" in (signs[0].detail or "") and "CPython 3.13" in (signs[0].detail or "")
+    the_plan = plan([*findings, *signs])
+    assert (the_plan.first_use, the_plan.questions, the_plan.notes) == (((DEMO, "1"),), (), signs)
+    assert plan([*findings, *signs], first_use="ask").questions  # asked to ask: it asks
 
 
 def test_nothing_new_reads_nothing() -> None:
@@ -99,7 +117,7 @@ def test_plugin_review_asks_about_a_shape_change(warden: Warden) -> None:
     hooks = Hooks(ask=None, say=said.append, index_files=lambda name: PAGE if name == DEMO else None)
     with pytest.raises(Refused) as info:
         warden.review([V11], hooks, writes=True)
-    assert "shape change: unlike 1, the last trusted version, it has no sdist" in info.value.report
+    assert "it has a pure-Python wheel in place of its Linux wheels" in info.value.report
     # Without index data the same new version is trusted on first use, as before.
     plain = warden.review([V11], Hooks(ask=None, say=said.append), writes=True)
     assert plain.plan.first_use == ((DEMO, "1.1"),)
@@ -111,7 +129,8 @@ def test_plugin_review_asks_about_a_shape_change(warden: Warden) -> None:
 @pytest.fixture
 def index() -> Iterator[PackageIndex]:
     index = PackageIndex()
-    index.add("pwdemo-alpha", "1.0", *build_wheel("pwdemo-alpha", "1.0"), upload_time=T0)
+    binary = {"python_tag": "cp312", "abi": "cp312", "platform": "manylinux2014_x86_64"}
+    index.add("pwdemo-alpha", "1.0", *build_wheel("pwdemo-alpha", "1.0", **binary), upload_time=T0)
     index.add("pwdemo-alpha", "1.0", *build_sdist("pwdemo-alpha", "1.0"), upload_time=T0)
     index.add("pwdemo-alpha", "1.1", *build_wheel("pwdemo-alpha", "1.1"), upload_time=T1)
     with index.serve():

@@ -72,7 +72,15 @@ def test_late_upload_is_past_the_window_only() -> None:
         "upload_time": "2024-01-15T00:00:01Z",
         "gap_days": 14.0,
         "limit_days": 14,
+        "files": [
+            {
+                "filename": "demo-1.0-cp311-cp311-win_amd64.whl",
+                "upload_time": "2024-01-15T00:00:01Z",
+                "gap_days": 14.0,
+            }
+        ],
     }
+    assert sign.blocking  # a pure-Python wheel came on time: the cp311 wheel takes its place on Windows
     assert "added 14 days after the version's first file (2024-01-01 to 2024-01-15)" in sign.detail
     assert (
         late_uploads(files, 0, only=["demo-1.0-py3-none-any.whl"])[0].filename == "demo-1.0-py3-none-any.whl"
@@ -153,39 +161,47 @@ def test_abi3_wheels_cover_the_versions_they_replace() -> None:
     assert shape_change("1.1", new, "1.0", WHEELS_1_0) is None
 
 
+# Ordinary release engineering, each met on real releases (benchmarks/signs_bench.py): not reported.
+@pytest.mark.parametrize(
+    "new",
+    [
+        wheels("1.1", (9, 10, 11), ("manylinux2014_x86_64",)),  # no Windows wheels
+        wheels("1.1", (9, 11), ("win_amd64", "manylinux2014_x86_64")),  # no CPython 3.10
+        wheels("1.1", (9, 10, 11), ("win_amd64", "manylinux2014_x86_64"), sdist=False),  # no sdist
+        wheels(
+            "1.1", (9, 10, 11), ("win_amd64", "manylinux2014_x86_64", "macosx_11_0_arm64")
+        ),  # aiohttp 3.14
+        ["demo-1.1.tar.gz", "demo-1.1-cp39-cp39-win_amd64.whl"],  # a partial upload (rapidfuzz 3.14.4)
+        [*wheels("1.1", (9, 10, 11), ("win_amd64",)), "demo-1.1-py3-none-any.whl"],  # a fallback (aiohttp)
+    ],
+)
+def test_ordinary_shape_changes_are_not_signs(new: list[str]) -> None:
+    assert shape_change("1.1", new, "1.0", WHEELS_1_0) is None
+
+
+def test_a_pure_python_project_dropping_its_wheel_is_not_a_sign() -> None:
+    # docutils 0.21 -> 0.21.post1, iniconfig 1.0.1 -> 1.1: an sdist alone, where one wheel was.
+    assert shape_change("1.1", ["demo-1.1.tar.gz"], "1.0", ["demo-1.0-py3-none-any.whl"]) is None
+
+
 @pytest.mark.parametrize(
     ("new", "words", "evidence"),
     [
         (
-            wheels("1.1", (9, 10, 11), ("manylinux2014_x86_64",)),
-            "no Windows wheels",
-            {"platforms_dropped": ["Windows"]},
+            ["demo-1.1.tar.gz"],
+            "no wheels at all, only an sdist",
+            {"wheels_dropped": ["Linux", "Windows"]},
         ),
         (
-            wheels("1.1", (9, 11), ("win_amd64", "manylinux2014_x86_64")),
-            "no wheels for CPython 3.10",
-            {"pythons_dropped": ["3.10"]},
-        ),
-        (
-            wheels("1.1", (9, 10, 11), ("win_amd64", "manylinux2014_x86_64"), sdist=False),
-            "no sdist",
-            {"sdist": "dropped"},
-        ),
-        (
-            wheels("1.1", (9, 10, 11), ("win_amd64", "manylinux2014_x86_64", "macosx_11_0_arm64")),
-            "macOS wheels for the first time",
-            {"platforms_added": ["macOS"]},
-        ),
-        (
-            ["demo-1.1.tar.gz", "demo-1.1-cp39-cp39-win_amd64.whl"],
-            "2 files where it had 7",
-            {"far_fewer_files": True},
+            ["demo-1.1.tar.gz", "demo-1.1-py3-none-any.whl"],
+            "a pure-Python wheel in place of its Linux, Windows wheels",
+            {"platforms_dropped": ["Linux", "Windows"], "platforms_added": ["pure-Python"]},
         ),
     ],
 )
-def test_shape_changes(new: list[str], words: str, evidence: dict[str, object]) -> None:
+def test_attack_shapes_are_signs(new: list[str], words: str, evidence: dict[str, object]) -> None:
     sign = shape_change("1.1", new, "1.0", WHEELS_1_0)
-    assert sign is not None and sign.kind is FindingKind.SHAPE_CHANGE, new
+    assert sign is not None and sign.kind is FindingKind.SHAPE_CHANGE and sign.blocking, new
     assert words in sign.detail and "unlike 1.0, the last trusted version" in sign.detail
     assert evidence.items() <= dict(sign.evidence).items()
     assert sign.evidence["compared_with"] == "1.0"

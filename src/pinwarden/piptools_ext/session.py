@@ -306,6 +306,8 @@ class Session:
     def _summary(self, the_plan: Plan, decisions: Decisions, written: bool, pins: int) -> None:
         for name, version in the_plan.first_use:
             self.say(f"pinwarden: {name} {version} trusted on first use (recorded in {self.store.path})")
+        for note in the_plan.notes:  # information: benign signs, reported, never asked about
+            self.say(f"pinwarden: {note.project} {note.version}: {note.detail}")
         if decisions.approved:
             self.say(f"pinwarden: {_versions(decisions.approved)} approved; the ledger trusts its files")
         if decisions.rejected:

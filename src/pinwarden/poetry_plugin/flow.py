@@ -258,6 +258,8 @@ class Warden:
             write_lock()
         for name, version in review.plan.first_use:
             hooks.say(f"pinwarden: {name} {version} trusted on first use (recorded in {self.store.path})")
+        for note in review.plan.notes:  # information: benign signs, reported, never asked about
+            hooks.say(f"pinwarden: {note.project} {note.version}: {note.detail}")
         for (name, version), filename, digest in review.verified:
             hooks.say(
                 f"pinwarden: {name} {version}: the index now gives a {digest.algorithm} hash for "

@@ -150,6 +150,7 @@ class _Version:
             filename=sign.filename,
             detail=sign.detail,
             evidence=evidence,
+            blocking=sign.blocking,
         )
 
 
@@ -313,8 +314,18 @@ def _upstream_changes(version: _Version, settings: AuditSettings) -> Iterator[Fi
         and not trusted_hashes.intersection(f.hashes)
         and _is_new(version, f)
     ]
-    new_names = {f.filename for f in new}
+    late = signs.late_uploads(version.served, settings.late_upload_days, only={f.filename for f in new})
+    # A late wheel for a newer interpreter is information: reported once, in one line for the
+    # batch, and recorded as seen (no new-file finding holds it back from the baseline).
+    benign = {
+        name
+        for sign in late
+        if not sign.blocking
+        for name in signs.late_filenames(sign.filename, sign.evidence)
+    }
     for file in new:
+        if file.filename in benign:
+            continue
         yield version.finding(
             FindingKind.NEW_FILE,
             filename=file.filename,
@@ -328,7 +339,7 @@ def _upstream_changes(version: _Version, settings: AuditSettings) -> Iterator[Fi
         ):
             if sign is not None:
                 yield version.sign(sign)
-    for sign in signs.late_uploads(version.served, settings.late_upload_days, only=new_names):
+    for sign in late:
         yield version.sign(sign)
     yield from _newly_yanked(version)
 

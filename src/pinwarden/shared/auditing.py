@@ -360,7 +360,9 @@ def _report(
                 ledger_path=str(store.path),
                 approve_prefix=f"{command.prog} approve",
                 lock_args=command.lock_args,
-                advice=audit_advice(result.findings, command.prog, command.lock_args),
+                advice=audit_advice(
+                    [f for f in result.findings if f.blocking], command.prog, command.lock_args
+                ),
             )
         )
     if command.format != "json":
@@ -369,7 +371,7 @@ def _report(
                 releases=outcome.releases,
                 pages=outcome.pages,
                 requests=requests,
-                findings=len(result.findings),
+                findings=sum(f.blocking for f in result.findings),
                 recorded=len(result.recorded) if outcome.baseline_written else 0,
                 baseline=str(outcome.baseline_path),
                 errors=len(result.errors),
@@ -380,7 +382,7 @@ def _report(
     if result.errors:
         err.write(f"pinwarden: error: {len(result.errors)} locked version(s) could not be audited\n")
         return 2
-    return 1 if result.findings else 0
+    return 1 if any(f.blocking for f in result.findings) else 0  # information never fails it
 
 
 def audit_advice(findings: Sequence[Finding], prog: str, lock_args: str) -> list[str]:

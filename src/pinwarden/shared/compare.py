@@ -70,10 +70,11 @@ def changes_source(finding: Finding) -> bool:
 
 
 def untrusted_keys(findings: Iterable[Finding]) -> list[tuple[str, str]]:
-    """The (project, version) pairs that need a decision, in report order."""
+    """The (project, version) pairs that need a decision, in report order (information needs none)."""
     seen: dict[tuple[str, str], None] = {}
     for finding in findings:
-        seen.setdefault((finding.project, finding.version), None)
+        if finding.blocking:
+            seen.setdefault((finding.project, finding.version), None)
     return list(seen)
 
 

@@ -14,6 +14,7 @@ from enum import Enum
 from .compare import changes_source, trusted_subset
 from .ledger import Ledger
 from .model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind, TrustHow
+from .signs import late_filenames
 from .trust import record
 
 Key = tuple[NormalizedName, str]
@@ -53,6 +54,7 @@ class Question:
 class Plan:
     first_use: tuple[Key, ...]
     questions: tuple[Question, ...]
+    notes: tuple[Finding, ...] = ()  # information to report: benign signs, never a question
 
     @property
     def clean(self) -> bool:
@@ -64,20 +66,40 @@ def plan(findings: Sequence[Finding], *, first_use: str = "trust") -> Plan:
 
     A new version whose filenames name another project or version is never trusted silently, nor
     one that may install in place of a trusted version (a local label, a direct URL's file name).
+    Information (a finding that is not blocking) never asks, and a new file it speaks for (a late
+    wheel for a newer interpreter) is trusted on first use like a new version.
     """
     by_key: dict[Key, list[Finding]] = {}
     for finding in findings:
         by_key.setdefault((finding.project, finding.version), []).append(finding)
     auto: list[Key] = []
     questions: list[Question] = []
+    notes: list[Finding] = []
     for key, group in by_key.items():
-        kinds = {f.kind for f in group}
+        benign = _benign_new_files(group)
+        blocking = [
+            f for f in group if f.blocking and not (f.kind is FindingKind.NEW_FILE and f.filename in benign)
+        ]
+        notes.extend(f for f in group if not f.blocking)
+        kinds = {f.kind for f in blocking}
         silent_ok = kinds <= _FIRST_USE_KINDS and FindingKind.FILENAME_MISMATCH not in kinds
-        if FindingKind.NEW_VERSION in kinds and silent_ok and first_use == "trust":
+        news = FindingKind.NEW_VERSION in kinds or (
+            not blocking and any(f.kind is FindingKind.NEW_FILE for f in group)
+        )
+        if news and silent_ok and first_use == "trust":
             auto.append(key)
-        else:
+        elif blocking or news:
             questions.append(Question(key[0], key[1], tuple(group)))
-    return Plan(first_use=tuple(auto), questions=tuple(questions))
+    return Plan(first_use=tuple(auto), questions=tuple(questions), notes=tuple(notes))
+
+
+def _benign_new_files(group: Sequence[Finding]) -> frozenset[str]:
+    return frozenset(
+        name
+        for f in group
+        if f.kind is FindingKind.LATE_UPLOAD and not f.blocking
+        for name in late_filenames(f.filename, f.evidence)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -391,6 +391,9 @@ class Finding:
     detail: str | None = field(default=None, compare=False)
     # Facts behind a finding read from the index (times, gap, files), for JSON; never compared.
     evidence: Mapping[str, object] | None = field(default=None, compare=False)
+    # False: information, reported and never a question nor a failing exit (signs.py says which
+    # signs are benign in kind, e.g. a late wheel for a newer interpreter).
+    blocking: bool = True
 
     def __post_init__(self) -> None:
         _set_canonical_version(self)
@@ -407,7 +410,7 @@ class Finding:
             SEVERITY[self.kind],
             self.filename or "",
             self.hash or "",
-            f"{self.lockfile}\0{self.trusted_hash or ''}",
+            f"{self.lockfile}\0{self.trusted_hash or ''}\0{'' if self.blocking else 'info'}",
         )
 
     def as_json(self) -> dict[str, object]:
@@ -421,4 +424,5 @@ class Finding:
             "lockfile": self.lockfile,
             "detail": self.detail,
             "evidence": dict(self.evidence) if self.evidence is not None else None,
+            "blocking": self.blocking,
         }

@@ -107,13 +107,27 @@ def _changed_explained(changed: Sequence[Finding]) -> list[str]:
 def _version_block(project: str, version: str, group: list[Finding]) -> list[str]:
     lockfiles = sorted({f.lockfile for f in group})
     lines = [f"{project} {version}  ({', '.join(lockfiles)})"]
+    new_files = [f for f in group if f.kind is FindingKind.NEW_FILE and f.filename]
     for finding in group:
+        if len(new_files) > 1 and finding in new_files:
+            if finding is new_files[0]:  # a batch is one entry; JSON keeps each file and its hash
+                lines.extend(_new_files_lines(new_files))
+            continue
         lines.extend(_finding_lines(finding))
     return lines
 
 
+def _new_files_lines(batch: Sequence[Finding]) -> list[str]:
+    names = sorted(f.filename or "" for f in batch)
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    details = sorted({f.detail or _EXPLAIN[FindingKind.NEW_FILE] for f in batch})
+    return [f"  {_LABEL[FindingKind.NEW_FILE]:<11} {len(names)} files: {shown}"] + [
+        f"  {'':<11}   {detail}" for detail in details
+    ]
+
+
 def _finding_lines(finding: Finding) -> list[str]:
-    label = _LABEL[finding.kind]
+    label = _LABEL[finding.kind] if finding.blocking else "info"
     name = finding.filename or ("(hash without a filename)" if finding.hash or finding.trusted_hash else "")
     if finding.kind is FindingKind.NEW_VERSION:
         return [f"  {label:<11} {_EXPLAIN[finding.kind]}; it is trusted when recorded"]
