@@ -117,6 +117,7 @@ def test_poetry_plugin_from_the_wheel(
     poetry = str(bin_dir / "poetry")
     assert "pinwarden check" in run([poetry, "list"], env)
     assert "--reason" in run([poetry, "pinwarden", "approve", "--help"], env)
+    assert "pinwarden diff" in run([poetry, "pinwarden"], env), "the namespace lists its commands"
 
     project = tmp_path / "project"
     poetry_project(project, index.url, [f"{NAME}>=1.0"])
