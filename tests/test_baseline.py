@@ -38,8 +38,7 @@ def test_text_is_canonical_and_sorted() -> None:
         "baseline-format = 1\n"
         "\n"
         '[projects.alpha."0.1"]\n'
-        'seen = "2026-11-25T00:00:00Z"\n'
-        "files = []\n"
+        'seen = "2026-11-25T00:00:00Z"\n'  # nothing else served: no `files` line
         "\n"
         '[projects.demo."1.9"]\n'
         'seen = "2026-11-25T00:00:00Z"\n'
@@ -57,6 +56,12 @@ def test_text_is_canonical_and_sorted() -> None:
     )
     assert "Seen is NOT trusted" in text
     assert dumps(loads(text)) == text  # a round trip gives the same bytes
+    # Written before the `files` line could be left out: read the same.
+    old = text.replace(
+        '[projects.alpha."0.1"]\nseen = "2026-11-25T00:00:00Z"\n',
+        '[projects.alpha."0.1"]\nseen = "2026-11-25T00:00:00Z"\nfiles = []\n',
+    )
+    assert old != text and loads(old) == loads(text)
     assert loads(text).get(NormalizedName("demo"), "1.10") is not None
 
 

@@ -38,15 +38,19 @@ CLI_COMMANDS = {
     for name, parser in action.choices.items()
 }
 # Commands that have no `poetry pinwarden` twin, and why. Anything else the CLI has, Poetry has too.
-CLI_ONLY = {"pip-compile": "pip-compile's wrapper; Poetry users have the plugin instead"}
+CLI_ONLY = {
+    "pip-compile": "pip-compile's wrapper; Poetry users have the plugin instead",
+    "accept-first-use": "the dependency-bot gate: run in CI on the checkout, by pinwarden alone",
+}
 
 
 def exit_codes_of(text: str) -> set[str]:
     """The codes an `exit codes:` table lists (0 and 2 at least, for every command)."""
-    parts = re.split(r"^\s*exit codes:\s*$", text, maxsplit=1, flags=re.IGNORECASE | re.MULTILINE)
+    parts = re.split(r"^\s*exit codes:", text, maxsplit=1, flags=re.IGNORECASE | re.MULTILINE)
     assert len(parts) == 2, f"no exit codes table in:\n{text}"
     table = parts[1].lstrip("\n").split("\n\n", 1)[0]
-    return set(re.findall(r"^\s+([0-2])  \S", table, re.MULTILINE))
+    # one row a line ("  0  fine"), or in a sentence ("exit codes: 0 recorded, 1 refused, 2 error")
+    return set(re.findall(r"(?:^\s+|^|, )([0-2])\s+[a-z]", table.strip(), re.MULTILINE))
 
 
 def defaulted(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:

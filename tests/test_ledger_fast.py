@@ -22,6 +22,8 @@ digests = st.sampled_from(["sha256", "sha384", "sha512"]).flatmap(
 )
 filenames = st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9_.+-]{1,30}\.(whl|tar\.gz|zip)", fullmatch=True))
 reasons = st.one_of(st.none(), st.text(max_size=30))
+# A trust event's `since` (init of a lock with a git history); None: dated from `at`.
+sinces = st.one_of(st.none(), st.sampled_from(["2024-01-02T03:04:05Z", "2026-11-24T23:59:59Z"]))
 
 
 @st.composite
@@ -39,7 +41,15 @@ def ledgers(draw: st.DrawFn) -> Ledger:
             lockfile="poetry.lock",
         )
         how = draw(st.sampled_from(list(TrustHow)))
-        ledger = record(ledger, [release], how=how, at="2026-11-25T00:00:00Z", reason=draw(reasons))
+        since = draw(sinces)
+        ledger = record(
+            ledger,
+            [release],
+            how=how,
+            at="2026-11-25T00:00:00Z",
+            reason=draw(reasons),
+            since={release.key: since} if since else None,
+        )
     return ledger
 
 

@@ -328,3 +328,12 @@ def test_init_show_and_check_match_the_cli(project: Project) -> None:
     shown = json.loads(project.ok("pinwarden", "show", ALPHA, "--format", "json").stdout)
     assert [r["version"] for r in shown["releases"]] == ["1"]
     assert project.poetry("pinwarden", "show", "pwguard-nothing").code == 2
+
+
+def test_poetry_init_takes_trusted_since(project: Project) -> None:
+    project.ledger.unlink()
+    assert project.poetry("pinwarden", "init", "--trusted-since", "2025-13-01").code == 2
+    assert not project.ledger.exists()
+    assert project.ok("pinwarden", "init", "--trusted-since", "2025-01-01").code == 0
+    shown = json.loads(project.ok("pinwarden", "show", ALPHA, "--format", "json").stdout)
+    assert shown["releases"][0]["trusted"][0]["since"] == "2025-01-01T00:00:00Z"

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
@@ -72,6 +72,15 @@ def _digest(text: str) -> FileHash:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _moment(text: str) -> str:
+    from .shared.adoption import parse_trusted_since
+
+    try:
+        return parse_trusted_since(text)
+    except InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def fill_lines(text: str, width: int, indent: str = "") -> str:
     """Each line wrapped on its own, keeping its indent: paragraphs and the `exit codes:` table
     stay as written, however wide the terminal."""
@@ -127,13 +136,15 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     parser.set_defaults(prog=prog)
     parser.add_argument("--version", action="version", version=f"pinwarden {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    sub.add_parser(
+    init = sub.add_parser(
         "init",
         parents=[common, locks],
         formatter_class=_HelpFormatter,
         help="trust what the lock files hold now (adoption)",
         description="Adopt pinwarden: record every file hash the lock files hold now in the ledger "
-        "(created if missing), as trusted by 'init'. Trust already recorded is never overridden, "
+        "(created if missing), as trusted by 'init', dated from the commit that first locked each "
+        "version (git), else the lock's modification time, or --trusted-since: the first audit "
+        "reports files uploaded after that. Trust already recorded is never overridden, "
         "and a version that may install in place of a trusted one (a local version such as "
         "1.0+x beside a trusted 1.0, a direct URL) is reported instead of adopted. Commit the "
         "ledger beside the lock.",
@@ -141,6 +152,14 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
             "the ledger holds every locked version",
             "conflicts with trust already recorded (listed); nothing written",
         ),
+    )
+    init.add_argument(
+        "--trusted-since",
+        type=_moment,
+        metavar="DATE",
+        help="date the adopted trust from DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of the "
+        "lock's git history (or, without git, its modification time): the first audit reports "
+        "files uploaded after it",
     )
     sub.add_parser(
         "pip-compile",
@@ -266,6 +285,7 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     )
     diff.add_argument("revision", nargs="?", default="HEAD", metavar="GIT-REV", help="default: HEAD")
     diff.add_argument("--format", choices=("text", "json"), default="text", help=_FORMAT_HELP)
+    _add_accept_first_use(sub, common, locks)
     return parser
 
 
@@ -288,6 +308,20 @@ def command_help(name: str, prog: str = "pinwarden", width: int = 88) -> tuple[s
     sub = subcommands(parser)[name]
     text = f"{sub.description or ''}\n\n{sub.epilog or ''}"
     return summaries.get(name, ""), fill_lines(text, width)
+
+
+def _add_accept_first_use(sub: Any, common: argparse.ArgumentParser, locks: argparse.ArgumentParser) -> None:
+    """The dependency-bot path (bot_command.py): its options and help live there."""
+    from . import bot_command
+
+    parser = sub.add_parser(
+        "accept-first-use",
+        parents=[common, locks],
+        help="on a dependency bot's pull request: record first use of its new versions, verified",
+        description=bot_command.DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bot_command.add_arguments(parser)
 
 
 def add_audit_options(parser: argparse.ArgumentParser) -> None:
@@ -532,10 +566,14 @@ def _say_notice(out: TextIO, path: Path) -> None:
 
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    from .shared.adoption import date_adoption
     from .shared.render import findings_text
     from .shared.trust import adopt_new
 
     ctx = _context(args, args.locks)
+    now = utc_now()
+    if args.trusted_since is not None and args.trusted_since > now:
+        raise PinwardenError(f"--trusted-since {args.trusted_since}: a time in the future (now is {now})")
     with ctx.ledger.locked():
         ledger = ctx.ledger.load()
         findings = compare(ledger, ctx.releases)
@@ -552,13 +590,19 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
                 )
             )
             return EXIT_FINDINGS
-        updated = adopt_new(ledger, ctx.releases, how=TrustHow.INIT, at=utc_now())
+        # The first audit reports files uploaded after each version entered the lock.
+        dating = date_adoption(ctx.locks, trusted_since=args.trusted_since, now=now)
+        dating = replace(dating, since={k: v for k, v in dating.since.items() if ledger.get(*k) is None})
+        updated = adopt_new(ledger, ctx.releases, how=TrustHow.INIT, at=now, since=dating.since)
         ctx.ledger.save(updated)
     added = len(updated) - len(ledger)
     files = sum(len(r.files) for r in ctx.releases)
     names = ", ".join(lock.path for lock in ctx.locks)
     out.write(f"pinwarden: trusted {added} new versions ({files} locked files) from {names}\n")
     out.write(f"pinwarden: ledger written to {ctx.ledger.path}; commit it beside the lock\n")
+    summary = dating.summary()
+    if summary:
+        out.write(f"pinwarden: {summary}; the first audit reports files uploaded after that\n")
     _say_notice(out, ctx.ledger.path)
     return EXIT_OK
 
@@ -827,6 +871,15 @@ def _setting_at(rev: Revision, pyproject: Path, cwd: Path) -> Settings:
 
 
 COMMANDS = {"check": cmd_check, "init": cmd_init, "approve": cmd_approve, "show": cmd_show, "diff": cmd_diff}
+
+
+def cmd_accept_first_use(args: argparse.Namespace, out: TextIO) -> int:
+    from .bot_command import run as accept_first_use
+
+    return accept_first_use(args, out, _context)
+
+
+COMMANDS["accept-first-use"] = cmd_accept_first_use
 
 
 def run(

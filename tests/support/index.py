@@ -411,10 +411,11 @@ class PackageIndex:
             raise RuntimeError("index is not serving")
         return f"http://127.0.0.1:{self._server.server_address[1]}/simple/"
 
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
+        """`port`: 0 for a free one; an earlier `url`'s port serves it again after `stop()`."""
         if self._server is not None:
             raise RuntimeError("index is already serving")
-        self._server = _Server(("127.0.0.1", 0), partial(_Handler, index=self))
+        self._server = _Server(("127.0.0.1", port), partial(_Handler, index=self))
         # A short poll keeps stop() fast: shutdown() waits for the loop's next poll (0.5 s by default).
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
         self._thread.start()

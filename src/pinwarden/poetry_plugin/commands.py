@@ -116,9 +116,21 @@ class InitCommand(_CliCommand):
     name = "pinwarden init"
     description, help = _cli_help("init")
     arguments: ClassVar[list[Argument]] = [_locks_argument()]
-    options: ClassVar[list[Option]] = [_ledger_option()]
+    options: ClassVar[list[Option]] = [
+        _ledger_option(),
+        option(
+            "trusted-since",
+            None,
+            "Date the adopted trust from DATE (YYYY-MM-DD) instead of the lock's git history.",
+            flag=False,
+        ),
+    ]
     cli_name = "init"
     path_arguments = ("locks",)
+
+    def cli_argv(self) -> list[str]:
+        since = self.option("trusted-since")
+        return [*super().cli_argv(), *(["--trusted-since", since] if since is not None else [])]
 
 
 class ShowCommand(_CliCommand):

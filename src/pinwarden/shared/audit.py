@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from . import signs
 from .baseline import Baseline, SeenFile, SeenRelease
@@ -337,14 +338,25 @@ def _is_new(version: _Version, file: IndexFile) -> bool:
         earlier = version.seen.file(file.filename)
         return earlier is None or (bool(earlier.hashes) and not set(earlier.hashes) & set(file.hashes))
     # First look: only what was uploaded after the version was last trusted is known to be new.
-    assert version.trusted is not None
     uploaded = signs.parse_time(file.upload_time)
-    trusted_at = max((t for e in version.trusted.history if (t := signs.parse_time(e.at))), default=None)
+    trusted_at = _trusted_at(version)
     return uploaded is not None and trusted_at is not None and uploaded > trusted_at
+
+
+def _trusted_at(version: _Version) -> datetime | None:
+    """When the version was last trusted; an adoption dates from the commit that first locked it."""
+    assert version.trusted is not None
+    return max((t for e in version.trusted.history if (t := signs.trusted_from(e))), default=None)
 
 
 def _new_file_detail(version: _Version, file: IndexFile) -> str:
     if version.seen is None:
+        assert version.trusted is not None
+        if version.trusted.history[-1].since:
+            return (
+                "uploaded after the lock first held this version (its trust dates from then); "
+                "the ledger does not trust it"
+            )
         return "uploaded after this version was trusted; the ledger does not trust it"
     if version.seen.file(file.filename) is not None:
         return f"served with other bytes than when the audit first saw it ({version.seen.seen})"
@@ -353,6 +365,9 @@ def _new_file_detail(version: _Version, file: IndexFile) -> str:
 
 def _file_evidence(version: _Version, file: IndexFile) -> dict[str, object]:
     evidence: dict[str, object] = {"upload_time": file.upload_time, "size": file.size}
+    trusted_at = _trusted_at(version) if version.seen is None else None
+    if trusted_at is not None:  # a first look: the upload time is compared with this
+        evidence["trusted_from"] = trusted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     earlier = version.seen.file(file.filename) if version.seen else None
     if earlier is not None:
         evidence["seen_hashes"] = [str(h) for h in earlier.hashes]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from .audit import AuditResult, AuditSettings, Subject, audit
-from .baseline import BASELINE_FILENAME
+from .baseline import BASELINE_FILENAME, compact
 from .errors import PinwardenError
 from .index.client import fetch_pages
 from .index.pages import Observed, Page, PageResult
@@ -94,7 +94,7 @@ def run_audit(
             # Reloaded: another audit may have recorded versions since; ours win for ours only.
             current = baselines.load()
             fresh = [result.baseline.releases[k] for k in result.recorded]
-            written = baselines.save(current.with_releases(fresh))
+            written = baselines.save(compact(current.with_releases(fresh), ledger))
     return AuditOutcome(result, len(targets), len(set(wanted)), baselines.path, written)
 
 

@@ -17,17 +17,32 @@ The text is canonical, sorted TOML, one line per file, like the ledger:
       { file = "demo-1.0-cp27-cp27m-win32.whl", hashes = ["sha256:..."] },
       { file = "demo-1.0.tar.gz", hashes = ["sha256:..."], yanked = true },
     ]
+
+It holds only what the audit cannot read from the ledger (`compact`): a file the ledger trusts
+under its name with the same bytes is compared with the ledger on every audit, so it is left out
+unless the index had yanked it; `index` is left out when it is the one the ledger names; a version
+with nothing else to record is its header and `seen` (the mark that its first look is done).
+Baselines written before that, with every served file, read the same.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import Collector
-from .model import FileHash, InvalidValue, NormalizedName, hash_sort_key, normalize_name
+from .ledger import Ledger
+from .model import (
+    FileHash,
+    InvalidValue,
+    NormalizedName,
+    TrustedFile,
+    TrustedRelease,
+    hash_sort_key,
+    normalize_name,
+)
 from .toml import key_path, load_toml
 
 FORMAT_VERSION = 1
@@ -81,6 +96,33 @@ class Baseline:
 
 
 # ---------------------------------------------------------------------------------------------
+# Only as large as it needs to be
+
+
+def compact(baseline: Baseline, ledger: Ledger) -> Baseline:
+    """The baseline without what the ledger already says (see the module's docstring)."""
+    return Baseline({key: _compact(seen, ledger.get(*key)) for key, seen in baseline.releases.items()})
+
+
+def _compact(seen: SeenRelease, trusted: TrustedRelease | None) -> SeenRelease:
+    if trusted is None:
+        return seen
+    named = {f.filename: f for f in trusted.files if f.filename is not None}
+    files = tuple(f for f in seen.files if f.yanked or not _same_bytes(f, named.get(f.filename)))
+    index = None if seen.index is not None and seen.index == trusted.index else seen.index
+    return replace(seen, files=files, index=index)
+
+
+def _same_bytes(seen: SeenFile, trusted: TrustedFile | None) -> bool:
+    """The ledger trusts this filename with these bytes: every digest of an algorithm both have agrees."""
+    if trusted is None:
+        return False
+    known = {h.algorithm: h for h in trusted.hashes}
+    shared = [h for h in seen.hashes if h.algorithm in known]
+    return bool(shared) and all(known[h.algorithm] == h for h in shared)
+
+
+# ---------------------------------------------------------------------------------------------
 # baseline -> text
 
 
@@ -103,8 +145,8 @@ def _dump_release(release: SeenRelease) -> str:
     if release.index is not None:
         lines.append(f"index = {_quote(release.index)}")
     lines.append(f"seen = {_quote(release.seen)}")
-    if not release.files:
-        return "\n".join([*lines, "files = []"]) + "\n"
+    if not release.files:  # `files` may be left out: nothing else was served
+        return "\n".join(lines) + "\n"
     lines.append("files = [")
     for seen in sorted(release.files, key=lambda f: f.filename):
         hashes = ", ".join(_quote(str(h)) for h in sorted(seen.hashes, key=hash_sort_key))

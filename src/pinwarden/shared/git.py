@@ -1,4 +1,5 @@
-"""The edge to git: a file's text at a revision, for `pinwarden diff`. Only `git` subprocesses here.
+"""The edge to git: a file's text at a revision, for `pinwarden diff`, and a lock's history, for
+`pinwarden init`. Only `git` subprocesses here.
 
 A path is read at a revision as a checkout of that revision would read it: each component looked
 up in the commit's trees (`git ls-tree -z`), each symlink followed as committed there (its text is
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from .errors import PinwardenError
 from .linkpath import Entry, EntryKind, Resolved, repo_parts, resolve
+
+T = TypeVar("T")
 
 # ls-tree's modes: a symlink is a blob with this mode; a submodule is a commit.
 _LINK_MODE = "120000"
@@ -120,3 +125,120 @@ def revision(top: Path, name: str) -> Revision:
     if done.returncode != 0:
         raise PinwardenError(f"{name!r}: no such git revision")
     return Revision(top=top, name=name, commit=_out(done))
+
+
+# ---------------------------------------------------------------------------------------------
+# A lock's history, for `pinwarden init`: when did each version enter it?
+
+
+def _quiet(directory: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    """A git command whose failure only means "no history here"; None when git is not installed."""
+    try:
+        return subprocess.run(["git", *args], cwd=directory, capture_output=True, check=False, timeout=60)
+    except FileNotFoundError:
+        return None
+
+
+def file_history(path: Path, read: Callable[[bytes], T]) -> list[tuple[int, T]] | None:
+    """`read` of every committed text of the file at `path` (renames followed), newest first, each
+    with the earlier of its commit's author and committer times (epoch seconds): when it was
+    written. Texts are read a few at a time, so a long history of a large lock fits in memory.
+
+    None: the file is in no git work tree, or git is not installed. []: git has no commit of it
+    (untracked, or a repository without commits). A shallow clone gives the history it has.
+    """
+    real = path.resolve()
+    directory = real.parent
+    top = _quiet(directory, "rev-parse", "--show-toplevel")
+    if top is None or top.returncode != 0:
+        return None
+    head = _quiet(directory, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    if head is None or head.returncode != 0:
+        return []
+    log = _checked(
+        directory,
+        "log",
+        "--follow",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-abbrev",
+        "--raw",
+        "--format=%x00%at %ct",
+        "--",
+        real.name,
+    )
+    commits: list[tuple[int, str]] = []
+    for record in log.split(b"\0")[1:]:
+        lines = record.decode("utf-8", "replace").splitlines()
+        author, committer = (int(t) for t in lines[0].split())
+        # `:oldmode newmode oldblob newblob status<TAB>paths`: the file's blob after the commit.
+        blobs = [line.split()[3] for line in lines[1:] if line.startswith(":")]
+        if blobs and blobs[0].strip("0"):  # all zeros: the commit deleted it
+            commits.append((min(author, committer), blobs[0]))
+    oids = list(dict.fromkeys(oid for _, oid in commits))
+    read_ones: dict[str, T] = {}
+    for start in range(0, len(oids), _BATCH):
+        chunk = oids[start : start + _BATCH]
+        read_ones.update((oid, read(data)) for oid, data in zip(chunk, _blobs(directory, chunk), strict=True))
+    return [(moment, read_ones[oid]) for moment, oid in commits]
+
+
+_BATCH = 32  # blobs per `git cat-file --batch`: a few megabytes of a large lock at a time
+
+
+def _blobs(directory: Path, oids: list[str]) -> list[bytes]:
+    """The blobs named, in order, through one `git cat-file --batch`."""
+    batch = "".join(f"{oid}\n" for oid in oids)
+    try:
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=directory,
+            input=batch.encode("ascii"),
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+    except FileNotFoundError:
+        raise PinwardenError("git is not installed") from None
+    if done.returncode != 0:
+        raise PinwardenError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    found: list[bytes] = []
+    data, at = done.stdout, 0
+    for oid in oids:
+        end = data.find(b"\n", at)
+        header = data[at:end].decode("ascii", "replace").split()
+        if end < 0 or len(header) != 3 or header[0] != oid or header[1] != "blob":
+            raise PinwardenError(f"git cat-file: {oid} is not a blob")
+        size = int(header[2])
+        found.append(data[end + 1 : end + 1 + size])
+        at = end + 1 + size + 1
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# For `pinwarden accept-first-use`: where a pull request branched off, and committing the ledger
+
+
+def merge_base(top: Path, base: str) -> Revision:
+    """The commit where HEAD branched off `base` (what `git diff base...HEAD` compares with): the
+    pull request's own changes, not those the base branch made since."""
+    target = revision(top, base)
+    done = _run(top, "merge-base", target.commit, "HEAD")
+    if done.returncode != 0:
+        raise PinwardenError(
+            f"{base!r} and HEAD have no common commit (is the clone shallow? fetch-depth: 0)"
+        )
+    return Revision(top=top, name=f"the merge base of {base} and HEAD", commit=_out(done))
+
+
+def current_branch(top: Path) -> str | None:
+    """The branch HEAD is on; None when HEAD is detached (a pull request's merge commit)."""
+    done = _run(top, "symbolic-ref", "--quiet", "--short", "HEAD")
+    return _out(done) if done.returncode == 0 and _out(done) else None
+
+
+def commit_only(top: Path, path: Path, message: str) -> str:
+    """Commit the changes of one tracked file, whatever else is staged; the new commit's id."""
+    relative = os.path.relpath(os.path.realpath(path), top)  # a symlinked ledger: its target changed
+    _checked(top, "commit", "--quiet", "--no-verify", "--only", "-m", message, "--", relative)
+    return _out(_run(top, "rev-parse", "--short", "HEAD"))

@@ -8,12 +8,17 @@ which trust changed and two branches adding different projects merge without con
     [projects.demo."1.0"]
     index = "https://pypi.org/simple/"
     trusted = [
-      { how = "init", at = "2026-11-25T03:00:00Z" },
+      { how = "init", at = "2026-11-25T03:00:00Z", since = "2025-02-03T10:00:00Z" },
     ]
     files = [
       { file = "demo-1.0-py3-none-any.whl", hashes = ["sha256:..."] },
       { hashes = ["sha256:..."] },  # from a requirements file: no filename
     ]
+
+A trust event's `since` (optional; UTC, written `YYYY-MM-DDTHH:MM:SSZ` after `at` on the event's
+one line, so it merges like the rest) is the time the trust dates from when that is earlier than
+when it was recorded: `init` of a lock with a git history dates a version from the commit that
+first locked it. A ledger without it stays valid: the trust then dates from `at`.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from .model import (
     TrustHow,
     canonical_version,
     hash_sort_key,
+    is_utc_second,
     normalize_name,
 )
 from .toml import key_path, load_toml, no_gc
@@ -115,6 +121,8 @@ def _dump_release(release: TrustedRelease) -> str:
 
 def _dump_event(event: TrustEvent) -> str:
     items = [f"how = {_quote(event.how.value)}", f"at = {_quote(event.at)}"]
+    if event.since:
+        items.append(f"since = {_quote(event.since)}")
     if event.reason:
         items.append(f"reason = {_quote(event.reason)}")
     return "{ " + ", ".join(items) + " }"
@@ -216,7 +224,9 @@ def _merge_spellings(a: TrustedRelease, b: TrustedRelease, problems: Collector) 
         name=a.name,
         version=a.version,
         files=tuple(sorted((*files.values(), *unnamed), key=TrustedFile.sort_key)),
-        history=tuple(sorted({*a.history, *b.history}, key=lambda e: (e.at, e.how.value, e.reason or ""))),
+        history=tuple(
+            sorted({*a.history, *b.history}, key=lambda e: (e.at, e.how.value, e.reason or "", e.since or ""))
+        ),
         index=a.index if a.index is not None else b.index,
         source=a.source if a.source is not None else b.source,
     )
@@ -310,10 +320,14 @@ def _read_event(item: dict[str, Any], where: str, problems: Collector) -> TrustE
     if reason is not None and not isinstance(reason, str):
         problems.add(f"{where}.reason", "must be a string")
         return None
+    since = item.get("since")
+    if since is not None and not (isinstance(since, str) and is_utc_second(since)):
+        problems.add(f"{where}.since", f"must be a UTC time written YYYY-MM-DDTHH:MM:SSZ, found {since!r}")
+        return None
     for key in item:
-        if key not in ("how", "at", "reason"):
+        if key not in ("how", "at", "reason", "since"):
             problems.add(f"{where}.{key_path(key)}", "unknown key")
-    return TrustEvent(how=how, at=at, reason=reason or None)
+    return TrustEvent(how=how, at=at, reason=reason or None, since=since)
 
 
 def _read_file(item: dict[str, Any], where: str, problems: Collector) -> TrustedFile | None:

@@ -119,7 +119,8 @@ def _added_version(release: TrustedRelease) -> Iterator[Change]:
 
 def _event(event: TrustEvent) -> str:
     reason = f": {event.reason}" if event.reason else ""
-    return f"{event.how.value} at {event.at}{reason}"
+    since = f" (dated from {event.since})" if event.since else ""
+    return f"{event.how.value} at {event.at}{since}{reason}"
 
 
 def _release_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[Change]:

@@ -21,6 +21,7 @@ from .model import (
     TrustHow,
     canonical_version,
     hash_sort_key,
+    is_utc_second,
 )
 
 _CHARS = r'[^"\\\x00-\x1f\x7f]'  # what a TOML basic string holds without escapes
@@ -28,7 +29,9 @@ _TEXT = '"(' + _CHARS + '*)"'
 _HEADER = re.compile(r'^\[projects\.([a-z0-9]+(?:-[a-z0-9]+)*)\."([^"\\\x00-\x1f\x7f]+)"\]$')
 _SCALAR = re.compile(r"^(index|source) = " + _TEXT + "$")
 _EVENT = re.compile(
-    r'^  \{ how = "(init|first-use|approval)", at = "(' + _CHARS + '+)"(?:, reason = ' + _TEXT + r")? \},$"
+    r'^  \{ how = "(init|first-use|approval)", at = "(' + _CHARS + '+)"'
+    r'(?:, since = "([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)")?'
+    r"(?:, reason = " + _TEXT + r")? \},$"
 )
 _HASH = r'"(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|sha384:[0-9a-f]{96})"'
 _FILE = re.compile(
@@ -133,10 +136,15 @@ def _list_line(line: str, current: _Release) -> bool:
         return True
     if current.open_list == "trusted":
         event = _EVENT.match(line)
-        if event is None:
+        if event is None or (event.group(3) is not None and not is_utc_second(event.group(3))):
             return False
         current.events.append(
-            TrustEvent(how=_HOW[event.group(1)], at=event.group(2), reason=event.group(3) or None)
+            TrustEvent(
+                how=_HOW[event.group(1)],
+                at=event.group(2),
+                since=event.group(3),
+                reason=event.group(4) or None,
+            )
         )
         return True
     entry = _FILE.match(line)

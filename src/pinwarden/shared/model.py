@@ -261,11 +261,32 @@ class TrustHow(str, Enum):
     APPROVAL = "approval"
 
 
+def is_utc_second(text: str) -> bool:
+    """`YYYY-MM-DDTHH:MM:SSZ` naming a real moment: the one spelling of a trust event's `since`."""
+    from datetime import datetime
+
+    if not _UTC_SECOND.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
+
+
+_UTC_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrustEvent:
+    """How and when a version was trusted. `since`: the time the trust dates from when that is
+    earlier than `at` (init of a lock with a history: the commit that first locked the version).
+    It can only make the audit more cautious: files uploaded after it are news, not seen."""
+
     how: TrustHow
     at: str
     reason: str | None = None
+    since: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

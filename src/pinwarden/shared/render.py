@@ -136,7 +136,10 @@ def ledger_text(releases: Iterable[TrustedRelease]) -> str:
     lines: list[str] = []
     for release in releases:
         events = ", ".join(
-            f"{e.how.value} {e.at}" + (f" ({e.reason})" if e.reason else "") for e in release.history
+            f"{e.how.value} {e.at}"
+            + (f" (dated from {e.since})" if e.since else "")
+            + (f" ({e.reason})" if e.reason else "")
+            for e in release.history
         )
         lines.append(f"{release.name} {release.version}  [{events}]")
         if release.index:
@@ -157,7 +160,9 @@ def ledger_json(releases: Iterable[TrustedRelease]) -> str:
             "version": r.version,
             "index": r.index,
             "source": r.source,
-            "trusted": [{"how": e.how.value, "at": e.at, "reason": e.reason} for e in r.history],
+            "trusted": [
+                {"how": e.how.value, "at": e.at, "since": e.since, "reason": e.reason} for e in r.history
+            ],
             "files": [
                 {"filename": f.filename, "hashes": [str(h) for h in f.hashes], "vanished": f.vanished}
                 for f in r.files

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from .filenames import DistKind, parse_filename, same_version, version_key
 from .index.simple import IndexFile
-from .model import Finding, FindingKind, NormalizedName, TrustedRelease
+from .model import Finding, FindingKind, NormalizedName, TrustedRelease, TrustEvent
 
 DEFAULT_LATE_UPLOAD_DAYS = 14  # PyPI's own window for adding files to a release
 
@@ -57,6 +57,13 @@ def parse_time(text: str | None) -> datetime | None:
     if not _EARLIEST <= moment <= _LATEST:
         return None
     return moment
+
+
+def trusted_from(event: TrustEvent) -> datetime | None:
+    """When a trust event's trust dates from: its `since` (the commit that first locked the
+    version), never later than when it was recorded."""
+    moments = [t for t in (parse_time(event.at), parse_time(event.since)) if t is not None]
+    return min(moments, default=None)
 
 
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc) + timedelta(days=1)
@@ -360,7 +367,7 @@ def project_recreated(project_files: Sequence[IndexFile], trusted: Sequence[Trus
     reasons: list[str] = []
     oldest = min((t for f in project_files if (t := parse_time(f.upload_time)) is not None), default=None)
     first_trust = min(
-        (t for r in trusted for e in r.history if (t := parse_time(e.at)) is not None), default=None
+        (t for r in trusted for e in r.history if (t := trusted_from(e)) is not None), default=None
     )
     if oldest is not None and first_trust is not None and oldest > first_trust:
         reasons.append(

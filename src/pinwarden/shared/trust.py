@@ -7,7 +7,7 @@ decision: `init` (adoption), first use of a never-seen version, or a person's ap
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import PinwardenError
@@ -44,19 +44,26 @@ def record(
     how: TrustHow,
     at: str,
     reason: str | None = None,
+    since: Mapping[Key, str] | None = None,
 ) -> Ledger:
     """Trust what the given releases hold now; releases of one version from several locks are merged.
 
     Files the ledger trusted that none of these locks lists any more are kept as vanished. A local
     directory, which no hash pins, is recorded only in place of trust the ledger already holds for
     that version (a person approving the change): a directory is never trusted on first use.
+    `since` dates a version's trust earlier than `at` (adoption of a lock with a history).
     """
     grouped: dict[Key, list[LockedRelease]] = defaultdict(list)
     for release in releases:
         if release.source_kind is not SourceKind.DIRECTORY or ledger.get(*release.key) is not None:
             grouped[release.key].append(release)
-    event = TrustEvent(how=how, at=at, reason=reason or None)
-    updated = [_record_one(ledger.get(*key), group, event) for key, group in grouped.items()]
+    dates = {key: moment for key, moment in (since or {}).items() if moment < at}  # only ever earlier
+    updated = [
+        _record_one(
+            ledger.get(*key), group, TrustEvent(how=how, at=at, reason=reason or None, since=dates.get(key))
+        )
+        for key, group in grouped.items()
+    ]
     return ledger.with_releases(updated)
 
 
@@ -139,7 +146,14 @@ def _index_of(group: list[LockedRelease], trusted: TrustedRelease | None) -> str
     return trusted.index if trusted else None
 
 
-def adopt_new(ledger: Ledger, releases: Iterable[LockedRelease], *, how: TrustHow, at: str) -> Ledger:
+def adopt_new(
+    ledger: Ledger,
+    releases: Iterable[LockedRelease],
+    *,
+    how: TrustHow,
+    at: str,
+    since: Mapping[Key, str] | None = None,
+) -> Ledger:
     """Record only versions the ledger has never seen (init and first use never touch old trust)."""
     fresh = [r for r in releases if ledger.get(r.name, r.version) is None]
-    return record(ledger, fresh, how=how, at=at)
+    return record(ledger, fresh, how=how, at=at, since=since)
