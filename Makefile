@@ -22,9 +22,22 @@ $(WHEELHOUSE)/.done: $(STAMP)
 	mkdir -p $(WHEELHOUSE)
 	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) '.[pip-tools]' 'poetry-core>=2.0' build wheel setuptools
 	for spec in $(SUPPORTED); do $(BIN)/pip download --quiet --dest $(WHEELHOUSE) $$spec || exit 1; done
+	$(MAKE) $(WHEELHOUSE)/.adopters
 	touch $@
 
-wheelhouse: $(WHEELHOUSE)/.done
+# What the README's adopter commands need offline (tests/test_packaging.py): pipx, and the wheels
+# `poetry self add` resolves for other platforms only (Poetry locks its own environment for all).
+# A stamp of its own, so that a wheelhouse made before it gets these without starting over.
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+FOREIGN := --no-deps --only-binary=:all: --implementation cp --python-version $(PYVER)
+$(WHEELHOUSE)/.adopters: $(STAMP)
+	mkdir -p $(WHEELHOUSE)
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) pipx
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) $(FOREIGN) --platform macosx_11_0_arm64 xattr
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) $(FOREIGN) --platform win_amd64 pywin32-ctypes colorama
+	touch $@
+
+wheelhouse: $(WHEELHOUSE)/.done $(WHEELHOUSE)/.adopters
 
 demo: $(STAMP)
 	$(BIN)/python demo/run.py
@@ -36,7 +49,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(WHEELHOUSE)/.done
+unit: $(STAMP) $(WHEELHOUSE)/.done $(WHEELHOUSE)/.adopters
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit

@@ -76,7 +76,7 @@ def test_help_says_what_it_does_its_defaults_and_exit_codes(capsys: pytest.Captu
         "2 error",
         "--commit",
         "default: only write it",
-        "(15)",
+        "(default: 15.0)",
     ):
         assert words in text
     assert "accept-first-use" in build_parser().format_help()

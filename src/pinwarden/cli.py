@@ -81,23 +81,77 @@ def _moment(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def fill_lines(text: str, width: int, indent: str = "") -> str:
+    """Each line wrapped on its own, keeping its indent: paragraphs and the `exit codes:` table
+    stay as written, however wide the terminal."""
+    import textwrap
+
+    lines = []
+    for line in text.splitlines():
+        lead = indent + line[: len(line) - len(line.lstrip())]
+        hang = lead + ("   " if line[:1].isspace() else "")  # under the text after "0  "
+        lines.append(textwrap.fill(line.strip(), width, initial_indent=lead, subsequent_indent=hang))
+    return "\n".join(lines)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return fill_lines(text, width, indent)
+
+
+def exit_codes(ok: str, findings: str | None, errors: str = "") -> str:
+    """The `exit codes:` epilog every subcommand's help ends with (0, 1 when it has one, 2);
+    `errors`: what else than bad input or arguments is an error for this command."""
+    error = f"an error (bad input or arguments{', ' + errors if errors else ''}): one line on stderr"
+    rows = [f"  0  {ok}", *([f"  1  {findings}"] if findings else [])]
+    return "exit codes:\n" + "\n".join([*rows, f"  2  {error} starting 'pinwarden: error:'"])
+
+
+_LEDGER_HELP = (
+    "the ledger file (default: [tool.pinwarden] ledger in pyproject.toml, else "
+    "pinwarden-ledger.toml beside the lock)"
+)
+_LOCKS_HELP = (
+    "poetry.lock or hashed requirements files (default: poetry.lock, *requirements*.txt and "
+    "*constraints*.txt here and *.txt under *requirements*/)"
+)
+_FORMAT_HELP = "output format (default: %(default)s)"
+
+
 def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
+    """Every subcommand's help says what it does (description), its defaults (in each option's
+    help) and its exit codes (epilog): tests/test_help.py walks them all, new ones included."""
     common = _Parser(add_help=False)
-    common.add_argument("--ledger", type=_path, metavar="PATH", help="ledger file (default: beside the lock)")
+    common.add_argument("--ledger", type=_path, metavar="PATH", help=_LEDGER_HELP)
     locks = _Parser(add_help=False)
-    locks.add_argument(
-        "locks", nargs="*", type=_path, metavar="LOCK", help="poetry.lock or hashed requirements files"
-    )
+    locks.add_argument("locks", nargs="*", type=_path, metavar="LOCK", help=_LOCKS_HELP)
     parser = _Parser(
         prog=prog,
         description="Trust on first use for dependency hashes: a ledger of every file hash you trusted.",
+        epilog=f"Run '{prog} COMMAND --help' for what a command does, its defaults and exit codes.\n\n"
+        + exit_codes("fine", "findings, or a refusal: nothing was written"),
+        formatter_class=_HelpFormatter,
     )
     # `poetry pinwarden ...` runs these same commands: its reports name its own commands.
     parser.set_defaults(prog=prog)
     parser.add_argument("--version", action="version", version=f"pinwarden {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     init = sub.add_parser(
-        "init", parents=[common, locks], help="trust what the lock files hold now (adoption)"
+        "init",
+        parents=[common, locks],
+        formatter_class=_HelpFormatter,
+        help="trust what the lock files hold now (adoption)",
+        description="Adopt pinwarden: record every file hash the lock files hold now in the ledger "
+        "(created if missing), as trusted by 'init', dated from the commit that first locked each "
+        "version (git), else the lock's modification time, or --trusted-since: the first audit "
+        "reports files uploaded after that. Trust already recorded is never overridden, "
+        "and a version that may install in place of a trusted one (a local version such as "
+        "1.0+x beside a trusted 1.0, a direct URL) is reported instead of adopted. Commit the "
+        "ledger beside the lock.",
+        epilog=exit_codes(
+            "the ledger holds every locked version",
+            "conflicts with trust already recorded (listed); nothing written",
+        ),
     )
     init.add_argument(
         "--trusted-since",
@@ -110,22 +164,55 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
     sub.add_parser(
         "pip-compile",
         add_help=False,
-        help="run pip-compile, refusing untrusted hashes (pinwarden[pip-tools])",
+        help="run pip-compile, refusing untrusted hashes (needs pinwarden[pip-tools]; its --help "
+        "lists pip-compile's options and pinwarden's)",
+        description="Run the real pip-compile with --generate-hashes on a private copy of the output "
+        "file, and write the result only when every hash is trusted.",
+        epilog=exit_codes(
+            "written, or nothing to write",
+            "refused, aborted, or findings; the output file is unchanged",
+            "pip-compile failing for its own reasons",
+        ),
     )
     check = sub.add_parser(
-        "check", parents=[common, locks], help="compare lock files with the ledger, offline"
+        "check",
+        parents=[common, locks],
+        formatter_class=_HelpFormatter,
+        help="compare lock files with the ledger, offline",
+        description="Compare the lock files with the ledger, offline: every locked hash must be one "
+        "the ledger trusts for that file, and every trusted file of a locked version must still be "
+        "locked. Fast; for CI and pre-commit.",
+        epilog=exit_codes(
+            "every locked version trusted and complete",
+            "findings, or a ledger outside the project without --allow-outside-ledger",
+        ),
     )
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=("text", "json"), default="text", help=_FORMAT_HELP)
     check.add_argument(
         "--allow-outside-ledger",
         action="store_true",
         help="a ledger outside the project (its git work tree) is intended: not a finding",
     )
     approve = sub.add_parser(
-        "approve", parents=[common], help="trust what the lock files now hold for NAME==VERSION"
+        "approve",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="trust what the lock files now hold for NAME==VERSION",
+        description="After reviewing what a finding reported, trust what the lock files now hold for "
+        "each NAME==VERSION (by default: the locks, not the index), recorded in the ledger as an "
+        "approval with --reason. With --from-index, trust the files the index serves now instead: "
+        "each is downloaded and hashed, shown, then recorded.",
+        epilog=exit_codes(
+            "recorded, or already trusted",
+            "refused, nothing written (a --hash no longer served, a trusted file served with "
+            "other bytes without --replace)",
+        ),
     )
     approve.add_argument(
-        "items", nargs="*", metavar="NAME==VERSION|LOCK", help="versions to trust, then locks"
+        "items",
+        nargs="*",
+        metavar="NAME==VERSION|LOCK",
+        help="versions to trust, then locks (default locks: as for check)",
     )
     approve.add_argument("--reason", help="why this change is expected (kept in the ledger)")
     approve.add_argument(
@@ -150,24 +237,77 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
         action="append",
         metavar="URL",
         help="trust the files the index serves now instead of reading locks (default URL: the "
-        "--index-url of the requirements files, else PyPI); repeat for several indexes",
+        "index the lock names for the project, else the --index-url of the requirements files, "
+        "else Poetry's sources, else pip's configuration, else PyPI); repeat for several indexes",
     )
     audit = sub.add_parser(
         "audit",
         parents=[common, locks],
+        formatter_class=_HelpFormatter,
         help="compare what the indexes serve now for every locked version with the ledger",
+        description="Ask the indexes what they serve now for every locked version, and compare it "
+        "with the ledger and with the audit baseline (pinwarden-baseline.toml beside the ledger, "
+        "written on the first look), with warning signs (late uploads, build tags, a release "
+        "shaped unlike the last trusted one, yanks). Also does everything check does. Needs the "
+        "indexes: run it on a schedule.",
+        epilog=exit_codes(
+            "nothing changed",
+            "findings",
+            "an index that could not be audited; the rest of the report is still printed",
+        ),
     )
     add_audit_options(audit)
-    show = sub.add_parser("show", parents=[common], help="list what the ledger trusts")
-    show.add_argument("name", nargs="?", help="only this project")
-    show.add_argument("--format", choices=("text", "json"), default="text")
+    show = sub.add_parser(
+        "show",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="list what the ledger trusts",
+        description="List what the ledger trusts: each version, how and when it was trusted (init, "
+        "first use, approval and its reason), and its files' hashes.",
+        epilog=exit_codes("listed", None, "no ledger, NAME not in it"),
+    )
+    show.add_argument("name", nargs="?", help="only this project (default: every project)")
+    show.add_argument("--format", choices=("text", "json"), default="text", help=_FORMAT_HELP)
     diff = sub.add_parser(
-        "diff", parents=[common], help="what trust the ledger gained or lost since a git revision"
+        "diff",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="what trust the ledger gained or lost since a git revision",
+        description="What trust the ledger gained or lost since a git revision, and changes to "
+        "[tool.pinwarden]. What needs a reviewer comes first: a hash removed, replaced or added "
+        "beside a trusted one, a changed source, a moved ledger or changed symlinks on its path, "
+        "a changed guard setting. For pull requests: diff origin/main.",
+        epilog=exit_codes(
+            "trust was only added",
+            "something a reviewer must confirm",
+            "not a git work tree, an unknown revision",
+        ),
     )
     diff.add_argument("revision", nargs="?", default="HEAD", metavar="GIT-REV", help="default: HEAD")
-    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.add_argument("--format", choices=("text", "json"), default="text", help=_FORMAT_HELP)
     _add_accept_first_use(sub, common, locks)
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands' parsers by name (for the Poetry plugin's help, and the help tests)."""
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {name: sub for action in actions for name, sub in action.choices.items()}
+
+
+def command_help(name: str, prog: str = "pinwarden", width: int = 88) -> tuple[str, str]:
+    """A subcommand's one-line summary and its help (what it does, then its exit codes), as
+    `pinwarden NAME --help` says them: `poetry pinwarden NAME` shows the same."""
+    parser = build_parser(prog)
+    summaries = {
+        choice.dest: choice.help or ""
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for choice in action._choices_actions
+    }
+    sub = subcommands(parser)[name]
+    text = f"{sub.description or ''}\n\n{sub.epilog or ''}"
+    return summaries.get(name, ""), fill_lines(text, width)
 
 
 def _add_accept_first_use(sub: Any, common: argparse.ArgumentParser, locks: argparse.ArgumentParser) -> None:
@@ -185,9 +325,12 @@ def _add_accept_first_use(sub: Any, common: argparse.ArgumentParser, locks: argp
 
 
 def add_audit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help=_FORMAT_HELP)
     parser.add_argument(
-        "--index-url", metavar="URL", help="ask this index instead of those the locks name (a mirror)"
+        "--index-url",
+        metavar="URL",
+        help="ask this index instead of those the locks name, a mirror (default: the index each "
+        "lock names, else pip's configuration, else PyPI)",
     )
     parser.add_argument(
         "--extra-index-url", action="append", default=[], metavar="URL", help="ask this index too"
@@ -198,9 +341,22 @@ def add_audit_options(parser: argparse.ArgumentParser) -> None:
         help="record everything the indexes serve now as seen (never trusted): acknowledges new "
         "files the lock leaves out",
     )
-    parser.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="per request")
-    parser.add_argument("--jobs", type=int, default=16, metavar="N", help="requests at once")
-    parser.add_argument("--no-cache", action="store_true", help="do not use the on-disk HTTP cache")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="seconds per read of a request (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=16, metavar="N", help="requests at once (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not use the on-disk HTTP cache (default: use it, in ~/.cache/pinwarden/http or "
+        "$PINWARDEN_CACHE_DIR)",
+    )
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,25 @@ AUDIT = "--audit"
 LEDGER = "--pinwarden-ledger"
 NO_INTERACTION = "--no-interaction"  # Poetry's word: pip-compile's own -n means --dry-run
 PINWARDEN_HELP = f"""
+pinwarden pip-compile: runs this pip-compile with --generate-hashes on a private copy of the
+output file, compares every hash with the pinwarden ledger, trusts a version never seen on first
+use, asks (or, with nobody at the terminal, refuses) for anything new about a trusted version,
+and only then replaces the output file; otherwise it is left byte for byte as it was.
+
 pinwarden options (every other option is pip-compile's own):
   {AUDIT}                   Re-hash every pin from a fresh cache and compare with the ledger;
                             writes nothing. Exit 1 when a pinned version's files changed.
   {NO_INTERACTION}          Never ask: refuse what needs a person's approval and print the
                             approve command (as without a terminal, or with CI set to
                             any value).
-  {LEDGER} PATH  The ledger file (default: pinwarden-ledger.toml beside the output
+  {LEDGER} PATH   The ledger file (default: pinwarden-ledger.toml beside the output
                             file, or [tool.pinwarden] ledger in pyproject.toml).
+
+Exit codes:
+  0  written, or nothing to write (also a clean --audit or --dry-run)
+  1  refused, aborted, or findings: nothing untrusted was written
+  2  an error (bad arguments or input, pip-compile failing for its own reasons): one
+     line on stderr starting 'pinwarden: error:'
 """
 
 

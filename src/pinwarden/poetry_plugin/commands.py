@@ -1,7 +1,8 @@
-"""`poetry pinwarden check|audit|approve|init|show`: the standalone CLI's commands, inside Poetry.
+"""`poetry pinwarden check|audit|approve|init|show|diff`: the standalone CLI's commands, inside Poetry.
 
-check, audit, init and show run the CLI itself (same options, output and exit codes: 0 fine, 1 findings,
-2 error) in the Poetry project's directory; audit asks the indexes through Poetry's own sources and
+`poetry pinwarden` alone lists them. check, audit, init, show and diff run the CLI itself (same
+options, output and exit codes: 0 fine, 1 findings, 2 error) in the Poetry project's directory;
+their help is the CLI's (cli.command_help); audit asks the indexes through Poetry's own sources and
 authenticator. approve fetches the version's current files through the
 project's Poetry sources (what `pinwarden approve --from-index` does with plain index URLs), since a
 blocked `poetry lock` left poetry.lock unchanged; `--from-lock` approves what poetry.lock holds, as
@@ -14,6 +15,7 @@ import contextlib
 import io
 import os
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -32,7 +34,13 @@ EXIT_ERROR = 2
 
 
 def _ledger_option() -> Option:
-    return option("ledger", None, "Ledger file (default: beside poetry.lock).", flag=False)
+    return option(
+        "ledger",
+        None,
+        "Ledger file (default: [tool.pinwarden] ledger in pyproject.toml, else "
+        "pinwarden-ledger.toml beside poetry.lock).",
+        flag=False,
+    )
 
 
 def _format_option() -> Option:
@@ -40,7 +48,28 @@ def _format_option() -> Option:
 
 
 def _locks_argument() -> Argument:
-    return argument("locks", "poetry.lock or hashed requirements files.", optional=True, multiple=True)
+    return argument(
+        "locks",
+        "poetry.lock or hashed requirements files (default: the project's poetry.lock and "
+        "requirements files).",
+        optional=True,
+        multiple=True,
+    )
+
+
+@cache
+def _cli_help(name: str) -> tuple[str, str]:
+    """The CLI's summary (as a sentence, for `poetry list`) and help of a command: one text for both."""
+    from ..cli import command_help
+
+    summary, text = command_help(name, PROG)
+    return summary[:1].upper() + summary[1:] + ".", text
+
+
+def _exit_codes(ok: str, findings: str | None) -> str:
+    from ..cli import exit_codes
+
+    return exit_codes(ok, findings)
 
 
 class _CliCommand(Command):
@@ -73,7 +102,7 @@ class _CliCommand(Command):
 
 class CheckCommand(_CliCommand):
     name = "pinwarden check"
-    description = "Compare poetry.lock with the pinwarden ledger, offline (exit 1 on findings)."
+    description, help = _cli_help("check")
     arguments: ClassVar[list[Argument]] = [_locks_argument()]
     options: ClassVar[list[Option]] = [_ledger_option(), _format_option()]
     cli_name = "check"
@@ -85,7 +114,7 @@ class CheckCommand(_CliCommand):
 
 class InitCommand(_CliCommand):
     name = "pinwarden init"
-    description = "Trust what poetry.lock holds now and create the pinwarden ledger (adoption)."
+    description, help = _cli_help("init")
     arguments: ClassVar[list[Argument]] = [_locks_argument()]
     options: ClassVar[list[Option]] = [
         _ledger_option(),
@@ -106,7 +135,7 @@ class InitCommand(_CliCommand):
 
 class ShowCommand(_CliCommand):
     name = "pinwarden show"
-    description = "List what the pinwarden ledger trusts."
+    description, help = _cli_help("show")
     arguments: ClassVar[list[Argument]] = [argument("name", "Only this project.", optional=True)]
     options: ClassVar[list[Option]] = [_ledger_option(), _format_option()]
     cli_name = "show"
@@ -114,6 +143,19 @@ class ShowCommand(_CliCommand):
     def cli_argv(self) -> list[str]:
         name = self.argument("name")
         return [*super().cli_argv(), *([name] if name else []), "--format", self.option("format")]
+
+
+class DiffCommand(_CliCommand):
+    name = "pinwarden diff"
+    description, help = _cli_help("diff")
+    arguments: ClassVar[list[Argument]] = [
+        argument("revision", "The git revision to compare with.", optional=True, default="HEAD")
+    ]
+    options: ClassVar[list[Option]] = [_ledger_option(), _format_option()]
+    cli_name = "diff"
+
+    def cli_argv(self) -> list[str]:
+        return [*super().cli_argv(), self.argument("revision"), "--format", self.option("format")]
 
 
 class ApproveCommand(_CliCommand):
@@ -139,7 +181,13 @@ class ApproveCommand(_CliCommand):
     cli_name = "approve"
     help = """Fetches each version's current file list and hashes through the project's own Poetry
 sources (their credentials included), shows them, and records them in the ledger as approved.
-Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
+Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards.
+
+""" + _exit_codes(
+        "recorded, or already trusted",
+        "refused, nothing written (a --hash no longer served, a trusted file served with other "
+        "bytes without --replace)",
+    )
 
     def handle(self) -> int:
         items = [i if "==" in i else _absolute(i) for i in self.argument("items")]
@@ -184,22 +232,29 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards."""
 
 class AuditCommand(_CliCommand):
     name = "pinwarden audit"
-    description = "Compare what the indexes serve now for every locked version with the ledger."
     arguments: ClassVar[list[Argument]] = [_locks_argument()]
     options: ClassVar[list[Option]] = [
         _ledger_option(),
         _format_option(),
-        option("index-url", None, "Ask this index instead of those the locks name.", flag=False),
+        option(
+            "index-url",
+            None,
+            "Ask this index instead of those the locks name, a mirror (default: the source "
+            "poetry.lock names for each package).",
+            flag=False,
+        ),
         option("extra-index-url", None, "Ask this index too.", flag=False, multiple=True),
         option("update-baseline", None, "Record what the indexes serve now as seen (never trusted)."),
-        option("timeout", None, "Seconds per request.", flag=False, default="15"),
+        option("timeout", None, "Seconds per read of a request.", flag=False, default="15"),
         option("jobs", None, "Requests at once.", flag=False, default="16"),
     ]
     cli_name = "audit"
     path_arguments = ("locks",)
-    help = """Asks each index poetry.lock names (through the project's Poetry sources: their credentials,
-certificates and cache) for every locked version, and reports what changed upstream against the
-ledger and the audit baseline, with warning signs. Exit 0 nothing changed, 1 findings, 2 error."""
+    description = _cli_help("audit")[0]
+    help = (
+        "Here the indexes poetry.lock names are asked through the project's Poetry sources: their\n"
+        "credentials, certificates and cache.\n\n" + _cli_help("audit")[1]
+    )
 
     def cli_argv(self) -> list[str]:
         argv = [*super().cli_argv(), "--format", self.option("format")]
@@ -222,10 +277,53 @@ ledger and the audit baseline, with warning signs. Exit 0 nothing changed, 1 fin
         return self.run_cli(self.cli_argv(), fetcher=fetcher)
 
 
+class NamespaceCommand(Command):
+    """`poetry pinwarden` (and its --help): lists every `pinwarden ...` command Poetry knows,
+    whoever registered it, so a new command shows without an edit here."""
+
+    name = "pinwarden"
+    description = "Guard poetry.lock's hashes with the pinwarden ledger; lists its commands."
+    # cleo runs this command for `poetry pinwarden NAME` when no `pinwarden NAME` exists.
+    arguments: ClassVar[list[Argument]] = [argument("unknown", "Not a pinwarden command.", optional=True)]
+
+    @property
+    def processed_help(self) -> str:
+        return self._listing()
+
+    def handle(self) -> int:
+        unknown = self.argument("unknown")
+        if unknown:
+            message = f"pinwarden: error: {unknown!r} is not a command (see '{PROG}')\n"
+            self.io.error_output.write(_masked(message), type=OutputType.RAW)
+            return EXIT_ERROR
+        self.line(self._listing())
+        return 0
+
+    def _listing(self) -> str:
+        application = self.get_application()
+        names = sorted(n for n in application.all() if n.startswith(f"{self.name} "))
+        width = max((len(n) for n in names), default=0)
+        rows = [f"  <c1>{n:<{width}}</>  {application.get(n).description}" for n in names]
+        return "\n".join(
+            [
+                "Trust on first use for dependency hashes: a ledger of every file hash you trusted.",
+                "Poetry's lock, add, update, remove and first install are guarded once the plugin is in.",
+                "",
+                "<b>Commands:</b>",
+                *rows,
+                "",
+                f"Run '{PROG} COMMAND --help' for what a command does, its defaults and exit codes.",
+                "",
+                _exit_codes("fine", "findings, or a refusal: nothing was written"),
+            ]
+        )
+
+
 COMMANDS: dict[str, type[Command]] = {
     "audit": AuditCommand,
     "check": CheckCommand,
     "approve": ApproveCommand,
+    "diff": DiffCommand,
     "init": InitCommand,
     "show": ShowCommand,
 }

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from poetry.console.commands.command import Command
     from poetry.poetry import Poetry
 
-COMMAND_NAMES = ("check", "audit", "approve", "init", "show")
+COMMAND_NAMES = ("check", "audit", "approve", "diff", "init", "show")
 # Poetry configures each command's installer in its own COMMAND listeners at priority 0; ours must
 # run after them to guard that installer.
 LISTENER_PRIORITY = -10
@@ -35,6 +35,8 @@ class PinwardenPlugin(ApplicationPlugin):
     def activate(self, application: Application) -> None:
         for name in COMMAND_NAMES:
             application.command_loader.register_factory(f"pinwarden {name}", _factory(name))
+        # `poetry pinwarden` itself: cleo knows a namespace only as a prefix and calls it unknown.
+        application.command_loader.register_factory("pinwarden", _namespace)
         dispatcher = application.event_dispatcher
         if dispatcher is not None:
             dispatcher.add_listener(COMMAND, _on_command, priority=LISTENER_PRIORITY)
@@ -54,6 +56,12 @@ def _factory(name: str) -> Callable[[], Command]:
         return COMMANDS[name]()
 
     return load
+
+
+def _namespace() -> Command:
+    from .commands import NamespaceCommand
+
+    return NamespaceCommand()
 
 
 def _on_command(event: Event, event_name: str, dispatcher: EventDispatcher) -> None:
