@@ -358,7 +358,7 @@ def test_a_direct_url_of_a_project_never_trusted_is_still_trusted_on_first_use(t
     fresh = "pwdemo-fresh"
     url = _serve(trusting, "pwdemo_fresh-9.9-py3-none-any.whl", build_wheel(fresh, "1.0")[1])
     (trusting.path / "requirements.in").write_text(f"{cp.ALPHA}==1.0\n{fresh} @ {url}\n")
-    err = cp.ok(trusting.compile("--no-interaction"))
+    err = cp.ok(trusting.compile("-v", "--no-interaction"))
     assert f"{fresh} 9.9 trusted on first use" in err
 
 
@@ -458,7 +458,7 @@ def test_poetry_trusts_a_url_dependency_of_a_new_project_as_the_version_its_meta
     dist = PGAMMA.replace("-", "_")
     url = _poetry_serve(index, f"{dist}-9.9-py3-none-any.whl", build_wheel(PGAMMA, "1.0", marker="url")[1])
     _depend(poetry_trusting, PALPHA, f"{PGAMMA} @ {url}")
-    done = poetry_trusting.ok("lock", "-n")
+    done = poetry_trusting.ok("lock", "-n", "-v")
     assert f"{PGAMMA} 1 trusted on first use" in done.output
     assert (
         f'[projects.{PGAMMA}."1"]' in poetry_trusting.ledger_text()

@@ -301,7 +301,7 @@ def test_the_wrapper_still_trusts_a_local_version_no_trusted_version_shares_on_f
     (compiled.path / "requirements.in").write_text(f"{cp.ALPHA}\n")
     cp.ok(compiled.compile())
     compiled.index.add(cp.ALPHA, "1.1+local", *build_wheel(cp.ALPHA, "1.1+local"))
-    err = cp.ok(compiled.compile("-U"))
+    err = cp.ok(compiled.compile("-v", "-U"))
     assert f"{cp.ALPHA} 1.1+local trusted on first use" in err
 
 

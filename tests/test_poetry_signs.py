@@ -126,7 +126,7 @@ def test_without_a_sign_a_new_version_is_still_trusted_on_first_use(
 ) -> None:
     for wheel in (build_wheel(ALPHA, "2.0"), build_wheel(ALPHA, "2.0", python_tag="py2.py3")):
         index.add(ALPHA, "2.0", *wheel, upload_time=T0)
-    done = project.ok("update", ALPHA, "-n")
+    done = project.ok("update", ALPHA, "-n", "-v")
     assert f"{ALPHA} 2 trusted on first use" in done.output
 
 
