@@ -74,7 +74,7 @@ def test_first_lock_creates_the_ledger(index: PackageIndex, tmp_path: Path) -> N
     publish_base(index)
     project = make_project(tmp_path, index.url, [ALPHA])
     done = project.ok("lock", "-n")
-    assert "trusted on first use" in done.output
+    assert "on first use (" in done.output
     ledger = project.ledger_text()
     assert '[projects.pwguard-alpha."1"]' in ledger
     assert 'how = "first-use"' in ledger

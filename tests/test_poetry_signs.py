@@ -116,7 +116,7 @@ def test_a_warning_sign_makes_a_new_version_a_question(
     assert done.code == 1, done.output
     assert "Traceback" not in done.output
     assert words in done.output
-    assert "trusted on first use" not in done.output
+    assert "on first use" not in done.output
     assert done.approve_command == APPROVE_2
     assert project.snapshot() == before
 
