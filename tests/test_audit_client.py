@@ -104,7 +104,12 @@ def test_unreachable_index(replay: ReplayIndex) -> None:
     pin(replay.url, "pwdemo-alpha")
     code, out, err = run("audit", "--index-url", dead_url())
     assert_tool_error(
-        code, err, "pwdemo-alpha 1: http://127.0.0.1:", "cannot connect", "could not be audited"
+        code,
+        err,
+        "index http://127.0.0.1:",
+        "(pwdemo-alpha 1)",
+        "cannot connect: connection refused",
+        "could not be audited",
     )
     assert "could not audit everything" in out
 

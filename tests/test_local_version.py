@@ -263,7 +263,7 @@ def _trust_pin(project: cp.Project, spelling: str) -> None:
     """ALPHA served and pinned as `==SPELLING`, then trusted on first use by a real run."""
     project.index.add(cp.ALPHA, spelling, *build_wheel(cp.ALPHA, spelling, marker="honest"))
     (project.path / "requirements.in").write_text(f"{cp.ALPHA}=={spelling}\n")
-    assert "trusted on first use" in cp.ok(project.compile())
+    assert "on first use (" in cp.ok(project.compile())
 
 
 @pytest.mark.e2e
@@ -280,7 +280,7 @@ def test_the_wrapper_asks_before_a_local_version_takes_a_trusted_pin(
     for mode in (("-U",), ("-P", cp.ALPHA)):
         err = cp.ok(compiled.compile(*mode), 1)
         assert "local version: a pin ==1 takes it too" in err
-        assert "trusted on first use" not in err
+        assert "on first use" not in err
         assert unbound(err.rstrip().splitlines()[-1].strip()) == cp.approve_line(compiled, canonical)
         assert compiled.state() == before, f"{mode} wrote something"
         assert cp.sha256(evil[1]) not in compiled.ledger.read_text()
@@ -301,7 +301,7 @@ def test_the_wrapper_still_trusts_a_local_version_no_trusted_version_shares_on_f
     (compiled.path / "requirements.in").write_text(f"{cp.ALPHA}\n")
     cp.ok(compiled.compile())
     compiled.index.add(cp.ALPHA, "1.1+local", *build_wheel(cp.ALPHA, "1.1+local"))
-    err = cp.ok(compiled.compile("-U"))
+    err = cp.ok(compiled.compile("-v", "-U"))
     assert f"{cp.ALPHA} 1.1+local trusted on first use" in err
 
 
@@ -379,7 +379,7 @@ def test_poetry_asks_before_a_local_version_takes_a_trusted_pin(
         return
     assert done.code == 1, done.output
     assert "local version: a pin ==1 takes it too" in done.output
-    assert "trusted on first use" not in done.output
+    assert "on first use" not in done.output
     assert done.approve_command == f"poetry pinwarden approve {ALPHA}=={canonical_version(local)}"
     assert pinned.snapshot() == before
     assert pinned.installed_marker() in ("original", "second")

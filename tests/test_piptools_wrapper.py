@@ -52,7 +52,8 @@ def project(tmp_path: Path) -> Iterator[Project]:
 
 def test_first_run_records_the_ledger_with_filenames(project: Project) -> None:
     err = ok(project.compile())
-    assert f"{ALPHA} 1 trusted on first use" in err
+    assert "pinwarden: trusted 2 new versions on first use (pinwarden-ledger.toml)" in err
+    assert f"{ALPHA} 1 trusted on first use" not in err  # the per-version lines are -v's
     assert "2 pins, all trusted; wrote requirements.txt" in err
     ledger = project.ledger.read_text()
     for filename, data in (WHEEL, SDIST, BETA_WHEEL):
@@ -78,7 +79,7 @@ def test_a_run_in_process_spawns_a_fresh_runner(project: Project, monkeypatch: p
     args = ["pip-compile", "-q", "-i", project.index.url, "requirements.in"]
     out, err = io.StringIO(), io.StringIO()
     assert main(args, out, err) == 0, err.getvalue()
-    assert f"{ALPHA} 1 trusted on first use" in err.getvalue()
+    assert "trusted 2 new versions on first use" in err.getvalue()
     assert sha256(WHEEL[1]) in project.output.read_text()
     err = io.StringIO()
     assert main(args, out, err) == 0, err.getvalue()
@@ -256,7 +257,7 @@ def test_version_bump_is_trusted_on_first_use_and_a_downgrade_to_changed_files_i
 ) -> None:
     ok(project.compile())
     add_version(project.index)
-    err = ok(project.compile("-P", ALPHA))
+    err = ok(project.compile("-v", "-P", ALPHA))
     assert f"{ALPHA} 1.1 trusted on first use" in err
     assert f"{ALPHA}==1.1" in project.output.read_text()
     ledger = project.ledger.read_text()

@@ -466,7 +466,7 @@ def swapped(index: LyingIndex, tmp_path_factory: pytest.TempPathFactory) -> Call
                 index.add(name, "1.0", filename, data)
             root = tmp_path_factory.mktemp(shape)
             project = make_project(root, index.url, [name])
-            assert "trusted on first use" in project.ok("lock", "-n").output
+            assert "on first use (" in project.ok("lock", "-n").output
             marker = root / "BUILT"
             SHAPES[shape].swap(index, name, files, marker)
             made[shape] = Swapped(name, project, marker)

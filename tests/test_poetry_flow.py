@@ -98,7 +98,7 @@ def test_a_new_version_is_trusted_on_first_use_and_recorded(warden: Warden) -> N
     warden.commit(review, recorder.hooks(), lambda: written.append(warden.store.exists()))
     assert written == [True]  # the ledger is saved before the lock is written
     assert warden.trusted().get(DEMO, "1.0") is not None
-    assert any("trusted on first use" in line for line in recorder.said)
+    assert any("trusted 1 new version on first use" in line for line in recorder.said)
 
 
 def test_first_use_ask_needs_approval(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_first_lock_creates_the_ledger(index: PackageIndex, tmp_path: Path) -> N
     publish_base(index)
     project = make_project(tmp_path, index.url, [ALPHA])
     done = project.ok("lock", "-n")
-    assert "trusted on first use" in done.output
+    assert "on first use (" in done.output
     ledger = project.ledger_text()
     assert '[projects.pwguard-alpha."1"]' in ledger
     assert 'how = "first-use"' in ledger
@@ -216,7 +216,7 @@ def test_upgrade_is_first_use_and_a_later_downgrade_to_changed_files_is_caught(
     index: PackageIndex, project: Project
 ) -> None:
     index.add(ALPHA, "2.0", *build_wheel(ALPHA, "2.0", marker="two"))
-    done = project.ok("update", ALPHA, "-n")
+    done = project.ok("update", ALPHA, "-n", "-v")
     assert f"{ALPHA} 2 trusted on first use" in done.output
     ledger = project.ledger_text()
     assert f'[projects.{ALPHA}."1"]' in ledger  # the old version stays, like go.sum

@@ -42,6 +42,10 @@ class RunReport:
     indexes: tuple[str, ...] = ()  # the index URLs pip used, in pip's order
     no_index: bool = False
     stripped: tuple[str, ...] = ()  # NAME==VERSION pins re-hashed because the ledger no longer trusts them
+    verbosity: int = 0  # pip-compile's -v count minus its -q count
+    # pip-compile did not echo its output (it does at verbosity 0 and up): the wrapper echoes what it
+    # writes, and nothing of a refused result.
+    echo_held: bool = False
     informational: bool = False  # --help or --version: pip-compile printed it, nothing else to do
     error: str | None = None  # a one-line reason the run could not happen
     mismatches: tuple[Mismatch, ...] = field(default_factory=tuple)

@@ -80,7 +80,11 @@ def _run(args: list[str], reporter: _Reporter) -> int:
     split = split_args(args, value_options(cli))
     finders: list[Any] = []
     try:
-        with cli.make_context(PROG, list(split.compile_args)) as ctx, _finders_kept(finders):
+        with (
+            cli.make_context(PROG, list(split.compile_args)) as ctx,
+            _finders_kept(finders),
+            _echo_held(reporter),
+        ):
             _prepare(ctx, split, reporter)
             cli.invoke(ctx)
     except (click.exceptions.Exit, click.ClickException, click.Abort, InstallationError) as exc:
@@ -114,6 +118,33 @@ def _finders_kept(finders: list[Any]) -> Iterator[None]:
         yield
     finally:
         setattr(compile_module, "PyPIRepository", made)  # noqa: B010
+
+
+@contextlib.contextmanager
+def _echo_held(reporter: _Reporter) -> Iterator[None]:
+    """pip-compile echoes every line it writes to stderr (pip-tools 7.x `_FileLineWriter`): a result
+    pinwarden then refuses would be shown as if written. The echo is held back here, and the
+    wrapper echoes what it really writes. A pip-tools without that class keeps its own echo."""
+    from piptools import writer as writer_module
+
+    made = getattr(writer_module, "_FileLineWriter", None)
+    if made is None:
+        yield
+        return
+
+    class Quiet(made):  # type: ignore[misc, valid-type]
+        def __call__(self, line: str) -> None:
+            from click import unstyle
+
+            self.dst_file.write(unstyle(line))
+            self.dst_file.write("\n")
+
+    setattr(writer_module, "_FileLineWriter", Quiet)  # noqa: B010
+    reporter.update(echo_held=True)
+    try:
+        yield
+    finally:
+        setattr(writer_module, "_FileLineWriter", made)  # noqa: B010
 
 
 def _report_indexes_used(finders: list[Any], reporter: _Reporter) -> None:
@@ -171,6 +202,7 @@ def _prepare(ctx: click.Context, split: SplitArgs, reporter: _Reporter) -> None:
         first_use=settings.first_use,
         audit=split.audit,
         dry_run=bool(ctx.params.get("dry_run")),
+        verbosity=int(ctx.params.get("verbose") or 0) - int(ctx.params.get("quiet") or 0),
         no_interaction=split.no_interaction,
         indexes=indexes,
         no_index=no_index,

@@ -34,6 +34,7 @@ from ..shared.errors import InputError, PinwardenError
 from ..shared.ledger import Ledger
 from ..shared.locks.requirements import parse_requirements
 from ..shared.model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind, normalize_name
+from ..shared.notices import first_use_lines, shown_path
 from ..shared.render import findings_text
 from ..shared.store import (
     LedgerStore,
@@ -148,6 +149,7 @@ class Session:
         self.output = report.output or STDOUT
         self.label = "(standard output)" if self.output == STDOUT else self.output
         self.store = LedgerStore(Path(report.ledger or "pinwarden-ledger.toml"))
+        self.ledger_shown = shown_path(self.store.path, Path.cwd())
 
     def say(self, text: str) -> None:
         self.err.write(text if text.endswith("\n") else text + "\n")
@@ -237,7 +239,7 @@ class Session:
                 exam, the_plan, known = self._current(exam, the_plan, decisions, earlier)
                 if known is not None:
                     return self._record(exam, the_plan, known, out)
-            self.say(f"pinwarden: {self.store.path} changed while this run waited; asking again")
+            self.say(f"pinwarden: {self.ledger_shown} changed while this run waited; asking again")
             fresh = self._decide(exam, the_plan, stdin, earlier)
             if fresh is None:
                 return EXIT_REFUSED
@@ -291,7 +293,13 @@ class Session:
             return None
         return keep_hashes(text, lambda key, digest: key not in kept or str(digest) in kept[key])
 
+    def _echo(self, text: str) -> None:
+        """What pip-compile would have echoed at its default verbosity: the result, once accepted."""
+        if self.report.echo_held and self.report.verbosity >= 0:
+            self.err.write(text if text.endswith("\n") or not text else text + "\n")
+
     def _write(self, text: str, out: TextIO) -> bool:
+        self._echo(text)
         if self.output == STDOUT:
             out.write(text)
             out.flush()
@@ -304,8 +312,8 @@ class Session:
         return True
 
     def _summary(self, the_plan: Plan, decisions: Decisions, written: bool, pins: int) -> None:
-        for name, version in the_plan.first_use:
-            self.say(f"pinwarden: {name} {version} trusted on first use (recorded in {self.store.path})")
+        for line in first_use_lines(the_plan.first_use, self.ledger_shown, verbose=self.report.verbosity > 0):
+            self.say(line)
         for note in the_plan.notes:  # information: benign signs, reported, never asked about
             self.say(f"pinwarden: {note.project} {note.version}: {note.detail}")
         if decisions.approved:
@@ -373,10 +381,12 @@ class Session:
             )
         if the_plan.questions:
             return self._refuse(exam, "the index now serves files the ledger does not trust")
-        self.say(f"pinwarden: every pinned file is trusted; nothing was written ({self.store.path})")
+        self.say(f"pinwarden: every pinned file is trusted; nothing was written ({self.ledger_shown})")
         return EXIT_OK
 
     def _dry_run(self, exam: Examination, the_plan: Plan) -> int:
+        if self.report.echo_held:  # pip-compile's --dry-run shows the result at any verbosity
+            self.err.write(exam.text if exam.text.endswith("\n") else exam.text + "\n")
         if the_plan.first_use:
             self.say(f"pinwarden: dry run: would trust on first use: {_versions(the_plan.first_use)}")
         if the_plan.questions:
@@ -390,7 +400,7 @@ class Session:
     def _findings(self, findings: tuple[Finding, ...], exam: Examination | None = None) -> str:
         return findings_text(
             findings,
-            ledger_path=str(self.store.path),
+            ledger_path=self.ledger_shown,
             approve_prefix="pinwarden approve",
             lock_args=self._approve_suffix(),
             advice=self._direct_url_advice(findings, exam),

@@ -40,6 +40,7 @@ from ..shared.model import (
     TrustHow,
     hash_sort_key,
 )
+from ..shared.notices import first_use_lines, shown_path
 from ..shared.render import findings_text, short
 from ..shared.store import (
     LedgerStore,
@@ -91,6 +92,8 @@ class Hooks:
     # project -> every file its source's page lists (upload times, yanks), None if not at hand:
     # the warning signs of new versions and new files are read from it.
     index_files: IndexFiles = _no_index
+    # Poetry's -v: one line per version trusted on first use, not only the summary.
+    verbose: bool = False
 
 
 class Refused(PinwardenError):
@@ -163,6 +166,7 @@ class Warden:
 
     def __init__(self, project_dir: Path, lock_path: Path, *, ledger: Path | None = None) -> None:
         settings, base = load_settings(project_dir)
+        self.project_dir = project_dir
         self.lock_path = lock_path
         self.store = LedgerStore(ledger_path(ledger, settings, base, [lock_path]))
         self.first_use = settings.first_use
@@ -225,7 +229,7 @@ class Warden:
             asked = [f for q in open_questions for f in q.findings]
             report = findings_text(
                 asked,
-                ledger_path=str(self.store.path),
+                ledger_path=shown_path(self.store.path, self.project_dir),
                 # Installing from the lock: what to approve is what the lock holds, not the index.
                 approve_prefix=APPROVE_PREFIX if writes else f"{APPROVE_PREFIX} --from-lock",
                 # From the sources: only what this report showed may be recorded.
@@ -256,8 +260,9 @@ class Warden:
                 if notice:
                     hooks.say(notice)
             write_lock()
-        for name, version in review.plan.first_use:
-            hooks.say(f"pinwarden: {name} {version} trusted on first use (recorded in {self.store.path})")
+        shown = shown_path(self.store.path, self.project_dir)
+        for line in first_use_lines(review.plan.first_use, shown, verbose=hooks.verbose):
+            hooks.say(line)
         for note in review.plan.notes:  # information: benign signs, reported, never asked about
             hooks.say(f"pinwarden: {note.project} {note.version}: {note.detail}")
         for (name, version), filename, digest in review.verified:

@@ -219,20 +219,38 @@ class PoetryFetcher:
         self.requests = 0
         self._lock = threading.Lock()
         self._fallback: Authenticator | None = None
+        from ..shared.index.client import Reachability
+
+        self._reach = Reachability()
 
     def fetch_page(self, index: str, name: str) -> PageResult:
+        from ..shared.index.client import project_url
+        from ..shared.index.pages import Failed
+        from ..shared.index.sources import redact_url
+
+        url = project_url(index, name)
+        down = self._reach.before(index)
+        if down is not None:  # known unreachable: not asked again for every project
+            return Failed(index=down.index, url=redact_url(url), reason=down.reason, unreachable=True)
+        result: PageResult | None = None
+        try:
+            result = self._fetch_page(index, url)
+        finally:
+            self._reach.after(index, result)
+        return result
+
+    def _fetch_page(self, index: str, url: str) -> PageResult:
         from ..shared.index.client import (
             PAGE_HEADERS,
             PAGE_TIME_FACTOR,
             page_too_slow,
-            project_url,
             read_page,
+            unreachable_reason,
         )
         from ..shared.index.download import TooSlow, close_response, send_within
         from ..shared.index.pages import Failed
         from ..shared.index.sources import redact_url
 
-        url = project_url(index, name)
         send = partial(
             self._session(index).get,
             url,
@@ -248,7 +266,9 @@ class PoetryFetcher:
         except TooSlow:
             return Failed(index=redact_url(index), url=redact_url(url), reason=page_too_slow(total))
         except Exception as exc:  # Poetry raises its own errors once its retries are spent
-            return Failed(index=redact_url(index), url=redact_url(url), reason=_poetry_reason(exc))
+            down = unreachable_reason(exc)
+            reason = down or _poetry_reason(exc)
+            return Failed(index=redact_url(index), url=redact_url(url), reason=reason, unreachable=bool(down))
         with response:
             return read_page(response, url, index, timeout=self.timeout, retries=None, started=started)
 

@@ -29,6 +29,7 @@ def hooks_for(io: IO, verify: Verify, yanked: Yanked, index_files: IndexFiles | 
         say=partial(say, io),
         verify=verify,
         yanked=yanked,
+        verbose=io.is_verbose(),
     )
     return hooks if index_files is None else replace(hooks, index_files=index_files)
 

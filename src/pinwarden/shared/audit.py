@@ -62,6 +62,30 @@ class AuditResult:
     errors: tuple[str, ...]
     baseline: Baseline
     recorded: tuple[Key, ...] = field(default=())  # versions whose baseline was (re)written
+    not_audited: int = 0  # locked versions an index failed for (errors holds one line per index down)
+
+
+UNREACHABLE_HINT = "check the index URL (the lock's source, or --index-url), the network and any proxy"
+SHOWN_VERSIONS = 3  # an unreachable index's line names this many of the versions it left unaudited
+
+
+MAX_EVIDENCE_ITEMS = 10  # a list in a finding's evidence; a wheel-rich version has over a hundred files
+
+
+def bounded(key: str, items: Sequence[str]) -> dict[str, object]:
+    """A list of evidence cut to MAX_EVIDENCE_ITEMS, with `<key>_total` when it was cut: JSON
+    readers get what to look at, not every wheel of a release."""
+    if len(items) <= MAX_EVIDENCE_ITEMS:
+        return {key: list(items)}
+    return {key: list(items[:MAX_EVIDENCE_ITEMS]), f"{key}_total": len(items)}
+
+
+def _unreachable(index: str, why: str, keys: Sequence[Key]) -> str:
+    """One line per unreachable index: the cause, how many versions it left, and what to check."""
+    names = ", ".join(f"{name} {version}" for name, version in sorted(keys)[:SHOWN_VERSIONS])
+    more = f" and {len(keys) - SHOWN_VERSIONS} more" if len(keys) > SHOWN_VERSIONS else ""
+    count = "1 locked version" if len(keys) == 1 else f"{len(keys)} locked versions"
+    return f"index {index} is unreachable ({why}): {count} not audited ({names}{more}); {UNREACHABLE_HINT}"
 
 
 def audit(
@@ -69,20 +93,27 @@ def audit(
 ) -> AuditResult:
     findings: set[Finding] = set(compare(ledger, (s.release for s in subjects)))
     errors: list[str] = []
+    down: dict[str, tuple[str, list[Key]]] = {}  # unreachable index -> (why, versions not audited)
     recorded: dict[Key, SeenRelease] = {}
     for key, group in _by_version(subjects).items():
         subject = group[0]
         if subject.observed.failures:
-            errors.extend(f"{key[0]} {key[1]}: {failure}" for failure in subject.observed.failures)
+            for failure in subject.observed.failures:
+                if failure.unreachable:
+                    down.setdefault(failure.index, (failure.reason, []))[1].append(key)
+                else:
+                    errors.append(f"{key[0]} {key[1]}: {failure}")
             continue
         found, seen = _audit_version(ledger, baseline, subject, _lockfiles(group), settings)
         findings.update(found)
         if seen is not None:
             recorded[key] = seen
     findings.update(_recreated(ledger, subjects))
+    errors += [_unreachable(index, why, keys) for index, (why, keys) in down.items()]
     return AuditResult(
         findings=tuple(sorted(findings, key=Finding.sort_key)),
         errors=tuple(dict.fromkeys(errors)),
+        not_audited=len({k for k, g in _by_version(subjects).items() if g[0].observed.failures}),
         baseline=baseline.with_releases(recorded.values()),
         recorded=tuple(recorded),
     )
@@ -248,7 +279,7 @@ def _gone(
         version=release.version,
         lockfile=lockfile,
         detail=f"the index no longer serves this {what}: deleted upstream, or the wrong index is asked",
-        evidence={"index": list(observed.indexes), "trusted_files": files},
+        evidence={"index": list(observed.indexes), **bounded("trusted_files", files)},
     )
 
 

@@ -87,7 +87,11 @@ def run_audit(
     served_by = _served_by(pages)
     subjects, download_errors = _complete_hashes(subjects, ledger, fetcher, jobs, served_by)
     result = audit(ledger, baseline, subjects, settings)
-    result = replace(result, errors=(*result.errors, *download_errors))
+    result = replace(
+        result,
+        errors=(*result.errors, *download_errors),
+        not_audited=result.not_audited + len(download_errors),
+    )
     written = False
     if result.recorded:
         with baselines.locked():
@@ -380,7 +384,7 @@ def _report(
     for error in result.errors:
         err.write(f"pinwarden: error: {error}\n")
     if result.errors:
-        err.write(f"pinwarden: error: {len(result.errors)} locked version(s) could not be audited\n")
+        err.write(f"pinwarden: error: {result.not_audited} locked version(s) could not be audited\n")
         return 2
     return 1 if any(f.blocking for f in result.findings) else 0  # information never fails it
 

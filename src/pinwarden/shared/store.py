@@ -143,7 +143,7 @@ def guarded_files(ledger: Path) -> tuple[Path, ...]:
     for spelling in dict.fromkeys((ledger, write_target_or_self(ledger))):
         for path in (spelling, _baseline_of(spelling)):
             for each in (path, write_target_or_self(path)):
-                found += [each, _lock_file(each)]
+                found += [each, _lock_file(each), lock_file_for(each)]
     return tuple(dict.fromkeys(found))
 
 
@@ -165,6 +165,68 @@ def write_target_or_self(path: Path) -> Path:
 
 def _lock_file(path: Path) -> Path:
     return path.with_name(f".{path.name}.lock")
+
+
+LOCKS_DIR = "pinwarden-locks"
+
+
+def lock_file_for(path: Path) -> Path:
+    """The lock file that serialises writers of `path`: inside the git directory of the work tree
+    holding the file (git never lists it), else beside it as a hidden file.
+
+    Every writer derives it from the file's real path (through symlinks), so every spelling of one
+    file shares one lock. The lock cannot be the file itself: an atomic write replaces its inode.
+    """
+    real = Path(os.path.realpath(path))
+    for directory in real.parents:
+        dotgit = directory / ".git"
+        if os.path.lexists(dotgit):
+            git_dir = _git_dir(dotgit)
+            if git_dir is None:
+                break
+            import hashlib
+
+            where = hashlib.sha256(real.relative_to(directory).as_posix().encode("utf-8")).hexdigest()
+            return git_dir / LOCKS_DIR / f"{real.name}.{where[:16]}.lock"
+    return _lock_file(path)
+
+
+def _git_dir(dotgit: Path) -> Path | None:
+    """A work tree's git directory: `.git` itself, or where a `.git` file (a linked work tree, a
+    submodule) points; None when it is neither (then the lock stays beside the file)."""
+    if dotgit.is_dir():
+        return dotgit
+    try:
+        text = dotgit.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    target = Path(text.removeprefix("gitdir:").strip())
+    target = target if target.is_absolute() else dotgit.parent / target
+    return target if target.is_dir() else None
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, what: str, shown: Path) -> Iterator[None]:
+    """Hold the cross-process lock of `path` (see lock_file_for); it stays behind when released
+    (removing it would race with the next waiter)."""
+    from filelock import FileLock, Timeout
+
+    lock_path = lock_file_for(path)
+    try:
+        lock_path.parent.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise PinwardenError(f"{lock_path.parent}: cannot create a lock directory: {exc.strerror}") from None
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+    except Timeout:
+        raise PinwardenError(f"{shown}: another pinwarden holds the {what} lock") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def refuse_guarded_output(output: Path, ledger: Path) -> None:
@@ -301,25 +363,15 @@ class LedgerStore:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[LedgerStore]:
-        from filelock import FileLock, Timeout
-
         target = self.target
         if not target.parent.is_dir():
             raise PinwardenError(f"{target.parent}: no such directory for the ledger")
         # A ledger that cannot be read is refused before the lock file is created: bad input
         # leaves the project exactly as it was.
         self.load()
-        # Beside the file written (a symlinked ledger's target), so every writer of that file
-        # shares it. Hidden: it stays behind (removing it would race with the next waiter).
-        lock = FileLock(str(_lock_file(target)))
-        try:
-            lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
-        except Timeout:
-            raise PinwardenError(f"{self.path}: another pinwarden holds the ledger lock") from None
-        try:
+        # The lock of the file written (a symlinked ledger's target): every writer of it shares it.
+        with file_lock(target, "ledger", self.path):
             yield self
-        finally:
-            lock.release()
 
 
 class BaselineStore:
@@ -346,14 +398,5 @@ class BaselineStore:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[BaselineStore]:
-        from filelock import FileLock, Timeout
-
-        lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")))
-        try:
-            lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
-        except Timeout:
-            raise PinwardenError(f"{self.path}: another pinwarden holds the baseline lock") from None
-        try:
+        with file_lock(self.path, "baseline", self.path):
             yield self
-        finally:
-            lock.release()

@@ -100,6 +100,7 @@ class HttpClient:
         self._count_lock = threading.Lock()
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
+        self._reach = Reachability()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -117,12 +118,24 @@ class HttpClient:
 
     def fetch_page(self, index: str, name: str) -> PageResult:
         """One project page; never raises for what the index does (see pages.py). The request and
-        the body take at most PAGE_TIME_FACTOR timeouts in all."""
-        from .download import TooSlow, close_response, send_within
-
+        the body take at most PAGE_TIME_FACTOR timeouts in all. The first request to an index goes
+        alone; once an index is known unreachable, it is not asked again."""
         url = project_url(index, name)
         if url.startswith("file:"):
             return _file_page(redact_url(index), url)
+        down = self._reach.before(index)
+        if down is not None:  # known unreachable: no 20 seconds of retries per project
+            return Failed(index=down.index, url=redact_url(url), reason=down.reason, unreachable=True)
+        result: PageResult | None = None
+        try:
+            result = self._fetch_page(index, url)
+        finally:
+            self._reach.after(index, result)
+        return result
+
+    def _fetch_page(self, index: str, url: str) -> PageResult:
+        from .download import TooSlow, close_response, send_within
+
         total, started = self.settings.timeout * PAGE_TIME_FACTOR, time.monotonic()
         try:
             response = send_within(
@@ -132,7 +145,9 @@ class HttpClient:
             self._forget_session(cached=True)
             return Failed(index=redact_url(index), url=redact_url(url), reason=page_too_slow(total))
         except _network_errors() as exc:
-            return Failed(index=redact_url(index), url=redact_url(url), reason=_reason(exc))
+            down = unreachable_reason(exc)
+            reason = down or _reason(exc)
+            return Failed(index=redact_url(index), url=redact_url(url), reason=reason, unreachable=bool(down))
         with response:
             return read_page(
                 response,
@@ -375,15 +390,97 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, UnicodeError):  # its text may quote a character of the password
         return "credentials that are not latin-1 text, which HTTP basic auth needs"
     text = str(exc)
-    if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
-        return "timed out"
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS error"
+    if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
+        return "cannot connect: timed out" if _connect_failed(exc) else "timed out"
     if isinstance(exc, requests.exceptions.RetryError):
         return "too many retries"
     if isinstance(exc, requests.ConnectionError):
-        return "cannot connect"
+        cause = _connect_cause(exc)
+        return f"cannot connect: {cause}" if cause else "cannot connect"
     return type(exc).__name__
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it wraps: requests and urllib3 nest the socket's error in args, `reason`,
+    `__cause__` and `__context__`."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 20:
+        each = todo.pop()
+        if any(each is s for s in seen):
+            continue
+        seen.append(each)
+        wrapped = [*each.args, getattr(each, "reason", None), each.__cause__, each.__context__]
+        todo += [w for w in wrapped if isinstance(w, BaseException)]
+    return seen
+
+
+def _connect_cause(exc: BaseException) -> str | None:
+    """Why no connection was made, as a person fixes it; None when it is not known."""
+    import socket
+    import ssl
+
+    causes = _causes(exc)
+    if any(isinstance(c, socket.gaierror) or type(c).__name__ == "NameResolutionError" for c in causes):
+        return "the host name does not resolve (DNS)"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "connection refused (nothing listens at that address and port)"
+    if any(isinstance(c, ssl.SSLError) for c in causes):
+        return "TLS error"
+    if any(isinstance(c, (OSError, TimeoutError)) and "timed out" in str(c).lower() for c in causes):
+        return "timed out"
+    if any(type(c).__name__ == "NewConnectionError" for c in causes):
+        return "no connection could be made"
+    return None
+
+
+_CONNECT_ERRORS = ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError", "ConnectTimeout")
+
+
+def _connect_failed(exc: BaseException) -> bool:
+    """By class name: Poetry's errors wrap requests' and urllib3's, which are imported lazily."""
+    return any(type(c).__name__ in _CONNECT_ERRORS for c in _causes(exc))
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """`cannot connect: <why>` when no connection could be made at all (not a page that failed on a
+    working connection), else None. Shared with the Poetry plugin, whose errors wrap requests'."""
+    import ssl
+
+    causes = _causes(exc)
+    tls = any(isinstance(c, ssl.SSLError) or type(c).__name__ == "SSLError" for c in causes)
+    refused = any(isinstance(c, ConnectionRefusedError) for c in causes)
+    if not (tls or refused or _connect_failed(exc)):
+        return None
+    return f"cannot connect: {_connect_cause(exc) or 'no connection could be made'}"
+
+
+class Reachability:
+    """Per index: the first page request goes alone, the others wait for its answer; once an index
+    could not be connected to, every later request for it answers that at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first: dict[str, threading.Event] = {}
+        self._down: dict[str, Failed] = {}
+
+    def before(self, index: str) -> Failed | None:
+        with self._lock:
+            event = self._first.get(index)
+            if event is None:
+                self._first[index] = threading.Event()
+                return None
+        event.wait()
+        with self._lock:
+            return self._down.get(index)
+
+    def after(self, index: str, result: PageResult | None) -> None:
+        with self._lock:
+            if isinstance(result, Failed) and result.unreachable:
+                self._down.setdefault(index, result)
+            self._first[index].set()
 
 
 def _malformed(exc: InputError, url: str) -> str:

@@ -35,6 +35,9 @@ class Failed:
     index: str
     url: str
     reason: str
+    # No connection could be made (the host does not resolve, refused, a connect timeout, TLS):
+    # the index is down or misnamed, so one line per index says it, not one per version.
+    unreachable: bool = False
 
     def __str__(self) -> str:
         return f"{self.url}: {self.reason}"
