@@ -69,7 +69,7 @@ def test_init_never_overrides_existing_trust(project: Path, monkeypatch: pytest.
     (project / "poetry.lock").write_text(lock_text(changed, OTHER))
     code, out, _ = run(project, "init", monkeypatch=monkeypatch)
     assert code == 1
-    assert "never overrides" in out and out.endswith("\n  pinwarden approve demo==1\n")
+    assert "never overrides" in out and out.endswith('\n  pinwarden approve demo==1 --reason "WHY"\n')
     assert (project / "pinwarden-ledger.toml").read_bytes() == before
 
 

@@ -339,3 +339,26 @@ def test_version_gone_advice_offers_the_relock_too(adopted: PackageIndex) -> Non
     _, out, _ = run("audit")
     assert f'pinwarden acknowledge {BETA}==2 --reason "WHY"' in out
     assert "  or: pinwarden pip-compile" in out
+
+
+def test_acknowledgments_round_trip_and_malformed_ones_are_refused() -> None:
+    from pinwarden.shared.acknowledge import Acknowledgment, Subject
+    from pinwarden.shared.baseline import Baseline, dumps
+    from pinwarden.shared.errors import InputError
+    from pinwarden.shared.model import NormalizedName
+
+    ack = Acknowledgment(
+        project=NormalizedName("demo"),
+        version="1",
+        by='Jane "J" Doe <jane@example.com>',
+        at="2026-11-26T09:00:00Z",
+        reason="needed; see #12",
+        subjects=(Subject("version-gone"), Subject("yanked", "demo-1.0.tar.gz")),
+    )
+    text = dumps(Baseline().with_acknowledgment(ack))
+    assert loads(text).acknowledged == (ack,)
+    for bad in ('reason = ""', 'project = "Demo"', "findings = []"):
+        key = bad.split(" =")[0]
+        broken = "\n".join(bad if line.startswith(f"{key} =") else line for line in text.splitlines())
+        with pytest.raises(InputError):
+            loads(broken)

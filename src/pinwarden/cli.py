@@ -413,6 +413,7 @@ def _say_notice(out: TextIO, path: Path) -> None:
 
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    from .shared.auditing import audit_advice
     from .shared.render import findings_text
     from .shared.trust import adopt_new
 
@@ -430,6 +431,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
                     ledger_path=str(ctx.ledger.path),
                     approve_prefix=f"{args.prog} approve",
                     lock_args=ctx.lock_args(),
+                    advice=audit_advice(conflicts, args.prog, ctx.lock_args()),
                 )
             )
             return EXIT_FINDINGS
