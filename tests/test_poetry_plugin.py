@@ -280,7 +280,9 @@ def test_a_lock_written_without_plugins_is_caught_by_check_and_install(
 
     done = project.poetry("pinwarden", "check")
     assert done.code == 1
-    assert APPROVE_ALPHA in [unbound(line.strip()) for line in done.output.splitlines()]
+    assert f"poetry pinwarden approve {ALPHA}==1" in [
+        unbound(line.strip()) for line in done.output.splitlines()
+    ]
     findings = json.loads(project.poetry("pinwarden", "check", "--format", "json").stdout)["findings"]
     assert {f["kind"] for f in findings} == {"new-file", "build-tag"}
 
