@@ -494,13 +494,14 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
                 f"instead, add --from-index"
             )
         chosen.extend(matches)
+    earlier = ctx.ledger.load()  # a malformed ledger stops here, before anything is printed
     # Shown before anything is recorded: what is about to be trusted, and where it came from.
     for release in chosen:
         out.write(f"pinwarden: {release.name}=={release.version} from {release.lockfile} (the lock):\n")
         out.writelines(f"  {f.filename or '(no filename)'}  {f.hash}\n" for f in release.files)
         if release.source_identity:
             out.write(f"  {release.source_identity}\n")
-    changed = _changes(compare(ctx.ledger.load(), chosen))
+    changed = _changes(compare(earlier, chosen))
     reason = args.reason or (_confirm_change(args, changed, out) if changed else None)
     if changed and not reason:
         return EXIT_FINDINGS
