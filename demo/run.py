@@ -257,7 +257,17 @@ def poetry_plugin_story(demo: Demo) -> None:
             "A person approves",
             "through the project's own Poetry sources; the ledger records the approval and its reason.",
         )
-        poetry(demo, work, "pinwarden", "approve", f"{SHOUT}==1.0", "--reason", "demo: reviewed", expect=0)
+        poetry(
+            demo,
+            work,
+            "pinwarden",
+            "approve",
+            "--from-index",
+            f"{SHOUT}==1.0",
+            "--reason",
+            "demo: reviewed",
+            expect=0,
+        )
         demo.pinwarden(work, "check", expect=0)
         expect('how = "approval"' in ledger.read_text(), "no approval recorded")
 

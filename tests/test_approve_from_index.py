@@ -73,7 +73,7 @@ def test_a_changed_and_a_deleted_file_replace_the_trusted_state(index: PackageIn
     assert code == 1
     assert f"{SDIST[0]} is trusted as {sha256(SDIST[1])} but is served now as {sha256(REPLACED)}" in out
     assert (in_tmp / "pinwarden-ledger.toml").read_bytes() == before
-    code, out, _ = approve("--from-index", index.url, f"{NAME}==1.0", "--replace")
+    code, out, _ = approve("--from-index", index.url, f"{NAME}==1.0", "--replace", "--reason", "rebuilt")
     assert code == 0
     assert f"{NAME}==1.0: approved 2 change(s)" in out
     ledger = (in_tmp / "pinwarden-ledger.toml").read_text()

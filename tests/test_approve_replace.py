@@ -208,7 +208,9 @@ def test_a_bound_changed_file_still_needs_replace(index: PackageIndex, in_tmp: P
     swap_sdist(index, SDIST[0])
     code, _, _ = approve(f"{NAME}==1.0", "--from-index", index.url, "--hash", digest(SWAPPED))
     assert code == 1
-    code, _, _ = approve(f"{NAME}==1.0", "--from-index", index.url, "--hash", digest(SWAPPED), "--replace")
+    code, _, _ = approve(
+        f"{NAME}==1.0", "--from-index", index.url, "--hash", digest(SWAPPED), "--replace", "--reason", "x"
+    )
     assert code == 0
     assert trusted_digests(ledger)[SDIST[0]] == {digest(SWAPPED)}
 

@@ -192,8 +192,9 @@ def test_text_report_explains_each_sign_in_one_sentence(adopted: PackageIndex) -
         assert (
             f"  warning     {A_TAGGED}: late upload: added 395.5 days after the version's first file" in out
         )
-    assert f"  pinwarden approve {ALPHA}==1 --from-index" in out
-    assert "  pinwarden audit --update-baseline" in out
+    changed = f"--hash {sha256(build_sdist(ALPHA, '1.0', marker='evil')[1])} --replace"
+    assert f'  pinwarden approve {ALPHA}==1 --from-index {changed} --reason "WHY"' in out
+    assert f'  pinwarden acknowledge {ALPHA}==1 --reason "WHY"' in out
 
 
 def test_json_carries_the_evidence(adopted: PackageIndex) -> None:

@@ -105,3 +105,26 @@ def test_every_problem_is_reported_with_where(text: str, where: str) -> None:
         loads(text, "pinwarden-baseline.toml")
     assert where in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_compacting_keeps_every_acknowledgment() -> None:
+    """An audit saves the compacted baseline: a person's acknowledgment must survive it (found when
+    the smaller baseline and `pinwarden acknowledge` were merged)."""
+    from pinwarden.shared.acknowledge import Acknowledgment, Subject
+    from pinwarden.shared.baseline import compact
+    from pinwarden.shared.ledger import Ledger
+
+    name = NormalizedName("demo")
+    seen = SeenRelease(name=name, version="1", seen="2026-11-25T03:00:00Z", files=())
+    acknowledged = Acknowledgment(
+        project=name,
+        version="1",
+        by="t",
+        at="2026-11-26T09:00:00Z",
+        reason="known",
+        subjects=(Subject(kind="yanked", file="demo-1.tar.gz"),),
+    )
+    baseline = Baseline({seen.key: seen}, (acknowledged,))
+    compacted = compact(baseline, Ledger())
+    assert compacted.acknowledged == (acknowledged,)
+    assert loads(dumps(compacted)).acknowledged == (acknowledged,)

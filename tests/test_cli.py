@@ -69,7 +69,7 @@ def test_init_never_overrides_existing_trust(project: Path, monkeypatch: pytest.
     (project / "poetry.lock").write_text(lock_text(changed, OTHER))
     code, out, _ = run(project, "init", monkeypatch=monkeypatch)
     assert code == 1
-    assert "never overrides" in out and out.endswith("\n  pinwarden approve demo==1\n")
+    assert "never overrides" in out and out.endswith('\n  pinwarden approve demo==1 --reason "WHY"\n')
     assert (project / "pinwarden-ledger.toml").read_bytes() == before
 
 
@@ -85,7 +85,7 @@ def test_check_text_report_says_what_and_what_next(project: Path, monkeypatch: p
     assert "WARNING: THE CONTENT OF A TRUSTED FILE HAS CHANGED!" in out
     assert f"trusted sha256:{HEX[2]}" in out and f"locked  sha256:{HEX[9]}" in out
     assert "build tag 1" in out
-    assert out.rstrip().endswith("pinwarden approve demo==1")
+    assert out.rstrip().endswith('pinwarden approve demo==1 --reason "WHY"')
 
 
 def test_check_json_has_the_documented_fields(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

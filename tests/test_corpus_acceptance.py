@@ -179,5 +179,6 @@ def test_init_check_and_every_tampering(lock: Path, tmp_path: Path) -> None:
         for wanted in expected(kind, target, poetry):
             assert f"{wanted[1]} {wanted[2]}  ({name})" in output
             assert f"  {TEXT_LABEL[wanted[0]]:<11} {wanted[3] or ''}" in output, (kind, output)
-            assert output.rstrip().endswith(f"pinwarden approve {wanted[1]}=={wanted[2]} {name}")
+            reason = ' --reason "WHY"' if wanted[0] == "changed-file" else ""  # issue 11
+            assert output.rstrip().endswith(f"pinwarden approve {wanted[1]}=={wanted[2]} {name}{reason}")
     assert (tmp_path / "pinwarden-ledger.toml").read_bytes() == ledger_bytes, "check must never write"

@@ -26,6 +26,9 @@ def test_the_demo_tells_its_story(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [line.strip() for line in done.stdout.splitlines()]
-    assert any(line.startswith("poetry pinwarden approve pwdemo-shout==1 --hash sha256:") for line in lines)
+    assert any(
+        line.startswith("poetry pinwarden approve --from-index pwdemo-shout==1 --hash sha256:")
+        for line in lines
+    )
     assert any(line.startswith("pinwarden approve pwdemo-greeter==1 --from-index ") for line in lines)
     assert "demo finished: every step behaved as expected." in done.stdout

@@ -380,7 +380,9 @@ def test_poetry_asks_before_a_local_version_takes_a_trusted_pin(
     assert done.code == 1, done.output
     assert "local version: a pin ==1 takes it too" in done.output
     assert "on first use" not in done.output
-    assert done.approve_command == f"poetry pinwarden approve {ALPHA}=={canonical_version(local)}"
+    assert (
+        done.approve_command == f"poetry pinwarden approve --from-index {ALPHA}=={canonical_version(local)}"
+    )
     assert pinned.snapshot() == before
     assert pinned.installed_marker() in ("original", "second")
     assert sha256(evil[1]) not in pinned.ledger_text()

@@ -128,7 +128,9 @@ def test_poetry_plugin_from_the_wheel(
     index.add(NAME, "1.0", *build_wheel(NAME, "1.0", build_tag=1, marker="late"))
     cold = {**env, "POETRY_CACHE_DIR": str(tmp_path / "cold-cache")}
     output = run([poetry, "lock", "-n"], cold, cwd=project, code=1)
-    assert f"poetry pinwarden approve {NAME}==1" in [unbound(line.strip()) for line in output.splitlines()]
+    assert f"poetry pinwarden approve --from-index {NAME}==1" in [
+        unbound(line.strip()) for line in output.splitlines()
+    ]
     assert (project / "poetry.lock").read_bytes() == lock
 
 

@@ -93,7 +93,7 @@ def approved_files(project: Project) -> set[str]:
 
 
 def approve(project: Project, spec: str = f"{NAME}==1.0") -> tuple[int, str]:
-    done = project.poetry("pinwarden", "approve", spec)
+    done = project.poetry("pinwarden", "approve", "--from-index", spec)
     assert "Traceback" not in done.output
     return done.code, done.output
 

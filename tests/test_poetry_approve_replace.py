@@ -64,8 +64,8 @@ def test_the_printed_command_records_only_what_the_refusal_showed(
     refused = project.poetry("lock", "--regenerate")
     assert refused.code == 1, refused.output
     command = shlex.split(refused.last_line)
-    assert command[:4] == ["poetry", "pinwarden", "approve", f"{NAME}==1"]
-    assert command[4:] == ["--hash", sha256(NEW_WHEEL[1])]
+    assert command[:5] == ["poetry", "pinwarden", "approve", "--from-index", f"{NAME}==1"]
+    assert command[5:] == ["--hash", sha256(NEW_WHEEL[1])]
     swap_sdist(index, spelling)  # after the person read the report, before they approve
     done = project.poetry(*command[1:])
     assert done.code == 0, done.output
@@ -82,13 +82,15 @@ def test_an_unbound_approval_refuses_a_swap_without_replace(
 ) -> None:
     swap_sdist(index, spelling)
     before = project.ledger.read_bytes()
-    done = project.poetry("pinwarden", "approve", f"{NAME}==1.0")
+    done = project.poetry("pinwarden", "approve", "--from-index", f"{NAME}==1.0")
     assert done.code == 1, done.output
     assert (
         f"{spelling} is trusted as {sha256(SDIST[1])} but is served now as {sha256(SWAPPED)}" in done.output
     )
     assert project.ledger.read_bytes() == before
-    done = project.poetry("pinwarden", "approve", f"{NAME}==1.0", "--replace", "--reason", "rebuilt")
+    done = project.poetry(
+        "pinwarden", "approve", "--from-index", f"{NAME}==1.0", "--replace", "--reason", "rebuilt"
+    )
     assert done.code == 0, done.output
     assert sha256(SWAPPED) in trusted(project)[spelling]
 

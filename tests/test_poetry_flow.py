@@ -109,7 +109,7 @@ def test_first_use_ask_needs_approval(tmp_path: Path) -> None:
     assert refused.value.keys == ((DEMO, "1"),)
     # Bound to what the report showed: every file the new version's lock pins.
     digests = " ".join(f"--hash {d}" for d in sorted(str(f.hash) for f in ORIGINAL.files))
-    assert refused.value.report.rstrip().endswith(f"poetry pinwarden approve demo==1 {digests}")
+    assert refused.value.report.rstrip().endswith(f"poetry pinwarden approve --from-index demo==1 {digests}")
 
 
 def test_nobody_at_the_terminal_is_a_refusal_that_names_the_approve_command(warden: Warden) -> None:
@@ -117,7 +117,10 @@ def test_nobody_at_the_terminal_is_a_refusal_that_names_the_approve_command(ward
     with pytest.raises(Refused) as refused:
         warden.review([WITH_LATE], Recorder().hooks(), writes=True)
     assert "NEW FILE" in refused.value.report
-    assert unbound(refused.value.report.splitlines()[-1].strip()) == "poetry pinwarden approve demo==1"
+    assert (
+        unbound(refused.value.report.splitlines()[-1].strip())
+        == "poetry pinwarden approve --from-index demo==1"
+    )
     assert "nothing was written or installed" in str(refused.value)
 
 
@@ -125,7 +128,7 @@ def test_an_install_from_the_lock_refuses_even_with_a_person(warden: Warden) -> 
     trust(warden, ORIGINAL)
     with pytest.raises(Refused, match="without pinwarden") as refused:
         warden.review([WITH_LATE], Recorder([Choice.APPROVE]).hooks(), writes=False)
-    assert refused.value.report.rstrip().endswith("poetry pinwarden approve --from-lock demo==1")
+    assert refused.value.report.rstrip().endswith("poetry pinwarden approve demo==1")
 
 
 def test_approve_records_the_new_file(warden: Warden) -> None:
@@ -234,7 +237,10 @@ def test_with_nobody_at_the_terminal_the_second_time_anything_more_is_refused(
         with pytest.raises(Refused) as refused:
             warden.review([mutated(second)], Recorder().hooks(), writes=True)
         assert refused.value.keys == ((DEMO, "1"),), (sorted(first), sorted(second))
-        assert unbound(refused.value.report.rstrip().splitlines()[-1]) == "poetry pinwarden approve demo==1"
+        assert (
+            unbound(refused.value.report.rstrip().splitlines()[-1])
+            == "poetry pinwarden approve --from-index demo==1"
+        )
 
 
 def test_a_wider_answer_given_later_covers_the_narrower_state_again(warden: Warden) -> None:

@@ -194,5 +194,5 @@ def test_a_plugin_command_calling_lock_is_guarded(
         tester = run("relock --no-cache")
     assert tester.status_code == 1
     last = tester.io.fetch_error().rstrip().splitlines()[-1]
-    assert unbound(last) == "poetry pinwarden approve pwguard-nested==1"
+    assert unbound(last) == "poetry pinwarden approve --from-index pwguard-nested==1"
     assert (project / "poetry.lock").read_bytes() == lock

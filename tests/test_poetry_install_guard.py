@@ -139,7 +139,7 @@ def test_an_edited_lock_installs_nothing(
     assert "Traceback" not in done.output
     assert words in done.output
     assert "nothing was installed" in done.output
-    assert done.approve_command == f"poetry pinwarden approve --from-lock {ALPHA}=={version}"
+    assert done.approve_command == f"poetry pinwarden approve {ALPHA}=={version}"
     assert project.snapshot() == before
     assert project.installed_marker() is None
 

@@ -194,16 +194,16 @@ def test_first_use_ask_makes_a_new_version_need_approval(index: PackageIndex, pr
     done = project.poetry("add", GAMMA, "-n")
     assert done.code == 1
     assert "NEW VERSION" in done.output
-    assert done.approve_command == f"poetry pinwarden approve {GAMMA}==1"
+    assert done.approve_command == f"poetry pinwarden approve --from-index {GAMMA}==1"
     assert project.snapshot() == before
 
-    project.ok("pinwarden", "approve", f"{GAMMA}==1.0")
+    project.ok("pinwarden", "approve", "--from-index", f"{GAMMA}==1.0")
     project.ok("add", GAMMA, "-n")
     assert f'[projects.{GAMMA}."1"]' in project.ledger_text()
 
 
 def test_approve_of_a_version_no_source_has_fails_cleanly(project: Project) -> None:
-    done = project.poetry("pinwarden", "approve", f"{ALPHA}==9.9")
+    done = project.poetry("pinwarden", "approve", "--from-index", f"{ALPHA}==9.9")
     assert done.code == 2
     assert "not on this project's sources" in done.stderr
     assert "Traceback" not in done.output
@@ -280,7 +280,9 @@ def test_a_lock_written_without_plugins_is_caught_by_check_and_install(
 
     done = project.poetry("pinwarden", "check")
     assert done.code == 1
-    assert APPROVE_ALPHA in [unbound(line.strip()) for line in done.output.splitlines()]
+    assert f"poetry pinwarden approve {ALPHA}==1" in [
+        unbound(line.strip()) for line in done.output.splitlines()
+    ]
     findings = json.loads(project.poetry("pinwarden", "check", "--format", "json").stdout)["findings"]
     assert {f["kind"] for f in findings} == {"new-file", "build-tag"}
 
@@ -289,7 +291,7 @@ def test_a_lock_written_without_plugins_is_caught_by_check_and_install(
     done = project.poetry("install", "-n")
     assert done.code == 1
     assert "Was the lock written without pinwarden" in done.output
-    assert done.approve_command == f"poetry pinwarden approve --from-lock {ALPHA}==1"
+    assert done.approve_command == f"poetry pinwarden approve {ALPHA}==1"
     assert project.installed() == {}
 
     # A reviewed lock change is approved as it stands, as `pinwarden approve` does.

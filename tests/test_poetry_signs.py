@@ -28,7 +28,7 @@ from tests.support.index import PackageIndex, build_sdist, build_wheel
 
 pytestmark = pytest.mark.e2e
 T0, LATE = "2024-01-01T00:00:00Z", "2024-09-01T00:00:00Z"
-APPROVE_2 = f"poetry pinwarden approve {ALPHA}==2"
+APPROVE_2 = f"poetry pinwarden approve --from-index {ALPHA}==2"
 
 
 def late_sdist(index: PackageIndex) -> None:

@@ -289,7 +289,7 @@ def test_check_reports_a_resourced_version(
     assert "now comes from a local directory or git commit the ledger never" in out
     assert f"now {'a local directory' if source == 'directory' else 'a git commit'} that no hash pins" in out
     assert "MISSING" not in out
-    assert out.rstrip().endswith("pinwarden approve demo==1")
+    assert out.rstrip().endswith('pinwarden approve demo==1 --reason "WHY"')  # a changed source
     code, out, _ = cli(tmp_path, monkeypatch, "check", "--format", "json")
     findings = json.loads(out)["findings"]
     assert code == 1 and [f["kind"] for f in findings] == ["changed-file"]
@@ -377,8 +377,8 @@ def test_poetry_refuses_a_version_resourced_to_a_directory(
     assert "CHANGED" in done.output and "MISSING" not in done.output
     trusted_as = f"trusted as hashed files from {index.url.rstrip('/')}"  # as the lock names the source
     assert f"now a local directory that no hash pins; {trusted_as}" in done.output, done.output
-    from_lock = "--from-lock " if command != "lock" else ""
-    assert done.approve_command == f"poetry pinwarden approve {from_lock}{ALPHA}==1"
+    from_index = "--from-index " if command == "lock" else ""  # a blocked lock was not written
+    assert done.approve_command == f"poetry pinwarden approve {from_index}{ALPHA}==1"
     assert project.snapshot() == before
     assert project.installed_marker() == marker
 

@@ -118,7 +118,7 @@ def test_a_listed_hash_of_other_bytes_is_refused_and_never_trusted(
         assert project.snapshot() == before
 
     # The approval asks the source too: the bytes do not give the listed hash, nothing is recorded.
-    done = project.poetry("pinwarden", "approve", f"{ALPHA}==1.0")
+    done = project.poetry("pinwarden", "approve", "--from-index", f"{ALPHA}==1.0")
     assert done.code != 0, done.output
     assert "nothing was recorded" in done.output and "Traceback" not in done.output
     assert project.snapshot() == before

@@ -240,6 +240,7 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
         "index the lock names for the project, else the --index-url of the requirements files, "
         "else Poetry's sources, else pip's configuration, else PyPI); repeat for several indexes",
     )
+    add_acknowledge_parser(sub, common, locks)
     audit = sub.add_parser(
         "audit",
         parents=[common, locks],
@@ -322,6 +323,37 @@ def _add_accept_first_use(sub: Any, common: argparse.ArgumentParser, locks: argp
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     bot_command.add_arguments(parser)
+
+
+def add_acknowledge_parser(sub: Any, common: argparse.ArgumentParser, locks: argparse.ArgumentParser) -> None:
+    acknowledge = sub.add_parser(
+        "acknowledge",
+        parents=[common],
+        help="record that what the audit reports about NAME==VERSION upstream is known",
+        description="Ask the indexes about NAME==VERSION now, and record the findings that are facts "
+        "of the index (yanked, version-gone, project-gone, missing-file, new-file and its signs, "
+        "project-recreated) as acknowledged: who (git's user.name, else $USER), when and why, in the "
+        "audit baseline beside the ledger. Later audits leave exactly those findings out; anything "
+        "new about the version is reported. Nothing is trusted: check and installs never read it. "
+        "A changed trusted file is never acknowledged (approve it with --reason, or not at all).",
+        epilog="exit codes: 0 acknowledged, 1 nothing to acknowledge (what ends the other findings "
+        "is printed), 2 error (bad arguments, an index that cannot be asked; nothing is written)",
+    )
+    acknowledge.add_argument(
+        "items",
+        nargs="+",
+        metavar="NAME==VERSION|LOCK",
+        help="versions to acknowledge, then locks (default locks: poetry.lock and requirements files here)",
+    )
+    acknowledge.add_argument(
+        "--reason", required=True, help="why the facts are accepted (required; recorded)"
+    )
+    acknowledge.add_argument(
+        "--index-url", metavar="URL", help="ask this index instead of those the locks name (as audit)"
+    )
+    acknowledge.add_argument(
+        "--extra-index-url", action="append", default=[], metavar="URL", help="ask this index too"
+    )
 
 
 def add_audit_options(parser: argparse.ArgumentParser) -> None:
@@ -472,9 +504,13 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     findings = compare(ctx.ledger.load(), ctx.releases)
     where = _location(args, ctx)
     refused = where.outside is not None and not args.allow_outside_ledger
+    from .shared.auditing import audit_advice, finding_resolutions
+
     if args.format == "json":
+        resolve = finding_resolutions(findings, args.prog, ctx.lock_args())
         out.write(
-            findings_json(findings, ledger=str(ctx.ledger.path), ledger_location=where.as_json()) + "\n"
+            findings_json(findings, resolve, ledger=str(ctx.ledger.path), ledger_location=where.as_json())
+            + "\n"
         )
         return EXIT_FINDINGS if findings or refused else EXIT_OK
     out.writelines(f"{line}\n" for line in where.lines(args.allow_outside_ledger))
@@ -485,6 +521,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
                 ledger_path=str(ctx.ledger.path),
                 approve_prefix=f"{args.prog} approve",
                 lock_args=ctx.lock_args(),
+                advice=audit_advice(findings, args.prog, ctx.lock_args()),
             )
         )
     else:
@@ -567,6 +604,7 @@ def _say_notice(out: TextIO, path: Path) -> None:
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
     from .shared.adoption import date_adoption
+    from .shared.auditing import audit_advice
     from .shared.render import findings_text
     from .shared.trust import adopt_new
 
@@ -587,6 +625,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
                     ledger_path=str(ctx.ledger.path),
                     approve_prefix=f"{args.prog} approve",
                     lock_args=ctx.lock_args(),
+                    advice=audit_advice(conflicts, args.prog, ctx.lock_args()),
                 )
             )
             return EXIT_FINDINGS
@@ -650,12 +689,31 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
         matches = [r for r in ctx.releases if r.name == name and same_version(r.version, version)]
         if not matches:
             where = ", ".join(lock.path for lock in ctx.locks)
-            raise PinwardenError(f"{name}=={version} is not pinned in {where}")
+            raise PinwardenError(
+                f"{name}=={version} is not pinned in {where}; to trust what the index serves now "
+                f"instead, add --from-index"
+            )
         chosen.extend(matches)
+    earlier = ctx.ledger.load()  # a malformed ledger stops here, before anything is printed
+    # Shown before anything is recorded: what is about to be trusted, and where it came from.
+    for release in chosen:
+        out.write(f"pinwarden: {release.name}=={release.version} from {release.lockfile} (the lock):\n")
+        out.writelines(f"  {f.filename or '(no filename)'}  {f.hash}\n" for f in release.files)
+        if release.source_identity:
+            out.write(f"  {release.source_identity}\n")
+    changed = _changes(compare(earlier, chosen))
+    reason = args.reason or (_confirm_change(args, changed, out) if changed else None)
+    if changed and not reason:
+        return EXIT_FINDINGS
     with ctx.ledger.locked():
         ledger = ctx.ledger.load()
         before = compare(ledger, chosen)
-        ctx.ledger.save(record(ledger, chosen, how=TrustHow.APPROVAL, at=utc_now(), reason=args.reason))
+        if not args.reason and not _changes(before) <= changed:
+            out.write(
+                "pinwarden: the ledger changed meanwhile; nothing was recorded, run the command again\n"
+            )
+            return EXIT_FINDINGS
+        ctx.ledger.save(record(ledger, chosen, how=TrustHow.APPROVAL, at=utc_now(), reason=reason))
     _report_approval(out, specs, before, ctx.ledger.path)
     return EXIT_OK
 
@@ -692,6 +750,13 @@ def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
             out.writelines(f"  {f.filename}  {f.hash}\n" for f in release.files)
             out.flush()
             chosen.append(release)
+    pre = judge(store.load(), chosen, args.hashes)
+    swaps = {(s.filename, str(s.served)) for s in pre.swaps}
+    reason = args.reason
+    if swaps and not pre.refusal(replace_allowed=args.replace) and not reason:
+        reason = _confirm_change(args, frozenset(swaps), out)
+        if not reason:
+            return EXIT_FINDINGS
     with store.locked():
         ledger = store.load()
         judged = judge(ledger, chosen, args.hashes)
@@ -699,10 +764,56 @@ def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
         if refusal:
             out.writelines(line + "\n" for line in refusal)
             return EXIT_FINDINGS
+        if not args.reason and not {(s.filename, str(s.served)) for s in judged.swaps} <= swaps:
+            out.write(
+                "pinwarden: the ledger changed meanwhile; nothing was recorded, run the command again\n"
+            )
+            return EXIT_FINDINGS
         before = compare(ledger, judged.releases)
-        store.save(record(ledger, judged.releases, how=TrustHow.APPROVAL, at=utc_now(), reason=args.reason))
+        store.save(record(ledger, judged.releases, how=TrustHow.APPROVAL, at=utc_now(), reason=reason))
     _report_approval(out, specs, before, store.path)
     return EXIT_OK
+
+
+def _changes(findings: Iterable[Finding]) -> frozenset[tuple[str | None, str | None]]:
+    """Trusted files whose bytes an approval would replace (the gravest finding)."""
+    return frozenset((f.filename, f.hash) for f in findings if f.kind is FindingKind.CHANGED_FILE)
+
+
+def _confirm_change(
+    args: argparse.Namespace, changed: frozenset[tuple[str | None, str | None]], out: TextIO
+) -> str | None:
+    """New bytes under a trusted name need a reason: asked at a terminal, else the approval is
+    refused with the command to run (exit 1). Returns the reason, None when refused."""
+    import shlex
+
+    out.write(
+        "pinwarden: this approval REPLACES the trusted bytes of "
+        + ", ".join(sorted(str(name) for name, _ in changed))
+        + " (the content of a trusted file changed)\n"
+    )
+    command = f'{args.prog} {shlex.join(args.argv)} --reason "WHY"'
+    if not (sys.stdin.isatty() and _isatty(out)):
+        out.write(f"pinwarden: nothing was recorded; say why the new bytes are expected:\n  {command}\n")
+        return None
+    out.write("pinwarden: why are the new bytes expected? (recorded; empty refuses): ")
+    out.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        answer = ""
+    reason = answer.strip()
+    if not reason or not reason.isprintable():
+        out.write("\npinwarden: no reason given; nothing was recorded\n")
+        return None
+    return reason
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _approval_locks(lock_paths: Sequence[Path]) -> list[LockFile]:
@@ -763,6 +874,33 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO, fetcher: Fetch
     )
     return audit_command(
         ctx.locks, ctx.ledger, command, out, err, fetcher=fetcher, late_upload_days=settings.late_upload_days
+    )
+
+
+def cmd_acknowledge(
+    args: argparse.Namespace, out: TextIO, err: TextIO, fetcher: Fetcher | None = None
+) -> int:
+    from .shared.auditing import AuditCommand, acknowledge_command
+
+    specs, lock_paths = _split_approve_items(args.items)
+    ctx = _context(args, lock_paths)
+    settings, _ = load_settings(Path.cwd())
+    command = AuditCommand(
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url),
+        prog=args.prog,
+        lock_args=ctx.lock_args(),
+    )
+    return acknowledge_command(
+        ctx.locks,
+        ctx.ledger,
+        command,
+        out,
+        err,
+        specs=[(normalize_name(n), v) for n, v in specs],
+        reason=args.reason,
+        fetcher=fetcher,
+        late_upload_days=settings.late_upload_days,
     )
 
 
@@ -891,8 +1029,11 @@ def run(
 
         return pip_compile_main(argv[1:], out, err)
     args = build_parser(prog).parse_args(argv)
+    args.argv = argv  # an approval refused for want of a reason prints the command again
     if args.command == "audit":  # the one command that reports progress and errors as it goes
         return cmd_audit(args, out, err, fetcher)
+    if args.command == "acknowledge":  # asks the indexes, as audit does
+        return cmd_acknowledge(args, out, err, fetcher)
     return COMMANDS[args.command](args, out)
 
 

@@ -34,7 +34,7 @@ LATE_WHEEL = build_wheel(ALPHA, "1.0", build_tag=1, marker="late")
 NEW_WHEEL = build_wheel(ALPHA, "1.0", python_tag="cp311", abi="cp311", platform="manylinux_2_17_x86_64")
 NEW_SDIST = build_sdist(ALPHA, "1.0", marker="late-sdist")
 EVIL_BYTES = build_wheel(ALPHA, "1.0", marker="replaced")[1]
-APPROVE_ALPHA = f"poetry pinwarden approve {ALPHA}==1"
+APPROVE_ALPHA = f"poetry pinwarden approve --from-index {ALPHA}==1"
 LEDGER = "pinwarden-ledger.toml"
 
 

@@ -44,8 +44,10 @@ def approve_from_sources(
     out: TextIO,
     bound: Sequence[FileHash] = (),
     replace_allowed: bool = False,
+    command: str = "poetry pinwarden approve --from-index ...",
 ) -> int:
-    """0 recorded; 1 refused (a bound digest not served, a trusted file swapped without --replace)."""
+    """0 recorded; 1 refused (a bound digest not served, a trusted file swapped without --replace,
+    or with it but without a reason). `command`: this command line, printed for a rerun."""
     specs, locks = _split_approve_items(items)
     if locks:
         raise PinwardenError(
@@ -59,13 +61,21 @@ def approve_from_sources(
     ]
     releases = [release for release, _ in fetched]
     for release, left_out in fetched:
-        out.write(f"pinwarden: {release.name}=={release.version} from {release.lockfile}:\n")
+        out.write(f"pinwarden: {release.name}=={release.version} from {release.lockfile} (the index):\n")
         out.writelines(f"  {f.filename}  {f.hash}\n" for f in release.files)
         out.writelines(f"  left out: {_shown(filename)} ({why})\n" for filename, why in left_out)
     with warden.store.locked():
         trusted = warden.trusted()
         judged = judge(trusted, releases, bound)
         refusal = judged.refusal(replace_allowed=replace_allowed)
+        if not refusal and judged.swaps and not reason:
+            # New bytes under a trusted name, the gravest finding: never recorded without a why.
+            refusal = [
+                "pinwarden: this approval REPLACES the trusted bytes of "
+                + ", ".join(sorted({s.filename for s in judged.swaps}))
+                + "; nothing was recorded; say why the new bytes are expected:",
+                f'  {command} --reason "WHY"',
+            ]
         if refusal:
             out.writelines(line + "\n" for line in refusal)
             return 1

@@ -2,11 +2,12 @@
 
 `poetry pinwarden` alone lists them. check, audit, init, show and diff run the CLI itself (same
 options, output and exit codes: 0 fine, 1 findings, 2 error) in the Poetry project's directory;
-their help is the CLI's (cli.command_help); audit asks the indexes through Poetry's own sources and
-authenticator. approve fetches the version's current files through the
-project's Poetry sources (what `pinwarden approve --from-index` does with plain index URLs), since a
-blocked `poetry lock` left poetry.lock unchanged; `--from-lock` approves what poetry.lock holds, as
-`pinwarden approve` does by default.
+their help is the CLI's (cli.command_help); audit and acknowledge ask the indexes through Poetry's own
+sources and authenticator. approve trusts what poetry.lock holds, as `pinwarden approve` does (one
+default for both: the bytes a reviewer sees in the lock's diff, offline); with `--from-index` it
+fetches the version's current files through the project's Poetry sources (what `pinwarden approve
+--from-index` does with plain index URLs), which is what a blocked `poetry lock` prints, since it
+left poetry.lock unchanged.
 """
 
 from __future__ import annotations
@@ -160,14 +161,14 @@ class DiffCommand(_CliCommand):
 
 class ApproveCommand(_CliCommand):
     name = "pinwarden approve"
-    description = "Trust a version's files as the project's sources serve them now."
+    description = "Trust what poetry.lock holds for NAME==VERSION (--from-index: what the sources serve)."
     arguments: ClassVar[list[Argument]] = [
-        argument("items", "NAME==VERSION to trust (with --from-lock, then lock files).", multiple=True)
+        argument("items", "NAME==VERSION to trust (then lock files, without --from-index).", multiple=True)
     ]
     options: ClassVar[list[Option]] = [
         option("reason", None, "Why this change is expected (kept in the ledger).", flag=False),
-        option("from-lock", None, "Trust what poetry.lock holds for the version instead."),
-        option("from-index", None, "Fetch from the project's Poetry sources (the default here)."),
+        option("from-lock", None, "Trust what poetry.lock holds (the default, as pinwarden approve)."),
+        option("from-index", None, "Trust what the project's Poetry sources serve now instead."),
         option(
             "hash",
             None,
@@ -179,14 +180,16 @@ class ApproveCommand(_CliCommand):
         _ledger_option(),
     ]
     cli_name = "approve"
-    help = """Fetches each version's current file list and hashes through the project's own Poetry
-sources (their credentials included), shows them, and records them in the ledger as approved.
-Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards.
+    help = """By default records what poetry.lock holds for each version (as <c1>pinwarden approve</>),
+and says so, listing the files and hashes. With <c1>--from-index</> it fetches each version's current
+files through the project's own Poetry sources (their credentials included), hashes the bytes, shows
+them and records them: what a blocked <c1>poetry lock</> prints, since it left poetry.lock unchanged;
+rerun the blocked command afterwards. A change to a trusted file's bytes needs <c1>--reason</>.
 
 """ + _exit_codes(
         "recorded, or already trusted",
-        "refused, nothing written (a --hash no longer served, a trusted file served with other "
-        "bytes without --replace)",
+        "refused, nothing recorded (a changed file without --reason, a --hash no longer served, a "
+        "trusted file served with other bytes without --replace)",
     )
 
     def handle(self) -> int:
@@ -195,13 +198,12 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards.
             message = "pinwarden: error: --from-lock or --from-index, not both\n"
             self.io.error_output.write(message, type=OutputType.RAW)
             return EXIT_ERROR
-        if self.option("from-lock") and (self.option("hash") or self.option("replace")):
-            message = "pinwarden: error: --hash and --replace go with the sources, not --from-lock\n"
-            self.io.error_output.write(message, type=OutputType.RAW)
-            return EXIT_ERROR
-        if self.option("from-lock"):
+        if not self.option("from-index"):
             reason = ["--reason", self.option("reason")] if self.option("reason") else []
-            return self.run_cli([*self.cli_argv(), *items, *reason])
+            bound = [w for digest in self.option("hash") or [] for w in ("--hash", digest)]
+            replace = ["--replace"] if self.option("replace") else []
+            # The CLI refuses --hash/--replace without --from-index, naming the flag to add.
+            return self.run_cli([*self.cli_argv(), *items, *reason, *bound, *replace])
         return self._from_sources(items)
 
     def _from_sources(self, items: list[str]) -> int:
@@ -221,6 +223,7 @@ Rerun the command pinwarden blocked (e.g. <c1>poetry lock</>) afterwards.
                 out=out,
                 bound=[bound_digest(text) for text in self.option("hash")],
                 replace_allowed=bool(self.option("replace")),
+                command=_command_line(items, self.option("hash"), bool(self.option("replace"))),
             )
         except (PinwardenError, InvalidValue) as error:
             self.io.error_output.write(f"pinwarden: error: {_masked(error)}\n", type=OutputType.RAW)
@@ -319,7 +322,46 @@ class NamespaceCommand(Command):
         )
 
 
+class AcknowledgeCommand(_CliCommand):
+    name = "pinwarden acknowledge"
+    description = "Record that what the audit reports about NAME==VERSION upstream is known."
+    arguments: ClassVar[list[Argument]] = [
+        argument("items", "NAME==VERSION to acknowledge, then lock files.", multiple=True)
+    ]
+    options: ClassVar[list[Option]] = [
+        option("reason", None, "Why the facts are accepted (required; recorded).", flag=False),
+        option("index-url", None, "Ask this index instead of those the locks name.", flag=False),
+        option("extra-index-url", None, "Ask this index too.", flag=False, multiple=True),
+        _ledger_option(),
+    ]
+    cli_name = "acknowledge"
+    help = """Asks the project's Poetry sources about each version now, and records the findings that are
+facts of the index (yanked, version-gone, project-gone, missing-file, new-file and its signs,
+project-recreated) as acknowledged, with who (git's user.name, else $USER), when and why, in the audit
+baseline beside the ledger. Later audits leave exactly those out; anything new is reported. Nothing is
+trusted.
+
+""" + _exit_codes("acknowledged", "nothing to acknowledge (what ends the other findings is printed)")
+
+    def cli_argv(self) -> list[str]:
+        argv = [*super().cli_argv(), *(i if "==" in i else _absolute(i) for i in self.argument("items"))]
+        if self.option("reason") is not None:
+            argv += ["--reason", self.option("reason")]
+        if self.option("index-url"):
+            argv += ["--index-url", self.option("index-url")]
+        for url in self.option("extra-index-url") or []:
+            argv += ["--extra-index-url", url]
+        return argv
+
+    def handle(self) -> int:
+        from .index import PoetryFetcher
+
+        fetcher = PoetryFetcher(self.poetry.pool, self.poetry.config, timeout=15.0)
+        return self.run_cli(self.cli_argv(), fetcher=fetcher)
+
+
 COMMANDS: dict[str, type[Command]] = {
+    "acknowledge": AcknowledgeCommand,
     "audit": AuditCommand,
     "check": CheckCommand,
     "approve": ApproveCommand,
@@ -327,6 +369,14 @@ COMMANDS: dict[str, type[Command]] = {
     "init": InitCommand,
     "show": ShowCommand,
 }
+
+
+def _command_line(items: list[str], hashes: list[str], replace: bool) -> str:
+    import shlex
+
+    words = [*PROG.split(), "approve", "--from-index", *items]
+    words += [w for digest in hashes for w in ("--hash", digest)] + (["--replace"] if replace else [])
+    return shlex.join(words)
 
 
 def _absolute(path: str) -> str:

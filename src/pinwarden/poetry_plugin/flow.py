@@ -230,8 +230,9 @@ class Warden:
             report = findings_text(
                 asked,
                 ledger_path=shown_path(self.store.path, self.project_dir),
-                # Installing from the lock: what to approve is what the lock holds, not the index.
-                approve_prefix=APPROVE_PREFIX if writes else f"{APPROVE_PREFIX} --from-lock",
+                # A blocked lock was not written: what to approve is what the sources serve. Installing
+                # from the lock: what it holds (approve's default).
+                approve_prefix=f"{APPROVE_PREFIX} --from-index" if writes else APPROVE_PREFIX,
                 # From the sources: only what this report showed may be recorded.
                 bindings=bindings(asked, releases) if writes else None,
             )

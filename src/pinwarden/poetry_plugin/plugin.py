@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from poetry.console.commands.command import Command
     from poetry.poetry import Poetry
 
-COMMAND_NAMES = ("check", "audit", "approve", "diff", "init", "show")
+COMMAND_NAMES = ("check", "audit", "approve", "diff", "init", "show", "acknowledge")
 # Poetry configures each command's installer in its own COMMAND listeners at priority 0; ours must
 # run after them to guard that installer.
 LISTENER_PRIORITY = -10

@@ -12,7 +12,8 @@ The first audit of a version has no baseline to compare with: a served file the 
 trust is taken as left out of the lock on purpose (requires-python, --only-binary, yanked) and
 recorded quietly, unless the index says it was uploaded after the version was last trusted, which
 the lock could not have left out on purpose. Files reported stay out of the recorded baseline, so
-they stay reported until someone approves them or acknowledges them (`--update-baseline`).
+they stay reported until someone approves them or acknowledges them (`pinwarden acknowledge`,
+`--update-baseline`); acknowledged findings (acknowledge.py) are left out until something new happens.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from . import signs
+from .acknowledge import covered
 from .baseline import Baseline, SeenFile, SeenRelease
 from .compare import compare
 from .filenames import parse_filename, same_version
@@ -110,6 +112,8 @@ def audit(
             recorded[key] = seen
     findings.update(_recreated(ledger, subjects))
     errors += [_unreachable(index, why, keys) for index, (why, keys) in down.items()]
+    # What a person acknowledged (`pinwarden acknowledge`) is left out; anything new is not.
+    findings = {f for f in findings if not covered(f, baseline.acknowledged)}
     return AuditResult(
         findings=tuple(sorted(findings, key=Finding.sort_key)),
         errors=tuple(dict.fromkeys(errors)),
@@ -402,7 +406,24 @@ def _new_file_detail(version: _Version, file: IndexFile) -> str:
         return "uploaded after this version was trusted; the ledger does not trust it"
     if version.seen.file(file.filename) is not None:
         return f"served with other bytes than when the audit first saw it ({version.seen.seen})"
+    if _held_back(version, file):
+        return (
+            f"uploaded after this version was trusted; reported since the audit first looked "
+            f"({version.seen.seen}); the ledger does not trust it"
+        )
     return f"not served when the audit first looked ({version.seen.seen}); the ledger does not trust it"
+
+
+def _held_back(version: _Version, file: IndexFile) -> bool:
+    """Served when the audit first looked, and left out of its baseline then as new: uploaded after
+    the version's trust and before that look (a file not in the baseline and uploaded earlier than
+    the trust would have been recorded, had it been served)."""
+    assert version.seen is not None and version.trusted is not None
+    uploaded, looked = signs.parse_time(file.upload_time), signs.parse_time(version.seen.seen)
+    if uploaded is None or looked is None:
+        return False
+    times = [t for e in version.trusted.history if (t := signs.parse_time(e.at)) and t <= looked]
+    return bool(times) and max(times) < uploaded <= looked
 
 
 def _file_evidence(version: _Version, file: IndexFile) -> dict[str, object]:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from .audit import AuditResult, AuditSettings, Subject, audit
 from .baseline import BASELINE_FILENAME, compact
@@ -31,8 +31,11 @@ from .index.sources import (
     target_of,
 )
 from .ledger import Ledger
-from .model import FileHash, Finding, FindingKind, LockedRelease, LockFile, NormalizedName
+from .model import FileHash, Finding, LockedRelease, LockFile, NormalizedName
 from .store import BaselineStore, LedgerStore, read_text
+
+if TYPE_CHECKING:
+    from .resolve import Resolution
 
 MAX_JOBS = 256  # urllib3 fills a connection pool slot by slot: a huge --jobs would never start
 MAX_TIMEOUT = 3600.0
@@ -296,6 +299,21 @@ def audit_command(
     late_upload_days: int = 14,
 ) -> int:
     """Exit 0 when nothing changed upstream, 1 with findings, 2 when an index could not be audited."""
+    outcome, requests = _audited(
+        locks, store, command, err, fetcher=fetcher, late_upload_days=late_upload_days
+    )
+    return _report(outcome, store, command, out, err, requests=requests)
+
+
+def _audited(
+    locks: Sequence[LockFile],
+    store: LedgerStore,
+    command: AuditCommand,
+    err: TextIO,
+    *,
+    fetcher: Fetcher | None,
+    late_upload_days: int,
+) -> tuple[AuditOutcome, int]:
     from .index.client import ClientSettings, HttpClient, usable_cache_dir
     from .progress import ProgressLine
     from .store import utc_now
@@ -330,7 +348,80 @@ def audit_command(
         progress.close()
         if owned and isinstance(client, HttpClient):
             client.close()
-    return _report(outcome, store, command, out, err, requests=client.requests)
+    return outcome, client.requests
+
+
+def acknowledge_command(
+    locks: Sequence[LockFile],
+    store: LedgerStore,
+    command: AuditCommand,
+    out: TextIO,
+    err: TextIO,
+    *,
+    specs: Sequence[tuple[NormalizedName, str]],
+    reason: str,
+    fetcher: Fetcher | None = None,
+    late_upload_days: int = 14,
+    project_dir: Path | None = None,
+) -> int:
+    """`acknowledge NAME==VERSION --reason TEXT`: audit those versions now, and record their findings
+    that are facts of the index (acknowledge.py) as known, with who, when and why. 0 recorded,
+    1 nothing to acknowledge (what else ends the findings is printed), 2 error."""
+    from .acknowledge import acknowledge, acknowledgeable, who
+    from .filenames import same_version
+    from .resolve import advice_lines
+    from .store import utc_now
+
+    if not reason.strip():
+        raise PinwardenError("--reason must say why (it is recorded with the acknowledgment)")
+    chosen: list[LockFile] = []
+    keys: list[tuple[NormalizedName, str]] = []
+    for name, version in specs:
+        matches = [
+            r for lock in locks for r in lock.releases if r.name == name and same_version(r.version, version)
+        ]
+        if not matches:
+            where = ", ".join(lock.path for lock in locks)
+            raise PinwardenError(f"{name}=={version} is not pinned in {where}")
+        keys.append(matches[0].key)
+    wanted = set(keys)
+    chosen = [replace(lock, releases=tuple(r for r in lock.releases if r.key in wanted)) for lock in locks]
+    person = who(project_dir or Path.cwd())  # before any request: fail early
+    outcome, _ = _audited(chosen, store, command, err, fetcher=fetcher, late_upload_days=late_upload_days)
+    result = outcome.result
+    for error in result.errors:
+        err.write(f"pinwarden: error: {error}\n")
+    if result.errors:
+        err.write("pinwarden: error: the index could not be asked; nothing was acknowledged\n")
+        return 2
+    at = utc_now()
+    records = [a for key in keys if (a := acknowledge(result.findings, key, by=person, at=at, reason=reason))]
+    if records:
+        baselines = BaselineStore(outcome.baseline_path)
+        with baselines.locked():
+            current = baselines.load()
+            for record in records:
+                current = current.with_acknowledgment(record)
+            baselines.save(current)
+    for record in records:
+        out.write(f"pinwarden: {record.project}=={record.version}: acknowledged by {person} ({at}):\n")
+        out.writelines(
+            f"  {s.kind:<13} {s.file or ''}{'  ' + s.hash if s.hash else ''}\n".replace(" \n", "\n")
+            for s in record.subjects
+        )
+    for key in keys:
+        if not any(r.key == key for r in records):
+            out.write(f"pinwarden: {key[0]}=={key[1]}: nothing the index reports to acknowledge\n")
+    rest = [f for f in result.findings if f.key in wanted and not acknowledgeable(f)]
+    if rest:
+        table = finding_resolutions(rest, command.prog, command.lock_args)
+        out.write("pinwarden: not ended by an acknowledgment:\n")
+        out.writelines(f"  {f.kind.value:<13} {f.project} {f.version} {f.filename or ''}\n" for f in rest)
+        out.writelines(line + "\n" for line in advice_lines(rest, table)[1:])
+    if records:
+        out.write(f"pinwarden: recorded in {outcome.baseline_path} (commit it; it grants no trust)\n")
+        return 0
+    return 1
 
 
 def _report(
@@ -349,6 +440,7 @@ def _report(
         out.write(
             findings_json(
                 result.findings,
+                finding_resolutions(result.findings, command.prog, command.lock_args),
                 errors=list(result.errors),
                 ledger=str(store.path),
                 baseline=str(outcome.baseline_path),
@@ -390,29 +482,35 @@ def _report(
 
 
 def audit_advice(findings: Sequence[Finding], prog: str, lock_args: str) -> list[str]:
-    """What to run next: approve from the index what changed upstream, from the lock what it holds."""
-    from .approval import bindings
-    from .compare import untrusted_keys
+    """What to run next, per finding kind: the command that ends it (resolve.py)."""
+    from .resolve import advice_lines
 
-    upstream = {(f.project, f.version) for f in findings if f.evidence is not None and "index" in f.evidence}
-    bound = bindings(f for f in findings if (f.project, f.version) in upstream)
-    suffix = f" {lock_args}" if lock_args else ""
-    lines = ["If these changes are expected, review them, then record them:"]
-    for name, version in untrusted_keys(findings):
-        if (name, version) in upstream:
-            binding = f" {bound[(name, version)]}" if (name, version) in bound else ""
-            lines.append(
-                f"  {prog} approve {name}=={version} --from-index{binding}"
-                "   (then relock, to pin what is trusted)"
-            )
-        else:
-            lines.append(f"  {prog} approve {name}=={version}{suffix}")
-    if any(f.kind is FindingKind.NEW_FILE and f.evidence is not None for f in findings):
-        lines += [
-            "New files the lock leaves out on purpose can be acknowledged as seen (still not trusted):",
-            f"  {prog} audit --update-baseline{suffix}",
-        ]
-    return lines
+    return advice_lines(findings, finding_resolutions(findings, prog, lock_args))
+
+
+def finding_resolutions(findings: Sequence[Finding], prog: str, lock_args: str) -> dict[Finding, Resolution]:
+    from .resolve import resolutions
+
+    return resolutions(findings, prog=prog, lock_args=lock_args, relock=relock_command)
+
+
+def relock_command(lockfile: str, cwd: Path | None = None) -> str:
+    """The command that rebuilds a lock: `poetry lock`, or the pip-compile command its header
+    names, run through pinwarden's wrapper."""
+    path = Path(lockfile)
+    if path.name == "poetry.lock":
+        return "poetry lock"
+    try:
+        head = (Path(cwd or Path.cwd()) / path).read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        head = ""
+    for line in head.splitlines():
+        text = line.lstrip("#").strip()
+        if text.startswith("pip-compile "):
+            return f"pinwarden {text}"
+        if text.startswith("pinwarden pip-compile "):
+            return text
+    return f"pinwarden pip-compile --generate-hashes --output-file={lockfile} (your inputs)"
 
 
 def approval_indexes(name: str, locks: Sequence[LockFile], project_dir: Path) -> tuple[str, ...]:

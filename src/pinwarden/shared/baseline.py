@@ -18,6 +18,19 @@ The text is canonical, sorted TOML, one line per file, like the ledger:
       { file = "demo-1.0.tar.gz", hashes = ["sha256:..."], yanked = true },
     ]
 
+    [[acknowledged]]
+    project = "demo"
+    version = "1.0"
+    by = "Jane Doe <jane@example.com>"
+    at = "2026-11-26T09:00:00Z"
+    reason = "yanked for a packaging bug; our lock needs this version"
+    findings = [
+      { kind = "yanked", file = "demo-1.0.tar.gz" },
+    ]
+
+Acknowledgments (`pinwarden acknowledge`, see acknowledge.py) live here for the same reason: they
+say which upstream facts a person saw and accepted, and grant no trust.
+
 It holds only what the audit cannot read from the ledger (`compact`): a file the ledger trusts
 under its name with the same bytes is compared with the ledger on every audit, so it is left out
 unless the index had yanked it; `index` is left out when it is the one the ledger names; a version
@@ -32,6 +45,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .acknowledge import Acknowledgment, Subject
 from .errors import Collector
 from .ledger import Ledger
 from .model import (
@@ -82,6 +96,7 @@ class SeenRelease:
 @dataclass(frozen=True, slots=True)
 class Baseline:
     releases: Mapping[Key, SeenRelease] = field(default_factory=dict)
+    acknowledged: tuple[Acknowledgment, ...] = ()
 
     def get(self, name: NormalizedName, version: str) -> SeenRelease | None:
         return self.releases.get((name, version))
@@ -89,7 +104,10 @@ class Baseline:
     def with_releases(self, releases: Iterable[SeenRelease]) -> Baseline:
         merged = dict(self.releases)
         merged.update((r.key, r) for r in releases)
-        return Baseline(merged)
+        return Baseline(merged, self.acknowledged)
+
+    def with_acknowledgment(self, acknowledgment: Acknowledgment) -> Baseline:
+        return Baseline(self.releases, (*self.acknowledged, acknowledgment))
 
     def __len__(self) -> int:
         return len(self.releases)
@@ -101,7 +119,8 @@ class Baseline:
 
 def compact(baseline: Baseline, ledger: Ledger) -> Baseline:
     """The baseline without what the ledger already says (see the module's docstring)."""
-    return Baseline({key: _compact(seen, ledger.get(*key)) for key, seen in baseline.releases.items()})
+    releases = {key: _compact(seen, ledger.get(*key)) for key, seen in baseline.releases.items()}
+    return replace(baseline, releases=releases)
 
 
 def _compact(seen: SeenRelease, trusted: TrustedRelease | None) -> SeenRelease:
@@ -137,7 +156,27 @@ def dumps(baseline: Baseline) -> str:
     parts = [HEADER, f"baseline-format = {FORMAT_VERSION}\n"]
     for key in sorted(baseline.releases, key=lambda k: (k[0], version_key(k[1]))):
         parts.append(_dump_release(baseline.releases[key]))
+    for acknowledgment in sorted(baseline.acknowledged, key=_ack_order):
+        parts.append(_dump_acknowledgment(acknowledgment))
     return "".join(parts)
+
+
+def _ack_order(a: Acknowledgment) -> tuple[str, str, str]:
+    return (a.project, a.version, a.at)
+
+
+def _dump_acknowledgment(a: Acknowledgment) -> str:
+    lines = ["", "[[acknowledged]]"]
+    for key, value in (("project", a.project), ("version", a.version), ("by", a.by), ("at", a.at)):
+        lines.append(f"{key} = {_quote(value)}")
+    lines += [f"reason = {_quote(a.reason)}", "findings = ["]
+    for s in a.subjects:
+        words = [f"kind = {_quote(s.kind)}"]
+        words += [f"file = {_quote(s.file)}"] if s.file is not None else []
+        words += [f"hash = {_quote(s.hash)}"] if s.hash is not None else []
+        lines.append(f"  {{ {', '.join(words)} }},")
+    lines.append("]")
+    return "\n".join(lines) + "\n"
 
 
 def _dump_release(release: SeenRelease) -> str:
@@ -169,7 +208,7 @@ def loads(text: str, source: str = BASELINE_FILENAME) -> Baseline:
     if type(fmt) is not int or fmt != FORMAT_VERSION:
         problems.add("baseline-format", f"expected {FORMAT_VERSION}, found {fmt!r}")
     for key in data:
-        if key not in ("baseline-format", "projects"):
+        if key not in ("baseline-format", "projects", "acknowledged"):
             problems.add(key_path(key), "unknown key")
     releases: dict[Key, SeenRelease] = {}
     projects = data.get("projects", {})
@@ -179,8 +218,75 @@ def loads(text: str, source: str = BASELINE_FILENAME) -> Baseline:
     for raw_name, versions in projects.items():
         for release in _read_project(raw_name, versions, problems):
             releases[release.key] = release
+    acknowledged = _read_acknowledged(data.get("acknowledged", []), problems)
     problems.raise_if_any(source, what)
-    return Baseline(releases)
+    return Baseline(releases, acknowledged)
+
+
+_ACK_KEYS = ("project", "version", "by", "at", "reason", "findings")
+
+
+def _read_acknowledged(raw: Any, problems: Collector) -> tuple[Acknowledgment, ...]:
+    if not isinstance(raw, list):
+        problems.add("acknowledged", "must be an array of tables")
+        return ()
+    found = []
+    for i, item in enumerate(raw):
+        where = f"acknowledged[{i}]"
+        if not isinstance(item, dict):
+            problems.add(where, "must be a table")
+            continue
+        before = len(problems.problems)
+        for key in item:
+            if key not in _ACK_KEYS:
+                problems.add(f"{where}.{key_path(key)}", "unknown key")
+        for key in _ACK_KEYS[:-1]:
+            if not isinstance(item.get(key), str) or not item[key]:
+                problems.add(f"{where}.{key}", "must be a non-empty string")
+        project = item.get("project")
+        if isinstance(project, str) and project and normalize_name_or_none(project) != project:
+            problems.add(f"{where}.project", "project names are stored normalized")
+        subjects = _read_subjects(item.get("findings"), f"{where}.findings", problems)
+        if len(problems.problems) == before:
+            found.append(
+                Acknowledgment(
+                    project=NormalizedName(item["project"]),
+                    version=item["version"],
+                    by=item["by"],
+                    at=item["at"],
+                    reason=item["reason"],
+                    subjects=subjects,
+                )
+            )
+    return tuple(found)
+
+
+def normalize_name_or_none(text: str) -> str | None:
+    try:
+        return normalize_name(text)
+    except InvalidValue:
+        return None
+
+
+def _read_subjects(raw: Any, where: str, problems: Collector) -> tuple[Subject, ...]:
+    if not isinstance(raw, list) or not raw:
+        problems.add(where, "must be a non-empty array of inline tables")
+        return ()
+    found = []
+    for i, item in enumerate(raw):
+        here = f"{where}[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+            problems.add(here, "must be an inline table with a kind")
+            continue
+        if any(key not in ("kind", "file", "hash") for key in item):
+            problems.add(here, "unknown key")
+            continue
+        file, digest = item.get("file"), item.get("hash")
+        if not all(v is None or isinstance(v, str) for v in (file, digest)):
+            problems.add(here, "file and hash must be strings")
+            continue
+        found.append(Subject(item["kind"], file, digest))
+    return tuple(sorted(found))
 
 
 def _read_project(raw_name: str, versions: Any, problems: Collector) -> Iterable[SeenRelease]:

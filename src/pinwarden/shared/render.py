@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from .compare import changes_source, untrusted_keys
 from .ledger import Ledger
 from .model import WARNING_KINDS, Finding, FindingKind, TrustedRelease
+
+if TYPE_CHECKING:
+    from .resolve import Resolution
 
 _BANNER = "@" * 64
 _LABEL = {
@@ -49,8 +53,18 @@ def short(value: str | None, width: int = 16) -> str:
     return f"{algorithm}:{digest[:width]}…" if len(digest) > width else value
 
 
-def findings_json(findings: Sequence[Finding], **extra: object) -> str:
-    return json.dumps({"findings": [f.as_json() for f in findings], **extra}, indent=2, sort_keys=False)
+def findings_json(
+    findings: Sequence[Finding], resolve: Mapping[Finding, Resolution] | None = None, **extra: object
+) -> str:
+    """`resolve`: each finding's way out (resolve.py), as a `resolve` object per finding."""
+
+    def one(f: Finding) -> dict[str, object]:
+        found = f.as_json()
+        if resolve is not None and f in resolve:
+            found["resolve"] = resolve[f].as_json()
+        return found
+
+    return json.dumps({"findings": [one(f) for f in findings], **extra}, indent=2, sort_keys=False)
 
 
 def findings_text(
