@@ -255,6 +255,39 @@ def test_approving_a_changed_file_without_a_reason_is_refused_with_the_command(l
     assert 'reason = "rebuilt by upstream"' in (locked / "pinwarden-ledger.toml").read_text()
 
 
+H_OLD, H_NEW, H_MORE = ("sha256:" + c * 64 for c in "abc")
+
+
+@pytest.mark.parametrize(
+    ("now", "needs_reason"),
+    [
+        ([H_NEW], True),  # one hash for another: maybe one file with other bytes
+        ([H_NEW, H_MORE], True),  # two for one
+        ([H_OLD, H_NEW], False),  # one added beside the trusted one: a new file, nothing replaced
+        ([H_NEW, H_OLD], False),  # the same, in another order
+    ],
+    ids=["swap", "two-for-one", "added", "added-first"],
+)
+def test_a_requirements_file_swap_needs_a_reason_though_it_names_no_file(
+    isolated: Path, now: list[str], needs_reason: bool
+) -> None:
+    """A requirements file names no file, so a replaced hash is a new-file and a missing-file of the
+    version, never changed-file: the approval is taken for a change all the same (issue 11)."""
+    lock = isolated / "requirements.txt"
+    lock.write_text(f"demo==1.0 --hash={H_OLD}\n")
+    assert run("init")[0] == 0
+    lock.write_text("demo==1.0 " + " ".join(f"--hash={h}" for h in now) + "\n")
+    ledger = (isolated / "pinwarden-ledger.toml").read_bytes()
+    code, out, _ = run("approve", "demo==1.0")
+    if not needs_reason:
+        assert code == 0, out
+        return
+    assert code == 1 and "REPLACES the trusted bytes" in out and "(no filename)" in out, out
+    assert '  pinwarden approve demo==1.0 --reason "WHY"' in out
+    assert (isolated / "pinwarden-ledger.toml").read_bytes() == ledger
+    assert run("approve", "demo==1.0", "--reason", "rebuilt upstream")[0] == 0
+
+
 def test_a_changed_file_from_the_index_needs_a_reason_too(index: PackageIndex, isolated: Path) -> None:
     files = [(A_WHEEL[0], sha256(A_WHEEL[1])), (A_SDIST[0], sha256(A_SDIST[1]))]
     (isolated / "poetry.lock").write_text(lock_text((ALPHA, "1.0", files)))

@@ -776,8 +776,18 @@ def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _changes(findings: Iterable[Finding]) -> frozenset[tuple[str | None, str | None]]:
-    """Trusted files whose bytes an approval would replace (the gravest finding)."""
-    return frozenset((f.filename, f.hash) for f in findings if f.kind is FindingKind.CHANGED_FILE)
+    """Trusted files whose bytes an approval would replace (the gravest finding). A requirements
+    file names no file: a hash it adds while a trusted hash of the same version goes may be one file
+    with other bytes, and is taken for one."""
+    found = list(findings)
+    changed = {(f.filename, f.hash) for f in found if f.kind is FindingKind.CHANGED_FILE}
+    dropped = {f.key for f in found if f.kind is FindingKind.MISSING_FILE and f.filename is None}
+    changed |= {
+        (None, f.hash)
+        for f in found
+        if f.kind is FindingKind.NEW_FILE and f.filename is None and f.key in dropped
+    }
+    return frozenset(changed)
 
 
 def _confirm_change(
@@ -789,7 +799,7 @@ def _confirm_change(
 
     out.write(
         "pinwarden: this approval REPLACES the trusted bytes of "
-        + ", ".join(sorted(str(name) for name, _ in changed))
+        + ", ".join(sorted(name or f"{digest} (no filename)" for name, digest in changed))
         + " (the content of a trusted file changed)\n"
     )
     command = f'{args.prog} {shlex.join(args.argv)} --reason "WHY"'
