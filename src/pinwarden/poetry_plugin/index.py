@@ -225,19 +225,11 @@ class PoetryFetcher:
 
     def fetch_page(self, index: str, name: str) -> PageResult:
         from ..shared.index.client import project_url
-        from ..shared.index.pages import Failed
         from ..shared.index.sources import redact_url
 
         url = project_url(index, name)
-        down = self._reach.before(index)
-        if down is not None:  # known unreachable: not asked again for every project
-            return Failed(index=down.index, url=redact_url(url), reason=down.reason, unreachable=True)
-        result: PageResult | None = None
-        try:
-            result = self._fetch_page(index, url)
-        finally:
-            self._reach.after(index, result)
-        return result
+        # Known unreachable: not asked again for every project.
+        return self._reach.fetch(index, redact_url(url), lambda: self._fetch_page(index, url))
 
     def _fetch_page(self, index: str, url: str) -> PageResult:
         from ..shared.index.client import (

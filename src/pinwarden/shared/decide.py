@@ -77,8 +77,13 @@ def plan(findings: Sequence[Finding], *, first_use: str = "trust") -> Plan:
     notes: list[Finding] = []
     for key, group in by_key.items():
         benign = _benign_new_files(group)
+        # A file the ledger trusts already (another algorithm's hash: `trusted_hash`) is never
+        # information, whatever a late-upload sign says of its name (attack round 10).
         blocking = [
-            f for f in group if f.blocking and not (f.kind is FindingKind.NEW_FILE and f.filename in benign)
+            f
+            for f in group
+            if f.blocking
+            and not (f.kind is FindingKind.NEW_FILE and f.trusted_hash is None and f.filename in benign)
         ]
         notes.extend(f for f in group if not f.blocking)
         kinds = {f.kind for f in blocking}

@@ -113,9 +113,21 @@ def late_uploads(files: Sequence[IndexFile], days: int, *, only: Iterable[str] |
     newer: list[tuple[datetime, IndexFile]] = []
     other: list[tuple[datetime, IndexFile]] = []
     adds: set[str] = set()
+    # What a late file is compared with: every file that is not itself in question (a trusted file
+    # covers, whatever time the index gives it or whether it gives one), and the files in question
+    # uploaded before its batch. Only the files in question of one batch may cover nothing of each
+    # other (attack round 10: a wheel within a day of a trusted late wheel, or beside one re-dated).
+    in_question = wanted if wanted is not None else {f.filename for _, f in timed}
+    times = {f.filename: t for t, f in timed}
     for moment, file in late:
-        before = [f.filename for t, f in timed if t < moment - _BATCH]
-        uncovered = _uncovered(file.filename, before)
+        earlier = [f.filename for t, f in timed if t < moment - _BATCH]
+        covering = [
+            f.filename
+            for f in files
+            if f.filename != file.filename
+            and (f.filename not in in_question or times.get(f.filename, moment) < moment - _BATCH)
+        ]
+        uncovered = _uncovered(file.filename, earlier, covering)
         (newer if uncovered is not None else other).append((moment, file))
         adds.update(uncovered or ())
     context = (first_time, first.filename, days)
@@ -198,26 +210,62 @@ def _platform(platform: str) -> tuple[str, str]:
     if platform == "any":
         return ("any", "")
     family = _platform_family(platform)
-    return (family, platform.rsplit("_", 1)[-1] if "_" in platform else platform)
+    arch = next((a for a in _ARCHITECTURES if platform.endswith(a)), None)
+    return (family, arch or (platform.rsplit("_", 1)[-1] if "_" in platform else platform))
+
+
+# Longest first: `x86_64` before `64`, `ppc64le` before `ppc64`, `win_amd64` ends in `amd64`.
+_ARCHITECTURES = sorted(
+    (
+        "x86_64",
+        "aarch64",
+        "arm64",
+        "armv7l",
+        "armv6l",
+        "i686",
+        "i386",
+        "ppc64le",
+        "ppc64",
+        "s390x",
+        "riscv64",
+        "loongarch64",
+        "amd64",
+        "win32",
+        "universal2",
+        "universal",
+        "intel",
+        "fat64",
+        "fat32",
+        "fat",
+    ),
+    key=len,
+    reverse=True,
+)
+# pip takes a plain `linux_*` wheel on glibc and on musl alike: it overlaps with both families.
+_ANY_LIBC = "Linux (any libc)"
 
 
 def _same_platform(a: tuple[str, str], b: tuple[str, str]) -> bool:
     fat = ("universal", "intel", "fat")  # macOS wheels that hold several architectures
-    return a[0] == b[0] and (a[1] == b[1] or a[1].startswith(fat) or b[1].startswith(fat))
+    linux = {"Linux", "musl Linux", _ANY_LIBC}
+    families = a[0] == b[0] or (_ANY_LIBC in (a[0], b[0]) and {a[0], b[0]} <= linux)
+    return families and (a[1] == b[1] or a[1].startswith(fat) or b[1].startswith(fat))
 
 
-def _uncovered(filename: str, earlier: Sequence[str]) -> list[str] | None:
+def _uncovered(filename: str, earlier: Sequence[str], covering: Sequence[str] = ()) -> list[str] | None:
     """What a late wheel adds, when every tag it carries is for an interpreter or a platform that no
     wheel uploaded before it covers (cp311 wheels added to a cp39/cp310 release; aarch64 wheels
     added beside x86_64 ones): an install that picked a wheel before has no reason to pick this one.
     None for anything else: an sdist, a build tag, a pure-Python or abi3 wheel (they reach every
-    interpreter), a tag an earlier wheel covers, or a release that had no wheel to compare with."""
+    interpreter), a tag an earlier wheel covers, or a release that had no wheel to compare with.
+    `covering`: more files whose tags count as covered (a trusted file, whatever its upload time)."""
     parsed = parse_filename(filename)
     if parsed.kind is not DistKind.WHEEL or parsed.build_tag is not None or not parsed.tags:
         return None
     before = [t for name in earlier if name.endswith(".whl") for t in parse_filename(name).tags]
     if not any(_interpreter_of(t.interpreter, t.abi) for t in before):
         return None
+    before += [t for name in covering if name.endswith(".whl") for t in parse_filename(name).tags]
     added: set[str] = set()
     for tag in parsed.tags:
         found = _interpreter_of(tag.interpreter, tag.abi)
@@ -403,7 +451,7 @@ _PLATFORM_FAMILIES = (
     ("win", "Windows"),
     ("macosx", "macOS"),
     ("manylinux", "Linux"),
-    ("linux", "Linux"),
+    ("linux", _ANY_LIBC),
     ("musllinux", "musl Linux"),
     ("ios", "iOS"),
     ("android", "Android"),

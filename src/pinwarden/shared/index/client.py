@@ -123,15 +123,8 @@ class HttpClient:
         url = project_url(index, name)
         if url.startswith("file:"):
             return _file_page(redact_url(index), url)
-        down = self._reach.before(index)
-        if down is not None:  # known unreachable: no 20 seconds of retries per project
-            return Failed(index=down.index, url=redact_url(url), reason=down.reason, unreachable=True)
-        result: PageResult | None = None
-        try:
-            result = self._fetch_page(index, url)
-        finally:
-            self._reach.after(index, result)
-        return result
+        # Known unreachable: no 20 seconds of retries per project.
+        return self._reach.fetch(index, redact_url(url), lambda: self._fetch_page(index, url))
 
     def _fetch_page(self, index: str, url: str) -> PageResult:
         from .download import TooSlow, close_response, send_within
@@ -481,6 +474,18 @@ class Reachability:
             if isinstance(result, Failed) and result.unreachable:
                 self._down.setdefault(index, result)
             self._first[index].set()
+
+    def fetch(self, index: str, url: str, fetch: Callable[[], PageResult]) -> PageResult:
+        """`fetch()`, unless the index is known unreachable: then that failure for `url` at once."""
+        down = self.before(index)
+        if down is not None:
+            return Failed(index=down.index, url=url, reason=down.reason, unreachable=True)
+        result: PageResult | None = None
+        try:
+            result = fetch()
+        finally:
+            self.after(index, result)
+        return result
 
 
 def _malformed(exc: InputError, url: str) -> str:
