@@ -104,3 +104,22 @@ def test_a_trusted_files_new_algorithm_hash_is_never_information() -> None:
     )
     decided = plan([switched, benign])
     assert [q.key for q in decided.questions] == [(name, version)] and not decided.first_use
+
+
+def test_an_acknowledged_batch_of_late_files_does_not_cover_another_batch() -> None:
+    from pinwarden.shared.acknowledge import acknowledge, covered
+
+    def batch(*names: str) -> Finding:
+        return Finding(
+            kind=FindingKind.LATE_UPLOAD,
+            project=NormalizedName("demo"),
+            version="1",
+            lockfile="requirements.txt",
+            evidence={"index": "https://pypi.org/simple/", "files": [{"filename": n} for n in names]},
+        )
+
+    first = batch("demo-1.0-cp311-cp311-win_amd64.whl", "demo-1.0-cp311-cp311-win32.whl")
+    known = acknowledge([first], first.key, by="t", at="2026-12-01T00:00:00Z", reason="known")
+    assert known is not None and covered(first, [known])
+    assert not covered(batch("demo-1.0-cp312-cp312-win_amd64.whl", "demo-1.0-cp312-cp312-win32.whl"), [known])
+    assert not covered(batch("demo-1.0-cp311-cp311-win_amd64.whl", "demo-1.0-py3-none-any.whl"), [known])

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .errors import PinwardenError
 from .model import Finding, FindingKind, NormalizedName
+from .signs import late_filenames
 
 Key = tuple[NormalizedName, str]
 
@@ -84,6 +85,9 @@ def subjects(finding: Finding) -> tuple[Subject, ...]:
         files = evidence.get("files")
         names = [str(f) for f in files] if isinstance(files, list) else []
         return tuple(Subject(kind, name) for name in sorted(names))
+    if finding.kind is FindingKind.LATE_UPLOAD and finding.filename is None:
+        # One finding for a batch: each file is a subject, so a later batch is news (attack round 10).
+        return tuple(Subject(kind, name) for name in sorted(late_filenames(None, evidence)))
     if finding.kind is FindingKind.PROJECT_RECREATED:
         vanished = evidence.get("vanished_versions")
         versions = ",".join(str(v) for v in vanished) if isinstance(vanished, list) else None
