@@ -282,9 +282,13 @@ def _retime(index: PackageIndex, filename: str, when: str) -> None:
 SIGNS = {
     "late-upload": (lambda i: _retime(i, A11_SDIST[0], "2025-06-01T00:00:00Z"), "late-upload"),
     "yanked": (lambda i: i.yank(ALPHA, A11_WHEEL[0], "broken"), "yanked"),
-    "shape-change": (
-        lambda i: i.add(ALPHA, "1.1", *build_wheel(ALPHA, "1.1", platform="win_amd64"), upload_time=DAY2),
-        "shape-change",
+    # shape-change asks only for a release that had binary wheels (issue 11's calibration): this
+    # project's are pure-Python; tests/test_bot_rules.py refuses it like every other sign.
+    "late-wheel-for-covered-tags": (
+        lambda i: i.add(
+            ALPHA, "1.1", *build_wheel(ALPHA, "1.1", python_tag="py2.py3"), upload_time="2025-06-01T00:00:00Z"
+        ),
+        "late-upload",
     ),
     "project-recreated": (
         lambda i: [_retime(i, name, "2099-01-01T00:00:00Z") for name in list(i.files(ALPHA))],
