@@ -238,7 +238,7 @@ def test_pip_hash_mismatch_becomes_a_finding_not_a_traceback(project: Project) -
     assert f"locked  {sha256(NEW_WHEEL_BYTES)}" in err
     last = err.rstrip().splitlines()[-1].strip()
     assert unbound(last) == approve_line(project)
-    assert last.endswith(" --replace")  # the report showed changed files: the command says so
+    assert last.endswith(' --replace --reason "WHY"')  # the report showed changed files: the command says so
 
     ok(project.run(*last.split()[2:], command="approve"))
     # The approval was bound to the wheel the report showed; the sdist's swap, not shown (pip
@@ -246,7 +246,7 @@ def test_pip_hash_mismatch_becomes_a_finding_not_a_traceback(project: Project) -
     err = ok(project.compile(), 1)
     assert f"CHANGED     {SDIST[0]}" in err
     last = err.rstrip().splitlines()[-1].strip()
-    assert last.endswith(f"--hash {sha256(NEW_SDIST_BYTES)} --replace")
+    assert last.endswith(f'--hash {sha256(NEW_SDIST_BYTES)} --replace --reason "WHY"')
     ok(project.run(*last.split()[2:], command="approve"))
     err = ok(project.compile())
     assert sha256(NEW_WHEEL_BYTES) in project.output.read_text()

@@ -73,7 +73,7 @@ def test_the_printed_command_records_only_what_the_refusal_showed(
     assert trusted(project)[SDIST[0]] == {sha256(SDIST[1])}
     again = project.poetry("lock", "--regenerate")
     assert again.code == 1 and "CHANGED" in again.output
-    assert again.last_line.endswith("--replace")
+    assert again.last_line.endswith('--replace --reason "WHY"')
 
 
 @pytest.mark.parametrize("spelling", SPELLINGS)

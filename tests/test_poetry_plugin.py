@@ -158,7 +158,7 @@ def test_approve_then_lock_succeeds(index: PackageIndex, project: Project, scena
     refused = project.poetry("lock", "-n")
     assert refused.approve_command == APPROVE_ALPHA
     # The printed command, as a person runs it (bound to what the report showed, --replace for a swap).
-    assert refused.last_line.endswith(" --replace") is (scenario == "same-filename-new-bytes")
+    assert refused.last_line.endswith(' --replace --reason "WHY"') is (scenario == "same-filename-new-bytes")
     done = project.ok(*shlex.split(refused.last_line)[1:], "--reason", "rebuilt upstream")
     assert f"pinwarden: {ALPHA}==1 from source " in done.output  # the canonical version, not 1.0
     ledger = project.ledger_text()

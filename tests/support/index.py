@@ -641,15 +641,16 @@ def poetry_project(
 
 
 def unbound(command: str) -> str:
-    """A printed approve command without its binding (`--hash DIGEST`, `--replace`): the tests of
-    which command is printed; tests/test_approve_replace.py and friends test the binding itself."""
+    """A printed approve command without its binding (`--hash DIGEST`, `--replace --reason "WHY"`):
+    the tests of which command is printed; tests/test_approve_replace.py and friends test the binding
+    itself."""
     words = command.split()
     kept: list[str] = []
     skip = False
     for word in words:
         if skip:
             skip = False
-        elif word == "--hash":
+        elif word in ("--hash", "--reason"):
             skip = True
         elif word != "--replace":
             kept.append(word)
