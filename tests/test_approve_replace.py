@@ -286,7 +286,7 @@ def test_printed_commands_bind_what_the_report_showed() -> None:
     key = (NAME, "1")
     assert bindings([new]) == {key: f"--hash {digest(NEW_WHEEL[1])}"}
     both = sorted([digest(NEW_WHEEL[1]), digest(SWAPPED)])
-    assert bindings([changed, new]) == {key: f"--hash {both[0]} --hash {both[1]} --replace"}
+    assert bindings([changed, new]) == {key: f'--hash {both[0]} --hash {both[1]} --replace --reason "WHY"'}
     assert bindings([missing]) == {}  # nothing to bind: a missing file's digest is not served
     first_use = _finding(FindingKind.NEW_VERSION)
     pinned = _release(WHEEL, SDIST)
