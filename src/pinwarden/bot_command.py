@@ -45,16 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="commit the ledger to the current branch (one commit, the ledger only; pushing is left "
         "to the workflow); default: only write it",
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=15.0,
-        metavar="SECONDS",
-        help="seconds per read of a request (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--jobs", type=int, default=8, metavar="N", help="requests at once (default: %(default)s)"
-    )
 
 
 DESCRIPTION = """\

@@ -323,6 +323,21 @@ def _add_accept_first_use(sub: Any, common: argparse.ArgumentParser, locks: argp
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     bot_command.add_arguments(parser)
+    add_request_options(parser, jobs=8)
+
+
+def add_request_options(parser: argparse.ArgumentParser, *, jobs: int) -> None:
+    """`--timeout` and `--jobs`, for every command that asks indexes (audit, accept-first-use)."""
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="seconds per read of a request (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=jobs, metavar="N", help="requests at once (default: %(default)s)"
+    )
 
 
 def add_acknowledge_parser(sub: Any, common: argparse.ArgumentParser, locks: argparse.ArgumentParser) -> None:
@@ -373,16 +388,7 @@ def add_audit_options(parser: argparse.ArgumentParser) -> None:
         help="record everything the indexes serve now as seen (never trusted): acknowledges new "
         "files the lock leaves out",
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=15.0,
-        metavar="SECONDS",
-        help="seconds per read of a request (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--jobs", type=int, default=16, metavar="N", help="requests at once (default: %(default)s)"
-    )
+    add_request_options(parser, jobs=16)
     parser.add_argument(
         "--no-cache",
         action="store_true",
