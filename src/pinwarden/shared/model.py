@@ -204,6 +204,12 @@ class LockedFile:
 
     filename: str | None
     hash: FileHash
+    # What uv.lock and pylock.toml record beside the hash; None where a format has none. Never part
+    # of a file's identity (equality), only of what `check` reads offline: a size other than the
+    # trusted one, a URL on another host than the index, an upload long after the version's others.
+    url: str | None = field(default=None, compare=False)
+    size: int | None = field(default=None, compare=False)
+    upload_time: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
