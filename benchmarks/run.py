@@ -6,11 +6,16 @@
 Each section prints its figures and its limit; the script exits 1 when a limit is exceeded.
 - check:  `pinwarden check` on the largest corpus poetry.lock, against the floor of loading that
           file with tomllib in a fresh interpreter (wall time and peak memory); limit 2x.
+- uvlock: the same for the largest corpus uv.lock (lerobot's: 333 packages, 3,276 files, 1.1 MB);
+          limit 2x.
 - ledger: ledger load and save at 10k, 50k and 100k files; growth must be linear (the cost per
           file at 100k within 1.5x of the cost per file at 10k).
 - pip-compile: `pinwarden pip-compile` against plain `pip-compile --generate-hashes` on the same
           project (30 pins, wheels and sdists, from an index served on 127.0.0.1), rerun with the
           output in place and nothing moved, warm caches; limit 1.10x.
+- uv-guard: `pinwarden uv lock --upgrade` and `pinwarden uv sync` against plain `uv lock --upgrade`
+          and `uv sync` on the same project (30 packages, wheels and sdists, from an index served on
+          127.0.0.1), reruns with nothing new, warm caches; limit 1.10x each.
 - audit:  `pinwarden audit` of the largest corpus poetry.lock (236 versions) against a replay index on
           127.0.0.1, against `pip-compile --no-reuse-hashes --generate-hashes` on the same pins from a
           fresh cache (benchmarks/audit_bench.py); wall time and requests; the audit at least 10x faster.
@@ -38,6 +43,8 @@ sys.path.insert(0, str(ROOT))  # tests.support.index: the local package index th
 
 CORPUS_LOCK = ROOT.parent / "shared" / "corpus" / "locks" / "poetry" / "saleor__saleor__poetry@72b8c11.lock"
 BUNDLED_LOCK = ROOT / "benchmarks" / "data" / "saleor-poetry.lock"
+CORPUS_UV_LOCK = ROOT.parent / "shared" / "corpus" / "uv-locks" / "huggingface__lerobot__uv.lock"
+BUNDLED_UV_LOCK = ROOT / "benchmarks" / "data" / "lerobot-uv.lock"
 
 
 def child_env() -> dict[str, str]:
@@ -80,15 +87,26 @@ def interleaved(
 
 def bench_check(runs: int) -> bool:
     lock = CORPUS_LOCK if CORPUS_LOCK.is_file() else BUNDLED_LOCK
+    return bench_lock_check("check", lock, "poetry.lock", runs)
+
+
+def bench_uvlock(runs: int) -> bool:
+    lock = CORPUS_UV_LOCK if CORPUS_UV_LOCK.is_file() else BUNDLED_UV_LOCK
+    return bench_lock_check("uvlock", lock, "uv.lock", runs)
+
+
+def bench_lock_check(section: str, lock: Path, filename: str, runs: int) -> bool:
+    """`pinwarden check` after `pinwarden init` on one lock file (the project's only lock, named
+    `filename`), against the floor of loading that file with tomllib in a fresh interpreter."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        shutil.copyfile(lock, work / "poetry.lock")
+        shutil.copyfile(lock, work / filename)
         py = sys.executable
         subprocess.run(
             [py, "-m", "pinwarden", "init"], cwd=work, env=child_env(), check=True, capture_output=True
         )
         subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "src")], env=child_env(), check=True)
-        floor_code = "import tomllib; tomllib.load(open('poetry.lock', 'rb'))"
+        floor_code = f"import tomllib; tomllib.load(open({filename!r}, 'rb'))"
         results = interleaved(
             runs,
             python=([py, "-c", "pass"], work),
@@ -98,7 +116,7 @@ def bench_check(runs: int) -> bool:
     floor_t, floor_m = results["floor"]
     check_t, check_m = results["check"]
     time_ratio, mem_ratio = check_t / floor_t, check_m / floor_m
-    print(f"check: {lock.name} ({lock.stat().st_size // 1024} KiB), median of {runs} interleaved runs")
+    print(f"{section}: {lock.name} ({lock.stat().st_size // 1024} KiB), median of {runs} interleaved runs")
     print(
         f"  bare interpreter   {results['python'][0] * 1000:7.1f} ms  {results['python'][1] / 1024:6.1f} MiB"
     )
@@ -224,10 +242,78 @@ def bench_pip_compile(runs: int) -> bool:
     return ratio <= 1.10
 
 
+UV_GUARD_COMMANDS = (("lock", "--upgrade"), ("sync",))
+
+
+def uv_env(work: Path) -> dict[str, str]:
+    """isolated_env plus uv's own: no UV_* or uv.toml of this machine, one warm cache for both tools,
+    this interpreter for the project's environment, no Python downloads."""
+    from tests.support.index import isolated_env
+
+    env = {k: v for k, v in isolated_env(work / "env").items() if not k.startswith("UV_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as in child_env(): time the code, not the compiler
+    env.update(UV_CACHE_DIR=str(work / "uv-cache"), UV_PYTHON=sys.executable, UV_PYTHON_DOWNLOADS="never")
+    return env
+
+
+def uv_bench_project(path: Path, url: str, dependencies: list[str]) -> None:
+    """A virtual uv project (nothing of its own to build) whose only index is `url`."""
+    import json
+
+    path.mkdir()
+    (path / "pyproject.toml").write_text(
+        '[project]\nname = "uv-bench"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        f"dependencies = {json.dumps(dependencies)}\n\n[tool.uv]\npackage = false\n\n"
+        f'[[tool.uv.index]]\nname = "local"\nurl = {json.dumps(url)}\ndefault = true\n'
+    )
+
+
+def bench_uv_guard(runs: int) -> bool:
+    from tests.support.index import find_tool
+
+    uv, pinwarden = find_tool("uv"), find_tool("pinwarden")
+    if uv is None or pinwarden is None:
+        raise SystemExit("uv-guard section: uv and pinwarden must be installed (make bench)")
+    index, names = pip_compile_index()
+    with tempfile.TemporaryDirectory() as tmp, index.serve() as url:
+        work = Path(tmp)
+        env = uv_env(work)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], env=env, check=True)
+        projects = {"plain": (work / "plain", [uv]), "pinwarden": (work / "pinwarden", [pinwarden, "uv"])}
+        for cwd, _ in projects.values():  # two copies of one project: each lock is its own command's
+            uv_bench_project(cwd, url, names[:6])
+        for cwd, prefix in projects.values():  # the first runs write uv.lock (and the ledger), .venv, caches
+            for args in UV_GUARD_COMMANDS:
+                subprocess.run([*prefix, *args], cwd=cwd, env=env, check=True, capture_output=True)
+        before = {name: (cwd / "uv.lock").read_bytes() for name, (cwd, _) in projects.items()}
+        results = {
+            args: interleaved(
+                runs, env, **{name: ([*prefix, *args], cwd) for name, (cwd, prefix) in projects.items()}
+            )
+            for args in UV_GUARD_COMMANDS
+        }
+        after = {name: (cwd / "uv.lock").read_bytes() for name, (cwd, _) in projects.items()}
+    locked = before["plain"].count(b"[[package]]") - 1  # the project itself is a package of uv.lock
+    if after != before or locked != PIP_COMPILE_PINS:
+        raise SystemExit("uv-guard section: the reruns changed uv.lock; nothing may move")
+    print(f"uv-guard: reruns with nothing new, {locked} packages, median of {runs} interleaved runs")
+    ratios = []
+    for args, timings in results.items():
+        plain_t, guarded_t = timings["plain"][0], timings["pinwarden"][0]
+        ratios.append(guarded_t / plain_t)
+        command = " ".join(args)
+        print(f"  uv {command:<24}           {plain_t * 1000:7.1f} ms")
+        print(f"  pinwarden uv {command:<24} {guarded_t * 1000:7.1f} ms")
+        print(f"  ratio {'':<24}              {ratios[-1]:7.2f}x (limit 1.10x)")
+    return all(ratio <= 1.10 for ratio in ratios)
+
+
 SECTIONS = {
     "check": lambda quick: bench_check(7 if quick else 21),
+    "uvlock": lambda quick: bench_uvlock(7 if quick else 21),
     "ledger": lambda quick: bench_ledger(2 if quick else 3),
     "pip-compile": lambda quick: bench_pip_compile(5 if quick else 15),
+    "uv-guard": lambda quick: bench_uv_guard(5 if quick else 15),
     "audit": lambda quick: bench_audit(),
     "signs": lambda quick: bench_signs(),
 }
