@@ -510,9 +510,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     findings = compare(ctx.ledger.load(), ctx.releases)
     where = _location(args, ctx)
     refused = where.outside is not None and not args.allow_outside_ledger
-    from .shared.auditing import audit_advice, finding_resolutions
-
     if args.format == "json":
+        from .shared.auditing import finding_resolutions
+
         resolve = finding_resolutions(findings, args.prog, ctx.lock_args())
         out.write(
             findings_json(findings, resolve, ledger=str(ctx.ledger.path), ledger_location=where.as_json())
@@ -521,6 +521,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FINDINGS if findings or refused else EXIT_OK
     out.writelines(f"{line}\n" for line in where.lines(args.allow_outside_ledger))
     if findings:
+        # Imported only to explain findings: the audit's modules (index client, warning signs) cost
+        # a clean check, the common case in CI and pre-commit, half as much again as its lock.
+        from .shared.auditing import audit_advice
+
         out.write(
             findings_text(
                 findings,
