@@ -24,9 +24,10 @@ else:  # pragma: no cover - 3.10 only
 
 __all__ = ["BACKEND", "export_pylock", "local_project", "run_uv", "uv_env", "uv_tool"]
 
-# The oracle's command: everything the lock holds, as uv's installer would read it, from the lock alone.
+# The oracle's command: everything the lock holds (the root project too), as uv's installer reads it,
+# from the lock alone.
 EXPORT = ["export", "--frozen", "--format", "pylock.toml", "--all-extras", "--all-groups", "--all-packages",
-          "--no-emit-project", "--no-header"]  # fmt: skip
+          "--no-header"]  # fmt: skip
 
 
 def uv_tool() -> str:
