@@ -585,6 +585,16 @@ def test_two_files_of_one_name_are_refused() -> None:
         ),
         (
             '{ url = "https://h/demo-1.0.tar.gz" }',
+            "",
+            "package[0]: no sdist nor wheel entry with the hash of the url source's file",
+        ),
+        (
+            '{ path = "demo-1.0-py3-none-any.whl" }',
+            "wheels = []\n",
+            "package[0]: no sdist nor wheel entry with the hash of the path source's file",
+        ),
+        (
+            '{ url = "https://h/demo-1.0.tar.gz" }',
             f"wheels = [{wheel()}]\n",
             "package[0].wheels: the url source is no wheel",
         ),

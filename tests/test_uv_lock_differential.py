@@ -397,6 +397,8 @@ MUTATIONS: dict[str, tuple[Callable[[str], str], str]] = {
     "path-wheel-renamed": (_first(r'filename = "localwheel-3\.0', 'filename = "localwheel2-3.0'),
         "refused: is not the name of the source's file"),
     "zstd": (_first(r'hash = ("[^"]*")', r"hash = \1, zstd = { hash = \1 }"), "refused: a zstd twin"),
+    "direct-file-unhashed": (_first(r'^sdist = \{ hash = "[^"]*" \}\n', ""),
+        "refused: no sdist nor wheel entry with the hash"),
     "no-requires-python": (_first(r"^requires-python = .*\n", ""), "refused: requires-python: missing"),
 }  # fmt: skip
 

@@ -355,6 +355,9 @@ def _shape(source: _Source, sdist: Any, wheels: Any, where: str) -> None:
     name = _url_filename(source.value) if uv_kind == "url" else _basename(source.value)
     if name is None:
         raise _Bad(f"{where}.source", f"{source.value!r} does not end in a filename")
+    if sdist is None and not wheels:
+        # uv writes the hash of a direct or local file; without it uv would install it unchecked.
+        raise _Bad(where, f"no sdist nor wheel entry with the hash of the {uv_kind} source's file")
     if name.endswith(".whl"):
         if sdist is not None:
             raise _Bad(f"{where}.sdist", f"the {uv_kind} source is a wheel, not an sdist")
