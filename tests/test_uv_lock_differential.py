@@ -83,10 +83,10 @@ def uv_rows(doc: dict[str, Any]) -> set[Row]:
 def pinwarden_rows(text: str) -> set[Row]:
     """What pinwarden reads, as the same rows; virtual packages (uv installs nothing) left out."""
     lock = parse_uv_lock(text, "uv.lock")
+    doc = tomllib.loads(text)
+    packages = doc.get("package", doc.get("distribution", []))
     virtual = {
-        (normalize_name(p["name"]), p["source"]["virtual"])
-        for p in tomllib.loads(text).get("package", tomllib.loads(text).get("distribution", []))
-        if "virtual" in p["source"]
+        (normalize_name(p["name"]), p["source"]["virtual"]) for p in packages if "virtual" in p["source"]
     }
     rows: set[Row] = set()
     for release in lock.releases:
