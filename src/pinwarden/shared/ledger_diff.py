@@ -137,9 +137,16 @@ def _release_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[
         yield _change(
             after, ChangeKind.SOURCE_REPLACED, old=before.source, new=after.source, detail=f"{was} -> {now}"
         )
-    if before.index != after.index:
+    if not _same_index(before.index, after.index):
         yield _change(after, ChangeKind.INDEX_CHANGED, old=before.index, new=after.index)
     yield from _file_changes(before, after)
+
+
+def _same_index(before: str | None, after: str | None) -> bool:
+    """Another spelling of one index (`/simple` or `/simple/`) is no change a reviewer weighs."""
+    from .index.sources import same_index
+
+    return same_index(before, after)
 
 
 def _file_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[Change]:
@@ -483,6 +490,7 @@ _GUARD_SETTINGS = (
     ("first-use", "first_use"),
     ("late-upload-days", "late_upload_days"),
     ("sdist-installs", "sdist_installs"),
+    ("file-hosts", "file_hosts"),
 )
 
 
@@ -523,8 +531,8 @@ def settings_text(changes: Sequence[SettingChange], *, base: str) -> str:
         *(f"  {c.setting}: {_shown(c.old)} at {base} -> {_shown(c.new)} now" for c in changes),
         "",
         "A looser guard (first use trusted again, files excluded from checks, sdist installs",
-        "allowed, a longer late-upload window) lets the next change in unreviewed. Unless the",
-        "pull request explains each setting, do not merge it.",
+        "allowed, a longer late-upload window, another file host) lets the next change in",
+        "unreviewed. Unless the pull request explains each setting, do not merge it.",
         "",
         "",
     ]

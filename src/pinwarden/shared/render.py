@@ -32,6 +32,7 @@ _LABEL = {
     FindingKind.LATE_UPLOAD: "warning",
     FindingKind.SHAPE_CHANGE: "warning",
     FindingKind.YANKED: "warning",
+    FindingKind.FOREIGN_HOST: "HOST",
 }
 _EXPLAIN = {
     FindingKind.CHANGED_FILE: "the same file now has other bytes than when it was trusted",
@@ -42,6 +43,7 @@ _EXPLAIN = {
     FindingKind.WEAK_HASH: "a hash too weak to trust",
     FindingKind.PROJECT_GONE: "the index no longer serves this project",
     FindingKind.VERSION_GONE: "the index no longer serves this version",
+    FindingKind.FOREIGN_HOST: "the lock fetches this file from a host its index does not use",
 }
 
 
@@ -107,6 +109,11 @@ def findings_text(
 
 
 def _changed_explained(changed: Sequence[Finding]) -> list[str]:
+    if all(f.hash is not None and f.hash == f.trusted_hash for f in changed):
+        return [
+            "A lock records another size for a file you trusted than the trusted one: whatever its",
+            "hash says, it does not describe the trusted bytes (a hand-edited or forged lock).",
+        ]
     if all(changes_source(f) for f in changed):
         return [
             "A trusted version now comes from a local directory or git commit the ledger never",

@@ -9,6 +9,8 @@ from ..errors import InputError, Problem
 from ..model import LockFile
 
 POETRY_LOCK = "poetry.lock"
+UV_LOCK = "uv.lock"
+PYLOCK = "pylock.toml"
 # pip 26 reads `pip install -r pylock.toml` (and `pylock.NAME.toml`) as a PEP 751 lock, not as a
 # requirements file: the rule of packaging.pylock.is_valid_pylock_path (packaging >= 25 only).
 _PYLOCK = re.compile(r"pylock\.toml|pylock\.[^.]+\.toml")
@@ -24,14 +26,30 @@ def lock_format(path: str, data: str | bytes) -> str:
     name = PurePosixPath(path).name
     if name == POETRY_LOCK:
         return "poetry.lock"
+    if name == UV_LOCK:  # uv reads only this name
+        return UV_LOCK
     if _PYLOCK.fullmatch(name):
-        problem = Problem("", "pip reads a file of this name as a PEP 751 lock, which pinwarden cannot read")
-        raise InputError(path, "lock file", [problem])
+        return PYLOCK
     if name.endswith((".txt", ".in")):
         return "requirements"
     from .requirements import pip_refuses
 
     return "poetry.lock" if pip_refuses(data) else "requirements"
+
+
+def is_pylock_name(name: str) -> bool:
+    """`pylock.toml` or `pylock.NAME.toml`: what pip and PEP 751 read as a lock of that format."""
+    return _PYLOCK.fullmatch(name) is not None
+
+
+def _parse_toml_lock(fmt: str, text: str, path: str) -> LockFile:
+    if fmt == UV_LOCK:
+        from .uv_lock import parse_uv_lock
+
+        return parse_uv_lock(text, path)
+    from .pylock import parse_pylock
+
+    return parse_pylock(text, path)
 
 
 def is_poetry_lock(path: str, text: str) -> bool:
@@ -41,7 +59,10 @@ def is_poetry_lock(path: str, text: str) -> bool:
 def parse_lock(text: str, path: str) -> LockFile:
     """Parse a lock of either format from its text; raises InputError with every problem found."""
     # Imported here: a check of a poetry.lock need not pay for the requirements reader, and back.
-    if lock_format(path, text) == "poetry.lock":
+    fmt = lock_format(path, text)
+    if fmt in (UV_LOCK, PYLOCK):
+        return _parse_toml_lock(fmt, text, path)
+    if fmt == "poetry.lock":
         from .poetry_lock import parse_poetry_lock
 
         return parse_poetry_lock(text, path)
@@ -53,8 +74,17 @@ def parse_lock(text: str, path: str) -> LockFile:
 def parse_lock_bytes(data: bytes, path: str, *, name: str | None = None) -> LockFile:
     """Parse a lock file's bytes as its installer does: Poetry decodes UTF-8 strictly (no BOM, no
     newline translation), pip as `decode_requirements` says. `name`: the file name the installer
-    is given, when `path` (the label in messages) ends otherwise."""
-    if lock_format(name or path, data) == "poetry.lock":
+    is given, when `path` (the label in messages) ends otherwise. uv and pip read uv.lock and
+    pylock.toml as TOML: strict UTF-8."""
+    fmt = lock_format(name or path, data)
+    if fmt in (UV_LOCK, PYLOCK):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = Problem("", f"not UTF-8 ({exc.reason} at byte {exc.start}): no TOML reader takes it")
+            raise InputError(path, fmt, [problem]) from None
+        return _parse_toml_lock(fmt, text, path)
+    if fmt == "poetry.lock":
         from .poetry_lock import parse_poetry_lock
 
         try:
