@@ -9,6 +9,7 @@ from ..errors import InputError, Problem
 from ..model import LockFile
 
 POETRY_LOCK = "poetry.lock"
+PYLOCK = "pylock.toml"
 # pip 26 reads `pip install -r pylock.toml` (and `pylock.NAME.toml`) as a PEP 751 lock, not as a
 # requirements file: the rule of packaging.pylock.is_valid_pylock_path (packaging >= 25 only).
 _PYLOCK = re.compile(r"pylock\.toml|pylock\.[^.]+\.toml")
@@ -25,8 +26,7 @@ def lock_format(path: str, data: str | bytes) -> str:
     if name == POETRY_LOCK:
         return "poetry.lock"
     if _PYLOCK.fullmatch(name):
-        problem = Problem("", "pip reads a file of this name as a PEP 751 lock, which pinwarden cannot read")
-        raise InputError(path, "lock file", [problem])
+        return PYLOCK
     if name.endswith((".txt", ".in")):
         return "requirements"
     from .requirements import pip_refuses
@@ -41,10 +41,15 @@ def is_poetry_lock(path: str, text: str) -> bool:
 def parse_lock(text: str, path: str) -> LockFile:
     """Parse a lock of either format from its text; raises InputError with every problem found."""
     # Imported here: a check of a poetry.lock need not pay for the requirements reader, and back.
-    if lock_format(path, text) == "poetry.lock":
+    kind = lock_format(path, text)
+    if kind == "poetry.lock":
         from .poetry_lock import parse_poetry_lock
 
         return parse_poetry_lock(text, path)
+    if kind == PYLOCK:
+        from .pylock import parse_pylock
+
+        return parse_pylock(text, path)
     from .requirements import parse_requirements
 
     return parse_requirements(text, path)
@@ -54,7 +59,12 @@ def parse_lock_bytes(data: bytes, path: str, *, name: str | None = None) -> Lock
     """Parse a lock file's bytes as its installer does: Poetry decodes UTF-8 strictly (no BOM, no
     newline translation), pip as `decode_requirements` says. `name`: the file name the installer
     is given, when `path` (the label in messages) ends otherwise."""
-    if lock_format(name or path, data) == "poetry.lock":
+    kind = lock_format(name or path, data)
+    if kind == PYLOCK:  # pip reads it as UTF-8, strictly, with universal newlines
+        from .pylock import decode_pylock, parse_pylock
+
+        return parse_pylock(decode_pylock(data, path), path)
+    if kind == "poetry.lock":
         from .poetry_lock import parse_poetry_lock
 
         try:
