@@ -21,10 +21,11 @@ from .model import Finding, FindingKind, LockedFile, LockedRelease, SourceKind, 
 
 DEFAULT_LATE_UPLOAD_DAYS = 14  # signs.DEFAULT_LATE_UPLOAD_DAYS, without importing the index code
 
-# The file host of an index that serves its files from another host.
+# The file host of an index that serves its files from another host (as uv records the URLs).
 _FILE_HOSTS = {
     "pypi.org:443": ("files.pythonhosted.org:443",),
     "test.pypi.org:443": ("test-files.pythonhosted.org:443",),
+    "download.pytorch.org:443": ("download-r2.pytorch.org:443",),
 }
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
