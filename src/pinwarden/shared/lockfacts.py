@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .model import Finding, FindingKind, LockedFile, LockedRelease, SourceKind, TrustedRelease
 
+PYPI_SIMPLE = "https://pypi.org/simple/"
 DEFAULT_LATE_UPLOAD_DAYS = 14  # signs.DEFAULT_LATE_UPLOAD_DAYS, without importing the index code
 
 # The file host of an index that serves its files from another host (as uv records the URLs).
@@ -132,13 +133,15 @@ def offline_findings(
     release: LockedRelease, trusted: TrustedRelease | None, rules: LockRules
 ) -> Iterator[Finding]:
     """Foreign hosts and late uploads read from the lock itself (nothing for locks without URLs or times)."""
-    if release.source_kind is SourceKind.INDEX and release.source_url:
+    if release.source_kind is SourceKind.INDEX:
         yield from _foreign_hosts(release, rules)
     yield from _late_uploads(release, trusted, rules.late_upload_days)
 
 
 def _foreign_hosts(release: LockedRelease, rules: LockRules) -> Iterator[Finding]:
-    index = release.source_url or ""
+    # A pylock.toml package may name no index (pip lock writes none): its URLs are then held to
+    # PyPI's hosts, and a private index's host is allowed by `file-hosts`.
+    index = release.source_url or PYPI_SIMPLE
     if host_of(index) is None:
         return  # an index on a local path, or unreadable: no host to hold the files to
     allowed: frozenset[str] | None = None
@@ -150,14 +153,19 @@ def _foreign_hosts(release: LockedRelease, rules: LockRules) -> Iterator[Finding
             allowed = allowed_hosts(index, rules.file_hosts)
         if host is not None and allowed is not None and host in allowed:
             continue
-        yield _foreign(release, locked, host, index)
+        yield _foreign(release, locked, host)
 
 
-def _foreign(release: LockedRelease, locked: LockedFile, host: str | None, index: str) -> Finding:
+def _foreign(release: LockedRelease, locked: LockedFile, host: str | None) -> Finding:
     from .index.sources import redact_url
 
     url = redact_url(locked.url or "")
     where = f"from {_shown(host, url)}" if host else "from a host no installer reads alike"
+    named = (
+        f"the index the lock names ({redact_url(release.source_url)})"
+        if release.source_url
+        else ("PyPI (the lock names no index for it)")
+    )
     return Finding(
         kind=FindingKind.FOREIGN_HOST,
         project=release.name,
@@ -165,8 +173,7 @@ def _foreign(release: LockedRelease, locked: LockedFile, host: str | None, index
         lockfile=release.lockfile,
         filename=locked.filename,
         hash=str(locked.hash),
-        detail=f"fetched {where} ({url}), not from the index the lock names ({redact_url(index)}) "
-        "or its file host",
+        detail=f"fetched {where} ({url}), not from {named} or its file host",
     )
 
 
