@@ -401,3 +401,13 @@ def test_a_directory_release_is_never_held_to_a_host() -> None:
         source_url="https://evil.example/x.whl",
     )
     assert K.FOREIGN_HOST not in {f.kind for f in compare(Ledger(), [directory])}
+
+
+def test_the_offline_host_rule_knows_every_file_host_downloads_know() -> None:
+    """`approve --from-index` downloads only from an index's known file hosts: check allows them too."""
+    from pinwarden.shared.index.download import KNOWN_FILE_HOSTS
+    from pinwarden.shared.lockfacts import allowed_hosts
+
+    for index, hosts in KNOWN_FILE_HOSTS.items():
+        allowed = allowed_hosts(f"https://{index}/simple/")
+        assert {f"{host}:443" for host in hosts} <= allowed
