@@ -183,8 +183,9 @@ def ledger_text(releases: Iterable[TrustedRelease]) -> str:
             lines.append(f"    source {release.source}")
         for trusted in release.files:
             state = "  (vanished)" if trusted.vanished else ""
+            size = f"  {trusted.size} bytes" if trusted.size is not None else ""
             hashes = " ".join(str(h) for h in trusted.hashes)
-            lines.append(f"    {trusted.filename or '(no filename)'}  {hashes}{state}")
+            lines.append(f"    {trusted.filename or '(no filename)'}  {hashes}{size}{state}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -199,7 +200,12 @@ def ledger_json(releases: Iterable[TrustedRelease]) -> str:
                 {"how": e.how.value, "at": e.at, "since": e.since, "reason": e.reason} for e in r.history
             ],
             "files": [
-                {"filename": f.filename, "hashes": [str(h) for h in f.hashes], "vanished": f.vanished}
+                {
+                    "filename": f.filename,
+                    "hashes": [str(h) for h in f.hashes],
+                    "vanished": f.vanished,
+                    "size": f.size,
+                }
                 for f in r.files
             ],
         }
