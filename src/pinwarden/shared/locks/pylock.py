@@ -42,7 +42,7 @@ from ..model import (
     canonical_version,
     normalize_name,
 )
-from ..toml import load_toml, no_gc
+from ..toml import key_path, load_toml, no_gc
 
 FORMAT = "pylock.toml"
 _T = TypeVar("_T")
@@ -412,13 +412,13 @@ def _locked_files(entry: dict[str, Any], where: str, problems: Collector) -> lis
     parsed: list[FileHash] = []
     for algorithm, value in hashes.items():
         if not isinstance(value, str):
-            problems.add(f"{where}.hashes.{algorithm}", "must be a string")
+            problems.add(f"{where}.hashes.{key_path(algorithm)}", "must be a string")
             continue
         try:
             # pip: hashlib.new(algorithm) and a lower-cased digest, so the spelling does not matter.
             parsed.append(FileHash.parse(f"{algorithm.lower()}:{value.lower()}"))
         except InvalidValue as exc:
-            problems.add(f"{where}.hashes.{algorithm}", str(exc))
+            problems.add(f"{where}.hashes.{key_path(algorithm)}", str(exc))
     return [(h, size, uploaded) for h in dict.fromkeys(parsed)]
 
 
