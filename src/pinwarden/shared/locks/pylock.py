@@ -42,13 +42,16 @@ from ..model import (
     canonical_version,
     normalize_name,
 )
-from ..toml import load_toml, no_gc
+from ..toml import key_path, load_toml, no_gc
 
 FORMAT = "pylock.toml"
 _T = TypeVar("_T")
 # The version of a package whose lock names none (a git commit, a local directory, an archive whose
 # name gives none): not PEP 440, so it never equals a version an index serves.
 UNVERSIONED = "unversioned"
+# pip joins a relative path to the lock's directory: one that starts like a URL (`file:`) or a
+# Windows drive (`c:`) is read as one thing by pip and as another by a person, or per platform.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _GIT_COMMIT = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", dict: "a table", list: "an array"}
 
@@ -380,6 +383,8 @@ def _files_version(dists: list[_Dist], version: str | None, where: str, problems
                 problems.add(where, f"{filename!r} is not of version {version}")
         return version
     distinct = {canonical_version(v) for v in versions.values()}
+    if not distinct:  # no file could be read: each said why
+        return None
     if len(distinct) != 1:
         problems.add(
             f"{where}.version",
@@ -407,13 +412,13 @@ def _locked_files(entry: dict[str, Any], where: str, problems: Collector) -> lis
     parsed: list[FileHash] = []
     for algorithm, value in hashes.items():
         if not isinstance(value, str):
-            problems.add(f"{where}.hashes.{algorithm}", "must be a string")
+            problems.add(f"{where}.hashes.{key_path(algorithm)}", "must be a string")
             continue
         try:
             # pip: hashlib.new(algorithm) and a lower-cased digest, so the spelling does not matter.
             parsed.append(FileHash.parse(f"{algorithm.lower()}:{value.lower()}"))
         except InvalidValue as exc:
-            problems.add(f"{where}.hashes.{algorithm}", str(exc))
+            problems.add(f"{where}.hashes.{key_path(algorithm)}", str(exc))
     return [(h, size, uploaded) for h in dict.fromkeys(parsed)]
 
 
@@ -448,12 +453,22 @@ def _source(
     return None if fetched is None else (url, None, fetched)
 
 
+def _local_path(path: str, where: str, problems: Collector) -> bool:
+    """A path every platform and every reader joins to the lock's directory the same way."""
+    if "\\" in path:
+        problems.add(where, f"{path!r}: a backslash is a separator on Windows only; write '/'")
+        return False
+    if _SCHEME.match(path):
+        problems.add(where, f"{path!r} starts like a URL or a drive: pip reads it as a relative path")
+        return False
+    return True
+
+
 def _local_name(path: str, where: str, problems: Collector) -> str | None:
     if not path:
         problems.add(where, "empty")
         return None
-    if "\\" in path:
-        problems.add(where, f"{path!r}: a backslash is a separator on Windows only; write '/'")
+    if not _local_path(path, where, problems):
         return None
     name = path.rsplit("/", 1)[-1]
     if name in ("", ".", ".."):
@@ -513,26 +528,45 @@ def _vcs(vcs: dict[str, Any], where: str, problems: Collector) -> tuple[str, str
             f"{commit!r} is not a full commit hash: pip would check out what it names now",
         )
     repository = path if path is not None else url
-    if path is not None and "\\" in path:
-        problems.add(f"{where}.path", f"{path!r}: a backslash is a separator on Windows only; write '/'")
-    if subdirectory and "#" in (repository or ""):
-        problems.add(where, "a URL with a fragment and a subdirectory: pip refuses it")
+    if path is not None and (not path or not _local_path(path, f"{where}.path", problems)):
+        if not path:
+            problems.add(f"{where}.path", "empty")
+        return None
+    if path is None and not _vcs_url(url or "", f"{where}.url", problems):
+        return None
     if kind != "git" or commit is None or not _GIT_COMMIT.fullmatch(commit) or not repository:
         return None
     reference = commit.lower() + (f"#subdirectory={subdirectory}" if subdirectory else "")
     return repository, reference
 
 
+def _vcs_url(url: str, where: str, problems: Collector) -> bool:
+    """pip appends `@COMMIT` to the URL: after a `?` or `#` it is no revision, and pip installs
+    the default branch."""
+    if not _SCHEME.match(url) or len(url.partition(":")[0]) == 1:
+        problems.add(where, f"{url!r} is not an absolute URL")
+        return False
+    if "?" in url or "#" in url:
+        problems.add(where, f"{url!r}: pip would read the commit as part of its query or fragment")
+        return False
+    return True
+
+
 def _directory(directory: dict[str, Any], where: str, problems: Collector) -> str | None:
     path = _required(directory, "path", str, where, problems)
     _get(directory, "editable", bool, where, problems)
     subdirectory = _get(directory, "subdirectory", str, where, problems)
-    if path is None:
+    if path is None or not _local_path(path, f"{where}.path", problems):
         return None
-    if "\\" in path or "\\" in (subdirectory or ""):
-        problems.add(f"{where}.path", f"{path!r}: a backslash is a separator on Windows only; write '/'")
+    if subdirectory is not None and not _local_path(subdirectory, f"{where}.subdirectory", problems):
         return None
-    return f"{path}/{subdirectory}" if subdirectory else path
+    if subdirectory and subdirectory.startswith("/"):
+        problems.add(
+            f"{where}.subdirectory", f"{subdirectory!r}: pip reads it below the path, not as absolute"
+        )
+        return None
+    # pip: the path's URL, then the subdirectory below it.
+    return f"{path}/{subdirectory}" if path and subdirectory else subdirectory or path
 
 
 def _archive_release(
