@@ -3,6 +3,8 @@ identity for an index however a lock spells it. Small hand-made releases; no rea
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pinwarden.shared.compare import compare
@@ -411,3 +413,51 @@ def test_the_offline_host_rule_knows_every_file_host_downloads_know() -> None:
     for index, hosts in KNOWN_FILE_HOSTS.items():
         allowed = allowed_hosts(f"https://{index}/simple/")
         assert {f"{host}:443" for host in hosts} <= allowed
+
+
+def test_diff_shows_a_trusted_size_replaced_or_dropped_for_a_reviewer() -> None:
+    ledger = trusted(BASE)
+    resized = record(
+        ledger,
+        [uv(lf(WHEEL, h(1), size=101), lf(SDIST, h(2), size=200))],
+        how=TrustHow.APPROVAL,
+        at=AT,
+        reason="r",
+    )
+    (change,) = [c for c in diff(ledger, resized) if c.kind is ChangeKind.SIZE_CHANGED]
+    assert (change.filename, change.old, change.new, change.removes_trust) == (
+        WHEEL,
+        "100 bytes",
+        "101 bytes",
+        True,
+    )
+    sized_later = record(
+        trusted(uv(LockedFile(WHEEL, h(1)))), [BASE], how=TrustHow.APPROVAL, at=AT, reason="r"
+    )
+    assert not [
+        c
+        for c in diff(trusted(uv(LockedFile(WHEEL, h(1)))), sized_later)
+        if c.kind is ChangeKind.SIZE_CHANGED
+    ]
+
+
+def test_pylock_names_are_discovered_and_exclude_skips_them(tmp_path: Path) -> None:
+    from pinwarden.cli import _discover
+
+    for name in (
+        "pylock.toml",
+        "pylock.dev.toml",
+        "pylock.a.b.toml",
+        "Pylock.toml",
+        "uv.lock",
+        "poetry.lock",
+    ):
+        (tmp_path / name).write_text("")
+    assert [p.as_posix() for p in _discover(tmp_path)] == [
+        "poetry.lock",
+        "uv.lock",
+        "pylock.dev.toml",
+        "pylock.toml",
+    ]
+    (tmp_path / "pyproject.toml").write_text('[tool.pinwarden]\nexclude = ["pylock.dev.toml", "uv.lock"]\n')
+    assert [p.as_posix() for p in _discover(tmp_path)] == ["poetry.lock", "pylock.toml"]

@@ -42,6 +42,8 @@ class ChangeKind(str, Enum):
     REPLACED_HASH = "replaced-hash"
     SOURCE_REPLACED = "source-replaced"  # a git commit, a local directory, or hashed files instead
     HISTORY_REWRITTEN = "history-rewritten"
+    # A trusted file's recorded size replaced or dropped: the size is what shows a lock lying about it.
+    SIZE_CHANGED = "size-changed"
 
 
 REMOVING = frozenset(
@@ -57,6 +59,7 @@ REMOVING = frozenset(
         ChangeKind.REPLACED_HASH,
         ChangeKind.SOURCE_REPLACED,
         ChangeKind.HISTORY_REWRITTEN,
+        ChangeKind.SIZE_CHANGED,
     }
 )
 
@@ -258,6 +261,11 @@ def _same_file(release: TrustedRelease, old: TrustedFile, new: TrustedFile) -> I
     if new.vanished != old.vanished:
         kind = ChangeKind.VANISHED if new.vanished else ChangeKind.REAPPEARED
         yield _change(release, kind, filename=old.filename)
+    if old.size is not None and new.size != old.size:
+        now = f"{new.size} bytes" if new.size is not None else "no size"
+        yield _change(
+            release, ChangeKind.SIZE_CHANGED, filename=old.filename, old=f"{old.size} bytes", new=now
+        )
 
 
 def _algorithm_changes(
@@ -310,6 +318,7 @@ _WORDS = {
     ChangeKind.REPLACED_HASH: "HASH REPLACED",
     ChangeKind.SOURCE_REPLACED: "SOURCE REPLACED",
     ChangeKind.HISTORY_REWRITTEN: "HISTORY REWRITTEN",
+    ChangeKind.SIZE_CHANGED: "SIZE CHANGED",
 }
 
 
