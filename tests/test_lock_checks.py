@@ -461,3 +461,13 @@ def test_pylock_names_are_discovered_and_exclude_skips_them(tmp_path: Path) -> N
     ]
     (tmp_path / "pyproject.toml").write_text('[tool.pinwarden]\nexclude = ["pylock.dev.toml", "uv.lock"]\n')
     assert [p.as_posix() for p in _discover(tmp_path)] == ["poetry.lock", "pylock.toml"]
+
+
+def test_an_unreadable_host_is_not_offered_for_file_hosts() -> None:
+    evil = uv(lf(WHEEL, h(1), url=f"https://files.pythonhosted.org\\@evil.example/{WHEEL}"), lf(SDIST, h(2)))
+    findings = compare(trusted(BASE), [evil])
+    assert findings[0].detail is not None and findings[0].detail.startswith(
+        "fetched from a host no installer"
+    )
+    table = resolutions(findings, prog="pinwarden", lock_args="", relock=lambda lock: f"relock {lock}")
+    assert table[findings[0]].alternative == ()

@@ -93,7 +93,10 @@ def _acknowledge(f: Finding, prog: str, spec: str, suffix: str, relocks: tuple[s
 
 
 def _foreign_host(f: Finding, relocks: tuple[str, ...]) -> Resolution:
-    host = (f.detail or "").removeprefix("fetched from ").partition(" ")[0]
+    import re
+
+    named = re.match(r"fetched from (\S+) \(", f.detail or "")  # no host for one no parser reads alike
+    host = named.group(1) if named else ""
     allow = f'add "{host}" to [tool.pinwarden] file-hosts in pyproject.toml, if the index hands files to it'
     return Resolution("relock", (), relocks, (allow,) if host else (), why_relock="no approval trusts a host")
 
