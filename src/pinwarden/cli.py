@@ -360,7 +360,7 @@ def add_acknowledge_parser(sub: Any, common: argparse.ArgumentParser, locks: arg
         "items",
         nargs="+",
         metavar="NAME==VERSION|LOCK",
-        help="versions to acknowledge, then locks (default locks: poetry.lock and requirements files here)",
+        help="versions to acknowledge, then locks (default locks: as for check)",
     )
     acknowledge.add_argument(
         "--reason", required=True, help="why the facts are accepted (required; recorded)"
