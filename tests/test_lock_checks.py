@@ -471,3 +471,16 @@ def test_an_unreadable_host_is_not_offered_for_file_hosts() -> None:
     )
     table = resolutions(findings, prog="pinwarden", lock_args="", relock=lambda lock: f"relock {lock}")
     assert table[findings[0]].alternative == ()
+
+
+def test_a_new_version_on_a_foreign_host_is_not_offered_for_approval() -> None:
+    """Approving it would trust the bytes the foreign host serves: only a relock (or the setting) first."""
+    new = uv(
+        lf("demo-2.0-py3-none-any.whl", h(5), url="https://evil.example/demo-2.0-py3-none-any.whl"),
+        version="2.0",
+    )
+    findings = compare(trusted(BASE), [new])
+    table = resolutions(findings, prog="pinwarden", lock_args="", relock=lambda lock: f"relock {lock}")
+    lines = advice_lines(findings, table)
+    assert not [line for line in lines if "approve" in line]
+    assert "  relock (no approval trusts a host): relock uv.lock" in lines

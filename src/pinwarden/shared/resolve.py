@@ -60,11 +60,15 @@ def resolutions(
         reason = f" --reason {WHY}" if locked_changed else ""
         approve = Resolution("approve", (f"{prog} approve {spec}{suffix}{reason}",))
         relocks = tuple(dict.fromkeys(relock(lockfile) for f in group for lockfile in _lockfiles(f)))
+        foreign = [f for f in group if f.kind is FindingKind.FOREIGN_HOST]
+        if foreign:
+            # Nothing of a version fetched from a foreign host is approved before its host is settled.
+            for f in group:
+                found[f] = _foreign_host(foreign[0], relocks)
+            continue
         for f in group:
             if f.kind is FindingKind.WEAK_HASH and not from_index(f):
                 found[f] = Resolution("relock", (), relocks)
-            elif f.kind is FindingKind.FOREIGN_HOST:
-                found[f] = _foreign_host(f, relocks)
             elif not from_index(f):
                 found[f] = approve
             elif f.kind is FindingKind.CHANGED_FILE:
