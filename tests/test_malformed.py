@@ -30,6 +30,7 @@ from pinwarden.shared.config import FIRST_USE_CHOICES, Settings, parse_settings
 from pinwarden.shared.errors import InputError, PinwardenError
 from pinwarden.shared.ledger import Ledger, dumps, loads
 from pinwarden.shared.locks import parse_poetry_lock, parse_requirements
+from pinwarden.shared.locks.pylock import parse_pylock
 from pinwarden.shared.model import FileHash, LockFile, SourceKind, normalize_name
 
 NIGHTLY = os.environ.get("PINWARDEN_NIGHTLY") == "1"
@@ -335,6 +336,16 @@ READERS = {
         parse_requirements,
         check_requirements,
         (REQUIREMENTS, _real("pip-compile/pypi__warehouse__requirements__deploy.txt")),
+    ),
+    "pylock.toml": Reader(
+        "pylock.toml",
+        "pylock.toml",
+        parse_pylock,
+        check_lock,
+        (
+            _real("../pylock/Comfy-Org__comfy-cli__pylock.toml"),
+            _real("../pylock/pypa__pip__build-project__pylock.toml"),
+        ),
     ),
     "ledger": Reader("ledger", "pinwarden-ledger.toml", loads, check_ledger, (LEDGER,)),
     "pyproject": Reader("pyproject", "pyproject.toml", parse_settings, check_settings, (PYPROJECT,)),
@@ -1040,6 +1051,11 @@ CLI_KINDS = {
             ("init", "requirements.txt"),
             ("approve", "six==1.16.0", "requirements.txt"),
         ),
+    ),
+    "pylock.toml": CliKind(
+        "pylock.toml",
+        lambda bad: {"pylock.toml": bad},
+        (("check", "pylock.toml"), ("init", "pylock.toml"), ("check", "--format", "json", "pylock.toml")),
     ),
     "ledger": CliKind(
         "ledger",

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, out: TextIO, context: Any) -> int:
     judged_text = read_text(ctx.ledger.target, "ledger")
     reasons = _pull_request_reasons(args, ctx.ledger, base, revision(top, args.base), top)
     ledger = ctx.ledger.load()
-    findings = compare(ledger, ctx.releases)
+    findings = compare(ledger, ctx.releases, settings.lock_rules())
     if not findings and not reasons:
         out.write(f"pinwarden: nothing new to record: every locked version is trusted ({ctx.ledger.path})\n")
         return EXIT_OK

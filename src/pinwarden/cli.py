@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .shared.config import Settings
     from .shared.git import Revision
     from .shared.ledger_diff import Change, LedgerMove, SettingChange
+    from .shared.lockfacts import LockRules
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -112,8 +113,9 @@ _LEDGER_HELP = (
     "pinwarden-ledger.toml beside the lock)"
 )
 _LOCKS_HELP = (
-    "poetry.lock or hashed requirements files (default: poetry.lock, *requirements*.txt and "
-    "*constraints*.txt here and *.txt under *requirements*/)"
+    "poetry.lock, uv.lock, pylock.toml or hashed requirements files (default: poetry.lock, uv.lock, "
+    "pylock.toml, pylock.*.toml, *requirements*.txt and *constraints*.txt here and *.txt under "
+    "*requirements*/)"
 )
 _FORMAT_HELP = "output format (default: %(default)s)"
 
@@ -358,7 +360,7 @@ def add_acknowledge_parser(sub: Any, common: argparse.ArgumentParser, locks: arg
         "items",
         nargs="+",
         metavar="NAME==VERSION|LOCK",
-        help="versions to acknowledge, then locks (default locks: poetry.lock and requirements files here)",
+        help="versions to acknowledge, then locks (default locks: as for check)",
     )
     acknowledge.add_argument(
         "--reason", required=True, help="why the facts are accepted (required; recorded)"
@@ -418,18 +420,36 @@ class _Context:
 _REQUIREMENTS_GLOBS = ("*requirements*.txt", "*constraints*.txt", "*requirements*/**/*.txt")
 
 
+# The TOML locks uv and pip (PEP 751) read from the project directory.
+_TOML_LOCK_NAMES = ("uv.lock",)
+_PYLOCK_GLOB = "pylock.*"
+
+
+def _toml_locks(cwd: Path) -> list[Path]:
+    """uv.lock, pylock.toml and pylock.NAME.toml here, by the names their installers read."""
+    from .shared.locks import is_pylock_name
+
+    found = [Path(name) for name in _TOML_LOCK_NAMES if (cwd / name).is_file()]
+    pylocks = (p for p in cwd.glob(_PYLOCK_GLOB) if is_pylock_name(p.name) and p.is_file())
+    return found + sorted(Path(p.name) for p in pylocks)
+
+
 def _discover(cwd: Path) -> list[Path]:
-    """No lock named: poetry.lock and every requirements file here, save those the settings exclude.
-    Each is read as a lock: one that pins without hashes is refused, never skipped quietly."""
+    """No lock named: poetry.lock, uv.lock, pylock.toml (and pylock.NAME.toml) and every
+    requirements file here, save those the settings exclude. Each is read as a lock: one that pins
+    without hashes is refused, never skipped quietly."""
     settings, base = load_settings(cwd)
     found = [Path("poetry.lock")] if (cwd / "poetry.lock").is_file() else []
+    found += [p for p in _toml_locks(cwd) if not _excluded(cwd / p, base, settings.exclude)]
     candidates = {p for pattern in _REQUIREMENTS_GLOBS for p in cwd.glob(pattern) if p.is_file()}
     for candidate in sorted(candidates, key=lambda p: (len(p.parts), p)):  # this directory first
         relative = candidate.relative_to(cwd)
         if not _excluded(cwd / relative, base, settings.exclude):
             found.append(relative)
     if not found:
-        raise PinwardenError(f"no poetry.lock or requirements file in {cwd}: name the lock files")
+        raise PinwardenError(
+            f"no poetry.lock, uv.lock, pylock.toml or requirements file in {cwd}: name the lock files"
+        )
     return found
 
 
@@ -507,7 +527,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         raise PinwardenError(
             f"{ctx.ledger.path}: no ledger yet; run 'pinwarden init' to trust the current locks"
         )
-    findings = compare(ctx.ledger.load(), ctx.releases)
+    findings = compare(ctx.ledger.load(), ctx.releases, _lock_rules())
     where = _location(args, ctx)
     refused = where.outside is not None and not args.allow_outside_ledger
     if args.format == "json":
@@ -624,7 +644,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
         raise PinwardenError(f"--trusted-since {args.trusted_since}: a time in the future (now is {now})")
     with ctx.ledger.locked():
         ledger = ctx.ledger.load()
-        findings = compare(ledger, ctx.releases)
+        findings = compare(ledger, ctx.releases, _lock_rules())
         held = {f.key for f in findings if not _is_first_use(f, ledger)}
         conflicts = [f for f in findings if f.key in held]
         if conflicts:
@@ -659,9 +679,15 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
 def _is_first_use(finding: Finding, ledger: Ledger) -> bool:
     """About a version never trusted, and no sign that it may install in place of a trusted one
     (adopting it would be a silent first use of new bytes for a trusted version)."""
-    if finding.kind in (FindingKind.LOCAL_VERSION, FindingKind.DIRECT_URL):
-        return False
+    if finding.kind in (FindingKind.LOCAL_VERSION, FindingKind.DIRECT_URL, FindingKind.FOREIGN_HOST):
+        return False  # a file from a host its index does not use is never adopted silently
     return ledger.get(finding.project, finding.version) is None
+
+
+def _lock_rules() -> LockRules:
+    """`[tool.pinwarden]` settings for what uv.lock and pylock.toml show offline (lockfacts.py)."""
+    settings, _ = load_settings(Path.cwd())
+    return settings.lock_rules()
 
 
 def _split_approve_items(items: Sequence[str]) -> tuple[list[tuple[str, str]], list[Path]]:
@@ -891,6 +917,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO, fetcher: Fetch
         cache=not args.no_cache,
         prog=args.prog,
         lock_args=ctx.lock_args(),
+        file_hosts=settings.file_hosts,
     )
     return audit_command(
         ctx.locks, ctx.ledger, command, out, err, fetcher=fetcher, late_upload_days=settings.late_upload_days

@@ -56,6 +56,7 @@ class AuditSettings:
     late_upload_days: int = signs.DEFAULT_LATE_UPLOAD_DAYS
     update_baseline: bool = False  # acknowledge everything served now as seen
     now: str = ""  # the `seen` time of baseline entries written now
+    file_hosts: tuple[str, ...] = ()  # hosts a uv.lock or pylock.toml may fetch files from (lockfacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,10 @@ def _unreachable(index: str, why: str, keys: Sequence[Key]) -> str:
 def audit(
     ledger: Ledger, baseline: Baseline, subjects: Sequence[Subject], settings: AuditSettings
 ) -> AuditResult:
-    findings: set[Finding] = set(compare(ledger, (s.release for s in subjects)))
+    from .lockfacts import LockRules
+
+    rules = LockRules(file_hosts=settings.file_hosts, late_upload_days=settings.late_upload_days)
+    findings: set[Finding] = set(compare(ledger, (s.release for s in subjects), rules))
     errors: list[str] = []
     down: dict[str, tuple[str, list[Key]]] = {}  # unreachable index -> (why, versions not audited)
     recorded: dict[Key, SeenRelease] = {}
@@ -530,9 +534,11 @@ def _recreated(ledger: Ledger, subjects: Sequence[Subject]) -> Iterator[Finding]
 
 def _same_index(trusted_index: str | None, named: str | None) -> bool:
     """A version trusted from another index says nothing about this one."""
+    from .index.sources import same_index
+
     if trusted_index is None or named is None:
         return True
-    return trusted_index.rstrip("/") == named.rstrip("/")
+    return same_index(trusted_index, named)
 
 
 # ---------------------------------------------------------------------------------------------

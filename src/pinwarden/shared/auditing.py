@@ -286,6 +286,7 @@ class AuditCommand:
     cache: bool = True
     prog: str = "pinwarden"
     lock_args: str = ""
+    file_hosts: tuple[str, ...] = ()  # [tool.pinwarden] file-hosts: read by check's offline checks
 
 
 def audit_command(
@@ -328,7 +329,10 @@ def _audited(
         raise PinwardenError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
     options = index_options(command.index_url, command.extra_index_urls)
     settings = AuditSettings(
-        late_upload_days=late_upload_days, update_baseline=command.update_baseline, now=utc_now()
+        late_upload_days=late_upload_days,
+        update_baseline=command.update_baseline,
+        now=utc_now(),
+        file_hosts=command.file_hosts,
     )
     owned = fetcher is None
     client = fetcher or HttpClient(
@@ -500,10 +504,13 @@ def relock_command(lockfile: str, cwd: Path | None = None) -> str:
     path = Path(lockfile)
     if path.name == "poetry.lock":
         return "poetry lock"
-    try:
-        head = (Path(cwd or Path.cwd()) / path).read_text(encoding="utf-8", errors="replace")[:4096]
-    except OSError:
-        head = ""
+    if path.name == "uv.lock":
+        return "pinwarden uv lock"  # uv through pinwarden's guard
+    head = _head(path, cwd)
+    from .locks import is_pylock_name
+
+    if is_pylock_name(path.name):
+        return _pylock_command(head, lockfile)
     for line in head.splitlines():
         text = line.lstrip("#").strip()
         if text.startswith("pip-compile "):
@@ -511,6 +518,24 @@ def relock_command(lockfile: str, cwd: Path | None = None) -> str:
         if text.startswith("pinwarden pip-compile "):
             return text
     return f"pinwarden pip-compile --generate-hashes --output-file={lockfile} (your inputs)"
+
+
+def _pylock_command(head: str, lockfile: str) -> str:
+    """`uv export` names itself in the header it writes; `pip lock` writes none."""
+    for line in head.splitlines():
+        text = line.lstrip("#").strip()
+        if text.startswith("uv export "):
+            return f"pinwarden {text}"
+        if text.startswith("pinwarden uv export "):
+            return text
+    return f"pip lock (your inputs) --output {lockfile}"
+
+
+def _head(path: Path, cwd: Path | None) -> str:
+    try:
+        return (Path(cwd or Path.cwd()) / path).read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return ""
 
 
 def approval_indexes(name: str, locks: Sequence[LockFile], project_dir: Path) -> tuple[str, ...]:

@@ -128,7 +128,9 @@ def _compact(seen: SeenRelease, trusted: TrustedRelease | None) -> SeenRelease:
         return seen
     named = {f.filename: f for f in trusted.files if f.filename is not None}
     files = tuple(f for f in seen.files if f.yanked or not _same_bytes(f, named.get(f.filename)))
-    index = None if seen.index is not None and seen.index == trusted.index else seen.index
+    from .index.sources import same_index
+
+    index = None if seen.index is not None and same_index(seen.index, trusted.index) else seen.index
     return replace(seen, files=files, index=index)
 
 

@@ -23,6 +23,7 @@ from .model import (
 
 if TYPE_CHECKING:
     from .filenames import FileIdentity
+    from .lockfacts import LockRules
 
 
 # Sources whose bytes only a file hash pins (git has its commit, a directory is the project itself).
@@ -32,9 +33,13 @@ _HASHED_SOURCES = frozenset({SourceKind.INDEX, SourceKind.URL, SourceKind.FILE})
 _UNHASHED_SOURCES = frozenset({SourceKind.GIT, SourceKind.DIRECTORY})
 
 
-def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding, ...]:
-    """Every way the locked releases differ from what the ledger trusts, gravest first per version."""
+def compare(
+    ledger: Ledger, releases: Iterable[LockedRelease], rules: LockRules | None = None
+) -> tuple[Finding, ...]:
+    """Every way the locked releases differ from what the ledger trusts, gravest first per version.
+    `rules`: the settings of what a lock with URLs and upload times shows offline (lockfacts.py)."""
     findings: set[Finding] = set()
+    facts = None
     groups: dict[tuple[str, str], list[LockedRelease]] = {}
     for release in releases:
         groups.setdefault(release.key, []).append(release)
@@ -48,6 +53,11 @@ def compare(ledger: Ledger, releases: Iterable[LockedRelease]) -> tuple[Finding,
                 # A directory never trusted is the project's own code: nothing to swap. Once a version
                 # is trusted, a directory in its place is a change (`_source_change`).
                 findings.update(_new_version(release, siblings))
+            if any(f.url is not None or f.upload_time is not None for f in release.files):
+                from .lockfacts import LockRules, offline_findings
+
+                facts = facts or rules or LockRules()
+                findings.update(offline_findings(release, trusted, facts))
         if trusted is not None:
             findings.update(_missing(group, trusted))
     return tuple(sorted(findings, key=Finding.sort_key))
@@ -295,21 +305,40 @@ def _against_known_file(
     release: LockedRelease, locked: LockedFile, known: list[TrustedFile]
 ) -> Iterator[Finding]:
     """`known`: the trusted file(s) of the same identity (two only where old releases carried two
-    sdist archives). Any of their hashes is the trusted content; anything else is other bytes."""
-    if any(locked.hash in k.hashes for k in known):
-        return
+    sdist archives). Any of their hashes is the trusted content; anything else is other bytes.
+    A size the lock records other than the trusted one is other bytes too, whatever the hash."""
     same_name = any(k.filename == locked.filename for k in known)
     spelled = "" if same_name else f" (trusted as {known[0].filename})"
+    matching = [k for k in known if locked.hash in k.hashes]
+    if matching:
+        trusted_size = _other_size(locked, matching)
+        if trusted_size is not None:
+            yield _finding(
+                release,
+                FindingKind.CHANGED_FILE,
+                filename=locked.filename,
+                hash=str(locked.hash),
+                trusted_hash=str(locked.hash),
+                detail=f"the lock records {locked.size} bytes for this file, trusted at {trusted_size} "
+                "bytes: the lock does not describe the trusted file" + spelled,
+            )
+        return
+    sized = _other_size(locked, known)
+    size_note = f"; {locked.size} bytes, trusted at {sized}" if sized is not None else ""
     same_algorithm = [h for k in known for h in k.hashes if h.algorithm == locked.hash.algorithm]
-    if same_algorithm:
+    if same_algorithm or sized is not None:
         vanished = all(k.vanished for k in known)
+        trusted_hash = same_algorithm[0] if same_algorithm else known[0].hashes[0]
         yield _finding(
             release,
             FindingKind.CHANGED_FILE,
             filename=locked.filename,
             hash=str(locked.hash),
-            trusted_hash=str(same_algorithm[0]),
-            detail="the same file now has other bytes" + (" (it had vanished)" if vanished else "") + spelled,
+            trusted_hash=str(trusted_hash),
+            detail="the same file now has other bytes"
+            + (" (it had vanished)" if vanished else "")
+            + size_note
+            + spelled,
         )
     else:
         # An index that switched algorithms: only hashing the file itself can tell.
@@ -323,6 +352,14 @@ def _against_known_file(
             detail=f"a {locked.hash.algorithm} hash for a file trusted by {first.algorithm}; "
             "offline it cannot be told from a changed file" + spelled,
         )
+
+
+def _other_size(locked: LockedFile, known: list[TrustedFile]) -> int | None:
+    """The trusted size, when the lock records another for this file (None: same, or no size)."""
+    if locked.size is None:
+        return None
+    sizes = sorted({k.size for k in known if k.size is not None})
+    return sizes[0] if sizes and locked.size not in sizes else None
 
 
 def _missing(group: list[LockedRelease], trusted: TrustedRelease) -> Iterator[Finding]:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Collector
 from .toml import key_path, load_toml
 
+if TYPE_CHECKING:
+    from .lockfacts import LockRules
+
 FIRST_USE_CHOICES = ("trust", "ask")
 SDIST_INSTALLS_CHOICES = ("allow", "refuse")
-_KNOWN = ("ledger", "first-use", "late-upload-days", "exclude", "sdist-installs")
+_KNOWN = ("ledger", "first-use", "late-upload-days", "exclude", "sdist-installs", "file-hosts")
 # A century: longer than any package's life, small enough for every datetime computation with it.
 MAX_LATE_UPLOAD_DAYS = 36500
 
@@ -25,6 +28,15 @@ class Settings:
     exclude: tuple[str, ...] = ()
     # "refuse": the Poetry plugin installs nothing it would build from source (see decide.built_from_source).
     sdist_installs: str = "allow"
+    # Hosts (`host` or `host:port`) a uv.lock or pylock.toml may fetch files from besides the index
+    # a package is locked from and its file host (a mirror or CDN an index hands files to).
+    file_hosts: tuple[str, ...] = ()
+
+    def lock_rules(self) -> LockRules:
+        """What `check` reads offline from locks with URLs and upload times (lockfacts.py)."""
+        from .lockfacts import LockRules
+
+        return LockRules(file_hosts=self.file_hosts, late_upload_days=self.late_upload_days)
 
 
 def parse_settings(text: str, source: str = "pyproject.toml") -> Settings:
@@ -72,7 +84,9 @@ def _read(table: dict[str, Any], problems: Collector) -> Settings:
         )
         sdist_installs = "allow"
     exclude = _exclude(table.get("exclude", []), problems)
+    file_hosts = _file_hosts(table.get("file-hosts", []), problems)
     return Settings(
+        file_hosts=file_hosts,
         ledger=ledger,
         first_use=first_use,
         late_upload_days=days,
@@ -95,3 +109,19 @@ def _exclude(value: object, problems: Collector) -> tuple[str, ...]:
         else:
             patterns.append(item)
     return tuple(patterns)
+
+
+def _file_hosts(value: object, problems: Collector) -> tuple[str, ...]:
+    from .lockfacts import setting_hosts
+
+    where = "tool.pinwarden.file-hosts"
+    if not isinstance(value, list):
+        problems.add(where, "must be a list of host names (host or host:port)")
+        return ()
+    hosts = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not setting_hosts(item):
+            problems.add(f"{where}[{i}]", f"must be a host name (host or host:port), found {item!r}")
+        else:
+            hosts.append(item)
+    return tuple(hosts)

@@ -11,7 +11,7 @@ which trust changed and two branches adding different projects merge without con
       { how = "init", at = "2026-11-25T03:00:00Z", since = "2025-02-03T10:00:00Z" },
     ]
     files = [
-      { file = "demo-1.0-py3-none-any.whl", hashes = ["sha256:..."] },
+      { file = "demo-1.0-py3-none-any.whl", hashes = ["sha256:..."], size = 9120 },
       { hashes = ["sha256:..."] },  # from a requirements file: no filename
     ]
 
@@ -19,6 +19,9 @@ A trust event's `since` (optional; UTC, written `YYYY-MM-DDTHH:MM:SSZ` after `at
 one line, so it merges like the rest) is the time the trust dates from when that is earlier than
 when it was recorded: `init` of a lock with a git history dates a version from the commit that
 first locked it. A ledger without it stays valid: the trust then dates from `at`.
+
+A file's `size` (optional, bytes) is recorded when a lock that records sizes (uv.lock, pylock.toml)
+was trusted; a lock naming another size for that file names other bytes. Older ledgers have none.
 """
 
 from __future__ import annotations
@@ -134,6 +137,8 @@ def _dump_file(trusted: TrustedFile) -> str:
         items.append(f"file = {_quote(trusted.filename)}")
     hashes = ", ".join(_quote(str(h)) for h in sorted(trusted.hashes, key=hash_sort_key))
     items.append(f"hashes = [{hashes}]")
+    if trusted.size is not None:
+        items.append(f"size = {trusted.size}")
     if trusted.vanished:
         items.append("vanished = true")
     return "{ " + ", ".join(items) + " }"
@@ -241,8 +246,11 @@ def _merge_file(a: TrustedFile, b: TrustedFile, where: str, problems: Collector)
                 f"two spellings of this version give {a.filename} two {digest.algorithm} hashes; "
                 "trust neither until one is removed by hand",
             )
+    if a.size is not None and b.size is not None and a.size != b.size:
+        problems.add(where, f"two spellings of this version give {a.filename} two sizes; trust neither")
     hashes = tuple(sorted(by_algorithm.values(), key=hash_sort_key))
-    return TrustedFile(filename=a.filename, hashes=hashes, vanished=a.vanished and b.vanished)
+    size = a.size if a.size is not None else b.size
+    return TrustedFile(filename=a.filename, hashes=hashes, vanished=a.vanished and b.vanished, size=size)
 
 
 def _read_release(
@@ -334,12 +342,16 @@ def _read_file(item: dict[str, Any], where: str, problems: Collector) -> Trusted
     filename = item.get("file")
     raw_hashes = item.get("hashes")
     vanished = item.get("vanished", False)
+    size = item.get("size")
     ok = True
     if filename is not None and (not isinstance(filename, str) or not _plain_filename(filename)):
         problems.add(f"{where}.file", f"{filename!r} is not a plain filename")
         ok = False
     if not isinstance(vanished, bool):
         problems.add(f"{where}.vanished", "must be true or false")
+        ok = False
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        problems.add(f"{where}.size", f"must be a whole number of bytes, found {size!r}")
         ok = False
     if not isinstance(raw_hashes, list) or not raw_hashes:
         problems.add(f"{where}.hashes", "must be a non-empty array of algorithm:hex strings")
@@ -367,12 +379,14 @@ def _read_file(item: dict[str, Any], where: str, problems: Collector) -> Trusted
             continue
         hashes.append(parsed)
     for key in item:
-        if key not in ("file", "hashes", "vanished"):
+        if key not in ("file", "hashes", "size", "vanished"):
             problems.add(f"{where}.{key_path(key)}", "unknown key")
             ok = False
     if not ok:
         return None
-    return TrustedFile(filename=filename, hashes=tuple(sorted(hashes, key=hash_sort_key)), vanished=vanished)
+    return TrustedFile(
+        filename=filename, hashes=tuple(sorted(hashes, key=hash_sort_key)), vanished=vanished, size=size
+    )
 
 
 def _plain_filename(name: str) -> bool:

@@ -42,6 +42,8 @@ class ChangeKind(str, Enum):
     REPLACED_HASH = "replaced-hash"
     SOURCE_REPLACED = "source-replaced"  # a git commit, a local directory, or hashed files instead
     HISTORY_REWRITTEN = "history-rewritten"
+    # A trusted file's recorded size replaced or dropped: the size is what shows a lock lying about it.
+    SIZE_CHANGED = "size-changed"
 
 
 REMOVING = frozenset(
@@ -57,6 +59,7 @@ REMOVING = frozenset(
         ChangeKind.REPLACED_HASH,
         ChangeKind.SOURCE_REPLACED,
         ChangeKind.HISTORY_REWRITTEN,
+        ChangeKind.SIZE_CHANGED,
     }
 )
 
@@ -137,9 +140,16 @@ def _release_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[
         yield _change(
             after, ChangeKind.SOURCE_REPLACED, old=before.source, new=after.source, detail=f"{was} -> {now}"
         )
-    if before.index != after.index:
+    if not _same_index(before.index, after.index):
         yield _change(after, ChangeKind.INDEX_CHANGED, old=before.index, new=after.index)
     yield from _file_changes(before, after)
+
+
+def _same_index(before: str | None, after: str | None) -> bool:
+    """Another spelling of one index (`/simple` or `/simple/`) is no change a reviewer weighs."""
+    from .index.sources import same_index
+
+    return same_index(before, after)
 
 
 def _file_changes(before: TrustedRelease, after: TrustedRelease) -> Iterator[Change]:
@@ -251,6 +261,11 @@ def _same_file(release: TrustedRelease, old: TrustedFile, new: TrustedFile) -> I
     if new.vanished != old.vanished:
         kind = ChangeKind.VANISHED if new.vanished else ChangeKind.REAPPEARED
         yield _change(release, kind, filename=old.filename)
+    if old.size is not None and new.size != old.size:
+        now = f"{new.size} bytes" if new.size is not None else "no size"
+        yield _change(
+            release, ChangeKind.SIZE_CHANGED, filename=old.filename, old=f"{old.size} bytes", new=now
+        )
 
 
 def _algorithm_changes(
@@ -303,6 +318,7 @@ _WORDS = {
     ChangeKind.REPLACED_HASH: "HASH REPLACED",
     ChangeKind.SOURCE_REPLACED: "SOURCE REPLACED",
     ChangeKind.HISTORY_REWRITTEN: "HISTORY REWRITTEN",
+    ChangeKind.SIZE_CHANGED: "SIZE CHANGED",
 }
 
 
@@ -483,6 +499,7 @@ _GUARD_SETTINGS = (
     ("first-use", "first_use"),
     ("late-upload-days", "late_upload_days"),
     ("sdist-installs", "sdist_installs"),
+    ("file-hosts", "file_hosts"),
 )
 
 
@@ -523,8 +540,8 @@ def settings_text(changes: Sequence[SettingChange], *, base: str) -> str:
         *(f"  {c.setting}: {_shown(c.old)} at {base} -> {_shown(c.new)} now" for c in changes),
         "",
         "A looser guard (first use trusted again, files excluded from checks, sdist installs",
-        "allowed, a longer late-upload window) lets the next change in unreviewed. Unless the",
-        "pull request explains each setting, do not merge it.",
+        "allowed, a longer late-upload window, another file host) lets the next change in",
+        "unreviewed. Unless the pull request explains each setting, do not merge it.",
         "",
         "",
     ]

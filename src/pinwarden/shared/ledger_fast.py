@@ -36,7 +36,7 @@ _EVENT = re.compile(
 _HASH = r'"(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|sha384:[0-9a-f]{96})"'
 _FILE = re.compile(
     r'^  \{ (?:file = "([^"\\/\x00-\x1f\x7f]+)", )?hashes = \[(' + _HASH + "(?:, " + _HASH + r")*)\]"
-    r"(, vanished = true)? \},$"
+    r"(?:, size = (0|[1-9][0-9]{0,17}))?(, vanished = true)? \},$"
 )
 _HOW = {how.value: how for how in TrustHow}
 
@@ -160,7 +160,8 @@ def _list_line(line: str, current: _Release) -> bool:
         TrustedFile(
             filename=entry.group(1),
             hashes=tuple(sorted(hashes, key=hash_sort_key)),
-            vanished=entry.group(3) is not None,
+            vanished=entry.group(4) is not None,
+            size=int(entry.group(3)) if entry.group(3) is not None else None,
         )
     )
     return True

@@ -308,6 +308,9 @@ class TrustedFile:
     filename: str | None
     hashes: tuple[FileHash, ...]
     vanished: bool = False
+    # The size in bytes a lock recorded beside the trusted hash (uv.lock, pylock.toml); None where
+    # no trusted lock gave one. A lock giving another size for the file names other bytes.
+    size: int | None = None
 
     def sort_key(self) -> tuple[int, str, str]:
         first = str(self.hashes[0]) if self.hashes else ""
@@ -349,26 +352,29 @@ class FindingKind(str, Enum):
     LATE_UPLOAD = "late-upload"
     SHAPE_CHANGE = "shape-change"
     YANKED = "yanked"
+    # A file URL in a lock (uv.lock, pylock.toml) on a host the index it names does not use.
+    FOREIGN_HOST = "foreign-host"
 
 
 # Order in reports: the gravest first.
 SEVERITY = {
     FindingKind.CHANGED_FILE: 0,
-    FindingKind.PROJECT_RECREATED: 1,
-    FindingKind.FILENAME_MISMATCH: 2,
-    FindingKind.WEAK_HASH: 3,
-    FindingKind.PROJECT_GONE: 4,
-    FindingKind.VERSION_GONE: 5,
-    FindingKind.NEW_FILE: 6,
-    FindingKind.BUILD_TAG: 7,
-    FindingKind.LOCAL_VERSION: 8,
-    FindingKind.DIRECT_URL: 9,
-    FindingKind.SDIST_ADDED: 10,
-    FindingKind.LATE_UPLOAD: 11,
-    FindingKind.SHAPE_CHANGE: 12,
-    FindingKind.YANKED: 13,
-    FindingKind.MISSING_FILE: 14,
-    FindingKind.NEW_VERSION: 15,
+    FindingKind.FOREIGN_HOST: 1,
+    FindingKind.PROJECT_RECREATED: 2,
+    FindingKind.FILENAME_MISMATCH: 3,
+    FindingKind.WEAK_HASH: 4,
+    FindingKind.PROJECT_GONE: 5,
+    FindingKind.VERSION_GONE: 6,
+    FindingKind.NEW_FILE: 7,
+    FindingKind.BUILD_TAG: 8,
+    FindingKind.LOCAL_VERSION: 9,
+    FindingKind.DIRECT_URL: 10,
+    FindingKind.SDIST_ADDED: 11,
+    FindingKind.LATE_UPLOAD: 12,
+    FindingKind.SHAPE_CHANGE: 13,
+    FindingKind.YANKED: 14,
+    FindingKind.MISSING_FILE: 15,
+    FindingKind.NEW_VERSION: 16,
 }
 # Warning signs: facts worth a look that are not, on their own, a change to trusted content.
 WARNING_KINDS = frozenset(

@@ -32,6 +32,7 @@ _LABEL = {
     FindingKind.LATE_UPLOAD: "warning",
     FindingKind.SHAPE_CHANGE: "warning",
     FindingKind.YANKED: "warning",
+    FindingKind.FOREIGN_HOST: "HOST",
 }
 _EXPLAIN = {
     FindingKind.CHANGED_FILE: "the same file now has other bytes than when it was trusted",
@@ -42,6 +43,7 @@ _EXPLAIN = {
     FindingKind.WEAK_HASH: "a hash too weak to trust",
     FindingKind.PROJECT_GONE: "the index no longer serves this project",
     FindingKind.VERSION_GONE: "the index no longer serves this version",
+    FindingKind.FOREIGN_HOST: "the lock fetches this file from a host its index does not use",
 }
 
 
@@ -107,6 +109,11 @@ def findings_text(
 
 
 def _changed_explained(changed: Sequence[Finding]) -> list[str]:
+    if all(f.hash is not None and f.hash == f.trusted_hash for f in changed):
+        return [
+            "A lock records another size for a file you trusted than the trusted one: whatever its",
+            "hash says, it does not describe the trusted bytes (a hand-edited or forged lock).",
+        ]
     if all(changes_source(f) for f in changed):
         return [
             "A trusted version now comes from a local directory or git commit the ledger never",
@@ -176,8 +183,9 @@ def ledger_text(releases: Iterable[TrustedRelease]) -> str:
             lines.append(f"    source {release.source}")
         for trusted in release.files:
             state = "  (vanished)" if trusted.vanished else ""
+            size = f"  {trusted.size} bytes" if trusted.size is not None else ""
             hashes = " ".join(str(h) for h in trusted.hashes)
-            lines.append(f"    {trusted.filename or '(no filename)'}  {hashes}{state}")
+            lines.append(f"    {trusted.filename or '(no filename)'}  {hashes}{size}{state}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -192,7 +200,12 @@ def ledger_json(releases: Iterable[TrustedRelease]) -> str:
                 {"how": e.how.value, "at": e.at, "since": e.since, "reason": e.reason} for e in r.history
             ],
             "files": [
-                {"filename": f.filename, "hashes": [str(h) for h in f.hashes], "vanished": f.vanished}
+                {
+                    "filename": f.filename,
+                    "hashes": [str(h) for h in f.hashes],
+                    "vanished": f.vanished,
+                    "size": f.size,
+                }
                 for f in r.files
             ],
         }

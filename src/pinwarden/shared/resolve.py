@@ -8,7 +8,9 @@ Every finding kind has one way out that really ends it, and the reports print ex
   --reason ...`, then a relock so the lock pins what is trusted;
 - a fact of the index (a yank, a version or project gone, a file deleted or added upstream, a
   rewritten history): `acknowledge NAME==VERSION --reason ...`, or for a version gone, a relock;
-- the signs read on a version the ledger never trusted end with its approval.
+- the signs read on a version the ledger never trusted end with its approval;
+- a file on a host other than its index's (uv.lock, pylock.toml): no approval trusts a host, so a
+  relock from the index ends it, or, for a host that is meant, `[tool.pinwarden] file-hosts`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Resolution:
     commands: tuple[str, ...]  # run in order
     relock: tuple[str, ...] = ()  # then rebuild these locks
     alternative: tuple[str, ...] = ()  # another way that also ends it
+    why_relock: str = "no approval records a weak hash"  # said when only a relock ends it
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -57,6 +60,12 @@ def resolutions(
         reason = f" --reason {WHY}" if locked_changed else ""
         approve = Resolution("approve", (f"{prog} approve {spec}{suffix}{reason}",))
         relocks = tuple(dict.fromkeys(relock(lockfile) for f in group for lockfile in _lockfiles(f)))
+        foreign = [f for f in group if f.kind is FindingKind.FOREIGN_HOST]
+        if foreign:
+            # Nothing of a version fetched from a foreign host is approved before its host is settled.
+            for f in group:
+                found[f] = _foreign_host(foreign[0], relocks)
+            continue
         for f in group:
             if f.kind is FindingKind.WEAK_HASH and not from_index(f):
                 found[f] = Resolution("relock", (), relocks)
@@ -87,6 +96,15 @@ def _acknowledge(f: Finding, prog: str, spec: str, suffix: str, relocks: tuple[s
     return Resolution("acknowledge", command)
 
 
+def _foreign_host(f: Finding, relocks: tuple[str, ...]) -> Resolution:
+    import re
+
+    named = re.match(r"fetched from (\S+) \(", f.detail or "")  # no host for one no parser reads alike
+    host = named.group(1) if named else ""
+    allow = f'add "{host}" to [tool.pinwarden] file-hosts in pyproject.toml, if the index hands files to it'
+    return Resolution("relock", (), relocks, (allow,) if host else (), why_relock="no approval trusts a host")
+
+
 def _lockfiles(finding: Finding) -> list[str]:
     return [part.strip() for part in finding.lockfile.split(",") if part.strip()]
 
@@ -105,7 +123,7 @@ def advice_lines(findings: Sequence[Finding], table: Mapping[Finding, Resolution
         )
         for f in ordered:
             resolution = table[f]
-            head = "then relock" if resolution.commands else "relock (no approval records a weak hash)"
+            head = "then relock" if resolution.commands else f"relock ({resolution.why_relock})"
             wanted = [f"  {c}" for c in resolution.commands]
             wanted += [f"  {head}: {c}" for c in resolution.relock]
             lines += [line for line in wanted if line not in lines]

@@ -35,6 +35,7 @@ class _Slot:
     filename: str | None
     hashes: set[FileHash]
     present: bool = False
+    size: int | None = None
 
 
 def record(
@@ -72,17 +73,18 @@ def _record_one(
 ) -> TrustedRelease:
     first = group[0]
     _refuse_disagreement(group)
-    slots = [_Slot(f.filename, set(f.hashes)) for f in trusted.files] if trusted else []
+    slots = [_Slot(f.filename, set(f.hashes), size=f.size) for f in trusted.files] if trusted else []
     # Named files first: an approved change may replace a named digest that a requirements file
     # (no filename) still pins, and that digest must stay trusted as an unnamed one.
     locked_files = [f for r in group for f in r.files if f.hash.strong]
     for locked in sorted(locked_files, key=lambda f: f.filename is None):
-        _take(slots, locked.filename, locked.hash)
+        _take(slots, locked.filename, locked.hash, locked.size)
     files = (
         TrustedFile(
             filename=slot.filename,
             hashes=tuple(sorted(slot.hashes, key=hash_sort_key)),
             vanished=not slot.present,
+            size=slot.size,
         )
         for slot in slots
     )
@@ -99,10 +101,19 @@ def _record_one(
 def _refuse_disagreement(group: list[LockedRelease]) -> None:
     """Locks that give one file two digests of one algorithm cannot both be trusted."""
     seen: dict[tuple[str, str], tuple[FileHash, str]] = {}
+    sizes: dict[str, tuple[int, str]] = {}
     for release in group:
         for locked in release.files:
             if locked.filename is None:
                 continue
+            if locked.size is not None:
+                size = sizes.setdefault(locked.filename, (locked.size, release.lockfile))
+                if size[0] != locked.size:
+                    raise ConflictingLocks(
+                        f"{release.name} {release.version}: {size[1]} and {release.lockfile} give "
+                        f"{locked.filename} two sizes ({size[0]} and {locked.size} bytes); trust "
+                        "neither until they agree"
+                    )
             slot = (locked.filename, locked.hash.algorithm)
             earlier = seen.setdefault(slot, (locked.hash, release.lockfile))
             if earlier[0] != locked.hash:
@@ -112,7 +123,7 @@ def _refuse_disagreement(group: list[LockedRelease]) -> None:
                 )
 
 
-def _take(slots: list[_Slot], filename: str | None, digest: FileHash) -> None:
+def _take(slots: list[_Slot], filename: str | None, digest: FileHash, size: int | None = None) -> None:
     holder = next((s for s in slots if digest in s.hashes), None)
     if filename is None:
         if holder is None:
@@ -124,11 +135,16 @@ def _take(slots: list[_Slot], filename: str | None, digest: FileHash) -> None:
         slots.remove(holder)  # bytes first learnt from a requirements file now get their filename
     slot = next((s for s in slots if s.filename == filename), None)
     if slot is None:
-        slots.append(_Slot(filename, {digest}, present=True))
+        slots.append(_Slot(filename, {digest}, present=True, size=size))
         return
     # An approved change replaces the digest of the same algorithm; others stay beside it.
+    replaced = digest not in slot.hashes
     slot.hashes = {old for old in slot.hashes if old.algorithm != digest.algorithm} | {digest}
     slot.present = True
+    if size is not None:
+        slot.size = size  # an approved lock's size for what is now the trusted bytes
+    elif replaced:
+        slot.size = None  # other bytes: the old size says nothing of them
 
 
 def _source_of(group: list[LockedRelease]) -> str | None:
@@ -136,10 +152,14 @@ def _source_of(group: list[LockedRelease]) -> str | None:
 
 
 def _index_of(group: list[LockedRelease], trusted: TrustedRelease | None) -> str | None:
-    from .index.sources import redact_url  # a password in an index URL never enters the ledger
+    # A password in an index URL never enters the ledger; another spelling of the trusted index
+    # (`/simple` and `/simple/`, as poetry.lock, requirements files and uv.lock write PyPI) keeps its own.
+    from .index.sources import redact_url, same_index
 
     for release in group:
         if release.source_kind is SourceKind.INDEX and release.source_url:
+            if trusted is not None and same_index(trusted.index, release.source_url):
+                return trusted.index
             return redact_url(release.source_url)
         if release.source_kind is SourceKind.INDEX:
             return trusted.index if trusted and trusted.index else None

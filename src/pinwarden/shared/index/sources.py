@@ -25,6 +25,8 @@ from ..model import LockedRelease, LockFile, SourceKind
 
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
 POETRY_FORMAT = "poetry.lock"
+# Locks that name one index per package, which is the only one the installer asks for it.
+_ONE_INDEX_FORMATS = (POETRY_FORMAT, "uv.lock", "pylock.toml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ def target_of(release: LockedRelease, lock: LockFile, options: IndexOptions) -> 
         return Target(_unique([primary, *options.extra_index_urls]), named)
     if lock.format == POETRY_FORMAT:
         return Target((named or PYPI_SIMPLE_URL,), named)
+    if lock.format in _ONE_INDEX_FORMATS:  # uv.lock, pylock.toml: each package's own index
+        return Target((named or options.pip_index_url or PYPI_SIMPLE_URL,), named)
     # pip-compile writes every index it used into its output: a file that names some is complete.
     primary = named or options.pip_index_url or PYPI_SIMPLE_URL
     extras = (
@@ -77,7 +81,7 @@ def indexes_for_project(
             target = target_of(release, lock, options) if release.name == name else None
             if target is not None:
                 return target.indexes
-    named = [url for lock in locks if lock.format != POETRY_FORMAT for url in lock.index_urls]
+    named = [url for lock in locks if lock.format not in _ONE_INDEX_FORMATS for url in lock.index_urls]
     if named:
         return _unique(named)
     if poetry:
@@ -88,8 +92,28 @@ def indexes_for_project(
 def _unique(urls: Sequence[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for url in urls:
-        seen.setdefault(url.rstrip("/"), url)
+        seen.setdefault(index_identity(url), url)
     return tuple(seen.values())
+
+
+def index_identity(url: str) -> str:
+    """One spelling per index, for comparing the index two locks (or a lock and the ledger) name:
+    the case of scheme and host, IDNA, a default port, userinfo, a trailing dot or slash make no
+    difference (`https://PyPI.org:443/simple` and `https://pypi.org/simple/` are one index)."""
+    from ..lockfacts import host_of
+
+    scheme, sep, rest = url.strip().partition("://")
+    host = host_of(url.strip()) if sep else None
+    if host is None:
+        return url.strip().rstrip("/")
+    scheme = scheme.lower()
+    shown = host.removesuffix(":443" if scheme == "https" else ":80")
+    path = rest.partition("/")[2].partition("#")[0]
+    return f"{scheme}://{shown}/{path}".rstrip("/")
+
+
+def same_index(a: str | None, b: str | None) -> bool:
+    return a == b or (a is not None and b is not None and index_identity(a) == index_identity(b))
 
 
 # ---------------------------------------------------------------------------------------------

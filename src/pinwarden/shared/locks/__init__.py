@@ -10,6 +10,7 @@ from ..model import LockFile
 
 POETRY_LOCK = "poetry.lock"
 UV_LOCK = "uv.lock"
+PYLOCK = "pylock.toml"
 # pip 26 reads `pip install -r pylock.toml` (and `pylock.NAME.toml`) as a PEP 751 lock, not as a
 # requirements file: the rule of packaging.pylock.is_valid_pylock_path (packaging >= 25 only).
 _PYLOCK = re.compile(r"pylock\.toml|pylock\.[^.]+\.toml")
@@ -28,13 +29,17 @@ def lock_format(path: str, data: str | bytes) -> str:
     if name == UV_LOCK:  # uv reads only this name
         return "uv.lock"
     if _PYLOCK.fullmatch(name):
-        problem = Problem("", "pip reads a file of this name as a PEP 751 lock, which pinwarden cannot read")
-        raise InputError(path, "lock file", [problem])
+        return PYLOCK
     if name.endswith((".txt", ".in")):
         return "requirements"
     from .requirements import pip_refuses
 
     return "poetry.lock" if pip_refuses(data) else "requirements"
+
+
+def is_pylock_name(name: str) -> bool:
+    """`pylock.toml` or `pylock.NAME.toml`: what pip reads as a PEP 751 lock."""
+    return _PYLOCK.fullmatch(name) is not None
 
 
 def is_poetry_lock(path: str, text: str) -> bool:
@@ -53,6 +58,10 @@ def parse_lock(text: str, path: str) -> LockFile:
         from .poetry_lock import parse_poetry_lock
 
         return parse_poetry_lock(text, path)
+    if kind == PYLOCK:
+        from .pylock import parse_pylock
+
+        return parse_pylock(text, path)
     from .requirements import parse_requirements
 
     return parse_requirements(text, path)
@@ -67,6 +76,10 @@ def parse_lock_bytes(data: bytes, path: str, *, name: str | None = None) -> Lock
         from .uv_lock import parse_uv_lock
 
         return parse_uv_lock(_uv_text(data, path), path)
+    if kind == PYLOCK:  # pip reads it as UTF-8, strictly, with universal newlines
+        from .pylock import decode_pylock, parse_pylock
+
+        return parse_pylock(decode_pylock(data, path), path)
     if kind == "poetry.lock":
         from .poetry_lock import parse_poetry_lock
 
