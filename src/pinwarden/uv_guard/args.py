@@ -1,0 +1,218 @@
+"""A uv command line read as uv (clap) reads it, as far as the guard needs: which command, which of
+its options, and where uv's options end (`uv run CMD ARGS...`: the arguments after CMD are CMD's).
+
+Pure. The tables are uv 0.13's (`uv COMMAND --help`); tests/test_uv_guard_args.py compares them
+with the installed uv's help, so a uv that adds an option taking a value is noticed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+GUARDED = frozenset({"lock", "sync", "run", "export", "tree", "add", "remove"})
+LEDGER = "--pinwarden-ledger"
+NO_INTERACTION = "--no-interaction"
+
+
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
+# Long options that take a value in some guarded command (`--script` and `--no-binary`: _takes_value).
+_VALUE_LONG = frozenset(
+    _names(
+        """
+    --allow-insecure-host --annotation-style --bounds --branch --build-constraints --cache-dir --cert
+    --color --config-file --config-setting --config-settings-package --constraints
+    --custom-compile-command --default-index --depth --directory --env-file --exclude-newer
+    --exclude-newer-package --excludes --extra --extra-index-url --find-links --fork-strategy --format
+    --group --index --index-strategy --index-url --keyring-provider --link-mode --marker
+    --no-binary-package --no-build-isolation-package --no-build-package --no-editable-package
+    --no-emit-package --no-extra --no-group --no-install-package --no-sources-package --only-binary
+    --only-group --optional --output-file --output-format --overrides --package --prerelease
+    --prerelease-package --project --prune --python --python-platform --python-version
+    --refresh-package --reinstall-package --requirements --resolution --rev --tag --torch-backend
+    --upgrade-group --upgrade-package --with --with-editable --with-requirements
+        """
+    )
+)
+_SHORT = {
+    "-i": "--index-url",
+    "-f": "--find-links",
+    "-U": "--upgrade",
+    "-P": "--upgrade-package",
+    "-C": "--config-setting",
+    "-n": "--no-cache",
+    "-p": "--python",
+    "-q": "--quiet",
+    "-v": "--verbose",
+    "-h": "--help",
+}
+_SHORT_BY_COMMAND = {
+    "run": {"-m": "--module", "-w": "--with", "-s": "--script"},
+    "export": {"-o": "--output-file"},
+    "tree": {"-d": "--depth"},
+    "add": {"-r": "--requirements", "-c": "--constraints", "-m": "--marker"},
+    "pip compile": {"-c": "--constraints", "-b": "--build-constraints", "-o": "--output-file"},
+}
+
+# What `uv lock` accepts (uv 0.13): the options of another command that are passed to the staged lock.
+LOCK_OPTIONS = frozenset(
+    _names(
+        """
+    --allow-insecure-host --cache-dir --color --config-file --config-setting --config-settings-package
+    --default-index --exclude-newer --exclude-newer-package --extra-index-url --find-links
+    --fork-strategy --index --index-strategy --index-url --keyring-provider --link-mode --managed-python
+    --no-binary --no-binary-package --no-build --no-build-isolation --no-build-isolation-package
+    --no-build-package --no-cache --no-config --no-index --no-managed-python --no-progress
+    --no-python-downloads --no-require-build-hashes --no-sources --no-sources-package --offline
+    --prerelease --prerelease-package --python --quiet --refresh --refresh-package
+    --require-build-hashes --resolution --system-certs --upgrade --upgrade-group --upgrade-package
+    --verbose
+        """
+    )
+)
+# What `uv sync` accepts besides them (after `add`/`remove`, the environment is synced in place).
+SYNC_OPTIONS = LOCK_OPTIONS | frozenset(
+    _names(
+        """
+    --active --compile-bytecode --no-install-local --no-install-project --no-install-workspace
+    --reinstall --reinstall-package --inexact --output-format --python-platform
+        """
+    )
+)
+UPGRADES = frozenset({"--upgrade", "--upgrade-package", "--upgrade-group"})
+# Options that install what uv.lock does not pin, or lock a script instead: never guarded silently.
+UNGUARDED = frozenset({"--with", "--with-editable", "--with-requirements", "--script"})
+
+
+class UsageError(ValueError):
+    """An argument the guard cannot take (one line, exit 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str  # the long spelling
+    value: str | None = None
+
+    def words(self) -> tuple[str, ...]:
+        return (self.name,) if self.value is None else (self.name, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """`pinwarden uv ...` read: uv's options (global ones before the command included), the
+    positionals in order (`rest`: for `run`, the command and everything after it, untouched)."""
+
+    command: str  # "sync", "pip compile", ... ; "" when there is none
+    options: tuple[Option, ...]
+    positionals: tuple[str, ...]
+    rest: tuple[str, ...] = ()
+    ledger: str | None = None
+    no_interaction: bool = False
+
+    def has(self, *names: str) -> bool:
+        return any(o.name in names for o in self.options)
+
+    def values(self, name: str) -> list[str]:
+        return [o.value for o in self.options if o.name == name and o.value is not None]
+
+    def last(self, name: str) -> str | None:
+        found = self.values(name)
+        return found[-1] if found else None
+
+    def words(self, keep: Iterable[str] | None = None, drop: Iterable[str] = ()) -> list[str]:
+        """The options as words, only those named in `keep` (all when None), never those in `drop`."""
+        kept = None if keep is None else frozenset(keep)
+        dropped = frozenset(drop)
+        return [
+            w
+            for o in self.options
+            if (kept is None or o.name in kept) and o.name not in dropped
+            for w in o.words()
+        ]
+
+
+def parse(argv: Sequence[str]) -> Invocation:
+    """Raises UsageError for a pinwarden option without its value or an option missing its value."""
+    args = list(argv)
+    options: list[Option] = []
+    ledger: str | None = None
+    no_interaction = False
+    command = ""
+    positionals: list[str] = []
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token == "--":
+            rest = tuple(args[i:]) if command == "run" else ()
+            if command != "run":
+                positionals.extend(args[i + 1 :])
+            return Invocation(command, tuple(options), tuple(positionals), rest, ledger, no_interaction)
+        if token == NO_INTERACTION:
+            no_interaction = True
+        elif token == LEDGER or token.startswith(LEDGER + "="):
+            ledger, i = _value(args, i, LEDGER)
+        elif token.startswith("-") and token != "-":
+            parsed, i = _option(args, i, command)
+            options.extend(parsed)
+        elif not command:
+            command = token
+            if token == "pip" and i + 1 < len(args) and not args[i + 1].startswith("-"):
+                command = f"pip {args[i + 1]}"
+                i += 1
+        elif command == "run":
+            rest = tuple(args[i:])
+            return Invocation(command, tuple(options), tuple(positionals), rest, ledger, no_interaction)
+        else:
+            positionals.append(token)
+        i += 1
+    return Invocation(command, tuple(options), tuple(positionals), (), ledger, no_interaction)
+
+
+def _value(args: list[str], i: int, name: str) -> tuple[str, int]:
+    token = args[i]
+    if "=" in token:
+        value = token.partition("=")[2]
+    elif i + 1 < len(args):
+        value, i = args[i + 1], i + 1
+    else:
+        value = ""
+    if not value:
+        raise UsageError(f"{name} needs a value")
+    return value, i
+
+
+def _takes_value(name: str, command: str) -> bool:
+    if name == "--script":
+        return command != "run"
+    if name == "--no-binary":
+        return command == "pip compile"
+    return name in _VALUE_LONG
+
+
+def _option(args: list[str], i: int, command: str) -> tuple[list[Option], int]:
+    token = args[i]
+    if token.startswith("--"):
+        name, eq, inline = token.partition("=")
+        if eq:
+            return [Option(name, inline)], i
+        if _takes_value(name, command):
+            value, i = _value(args, i, name)
+            return [Option(name, value)], i
+        return [Option(name)], i
+    shorts = {**_SHORT, **_SHORT_BY_COMMAND.get(command, {})}
+    found: list[Option] = []
+    for position, char in enumerate(token[1:], start=1):
+        name = shorts.get(f"-{char}", f"-{char}")
+        if _takes_value(name, command):
+            tail = token[position + 1 :].removeprefix("=")
+            if tail:
+                found.append(Option(name, tail))
+                return found, i
+            value, i = _value(args, i, name)
+            found.append(Option(name, value))
+            return found, i
+        found.append(Option(name))
+    return found, i
