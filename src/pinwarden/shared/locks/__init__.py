@@ -9,6 +9,7 @@ from ..errors import InputError, Problem
 from ..model import LockFile
 
 POETRY_LOCK = "poetry.lock"
+UV_LOCK = "uv.lock"
 # pip 26 reads `pip install -r pylock.toml` (and `pylock.NAME.toml`) as a PEP 751 lock, not as a
 # requirements file: the rule of packaging.pylock.is_valid_pylock_path (packaging >= 25 only).
 _PYLOCK = re.compile(r"pylock\.toml|pylock\.[^.]+\.toml")
@@ -24,6 +25,8 @@ def lock_format(path: str, data: str | bytes) -> str:
     name = PurePosixPath(path).name
     if name == POETRY_LOCK:
         return "poetry.lock"
+    if name == UV_LOCK:  # uv reads only this name
+        return "uv.lock"
     if _PYLOCK.fullmatch(name):
         problem = Problem("", "pip reads a file of this name as a PEP 751 lock, which pinwarden cannot read")
         raise InputError(path, "lock file", [problem])
@@ -41,7 +44,12 @@ def is_poetry_lock(path: str, text: str) -> bool:
 def parse_lock(text: str, path: str) -> LockFile:
     """Parse a lock of either format from its text; raises InputError with every problem found."""
     # Imported here: a check of a poetry.lock need not pay for the requirements reader, and back.
-    if lock_format(path, text) == "poetry.lock":
+    kind = lock_format(path, text)
+    if kind == "uv.lock":
+        from .uv_lock import parse_uv_lock
+
+        return parse_uv_lock(text, path)
+    if kind == "poetry.lock":
         from .poetry_lock import parse_poetry_lock
 
         return parse_poetry_lock(text, path)
@@ -54,7 +62,12 @@ def parse_lock_bytes(data: bytes, path: str, *, name: str | None = None) -> Lock
     """Parse a lock file's bytes as its installer does: Poetry decodes UTF-8 strictly (no BOM, no
     newline translation), pip as `decode_requirements` says. `name`: the file name the installer
     is given, when `path` (the label in messages) ends otherwise."""
-    if lock_format(name or path, data) == "poetry.lock":
+    kind = lock_format(name or path, data)
+    if kind == "uv.lock":
+        from .uv_lock import parse_uv_lock
+
+        return parse_uv_lock(_uv_text(data, path), path)
+    if kind == "poetry.lock":
         from .poetry_lock import parse_poetry_lock
 
         try:
@@ -68,12 +81,25 @@ def parse_lock_bytes(data: bytes, path: str, *, name: str | None = None) -> Lock
     return parse_requirements_bytes(data, path)
 
 
+def _uv_text(data: bytes, path: str) -> str:
+    """Strict UTF-8, no BOM skipped, no newline translation: as uv reads its lock."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = Problem("", f"not UTF-8 ({exc.reason} at byte {exc.start}): uv cannot read it")
+        raise InputError(path, "uv.lock", [problem]) from None
+
+
 def __getattr__(name: str) -> object:
     """`from pinwarden.shared.locks import parse_poetry_lock` still works, loaded on demand."""
     if name == "parse_poetry_lock":
         from .poetry_lock import parse_poetry_lock
 
         return parse_poetry_lock
+    if name == "parse_uv_lock":
+        from .uv_lock import parse_uv_lock
+
+        return parse_uv_lock
     if name == "parse_requirements":
         from .requirements import parse_requirements
 
