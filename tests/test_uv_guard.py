@@ -82,7 +82,7 @@ def test_the_short_upgrade_option_and_no_interaction_refuse_too(locked: UvProjec
     locked.index.add(ALPHA, "1.0", *TAGGED_WHEEL, upload_time=LATE)
     err = ok(locked.uv("--no-interaction", "lock", "-U"), 1)
     assert "--no-interaction; nothing was written" in err
-    assert "After approving, rerun: pinwarden uv lock --no-interaction --upgrade" in err
+    assert "After approving, rerun: pinwarden uv --no-interaction lock -U" in err
     assert locked.state() == before
 
 

@@ -111,6 +111,7 @@ class Invocation:
     rest: tuple[str, ...] = ()
     ledger: str | None = None
     no_interaction: bool = False
+    uv_argv: tuple[str, ...] = ()  # uv's words as given (pinwarden's own taken out)
 
     def has(self, *names: str) -> bool:
         return any(o.name in names for o in self.options)
@@ -138,18 +139,21 @@ def parse(argv: Sequence[str]) -> Invocation:
     """Raises UsageError for a pinwarden option without its value or an option missing its value."""
     args = list(argv)
     options: list[Option] = []
+    kept: list[str] = []  # uv's words as given, without pinwarden's
     ledger: str | None = None
     no_interaction = False
     command = ""
     positionals: list[str] = []
+    rest: tuple[str, ...] = ()
     i = 0
     while i < len(args):
-        token = args[i]
-        if token == "--":
+        token, start = args[i], i
+        if token == "--" or (command == "run" and not token.startswith("-")):
+            # uv run: the program and its arguments are the program's; after `--`, positionals.
             rest = tuple(args[i:]) if command == "run" else ()
-            if command != "run":
-                positionals.extend(args[i + 1 :])
-            return Invocation(command, tuple(options), tuple(positionals), rest, ledger, no_interaction)
+            positionals.extend(args[i + 1 :] if command != "run" else ())
+            kept.extend(args[i:])
+            break
         if token == NO_INTERACTION:
             no_interaction = True
         elif token == LEDGER or token.startswith(LEDGER + "="):
@@ -162,13 +166,14 @@ def parse(argv: Sequence[str]) -> Invocation:
             if token == "pip" and i + 1 < len(args) and not args[i + 1].startswith("-"):
                 command = f"pip {args[i + 1]}"
                 i += 1
-        elif command == "run":
-            rest = tuple(args[i:])
-            return Invocation(command, tuple(options), tuple(positionals), rest, ledger, no_interaction)
         else:
             positionals.append(token)
+        if token != NO_INTERACTION and not token.startswith(LEDGER):
+            kept.extend(args[start : i + 1])
         i += 1
-    return Invocation(command, tuple(options), tuple(positionals), (), ledger, no_interaction)
+    return Invocation(
+        command, tuple(options), tuple(positionals), rest, ledger, no_interaction, uv_argv=tuple(kept)
+    )
 
 
 def _value(args: list[str], i: int, name: str) -> tuple[str, int]:

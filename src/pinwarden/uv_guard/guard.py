@@ -53,16 +53,23 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
     if invocation.command == "pip compile":
         from .pip_compile import main as pip_compile
 
-        return pip_compile(invocation, uv, out, err)
+        return pip_compile(invocation, uv, out, err, shown(argv))
     if invocation.command not in GUARDED or invocation.has("--help", "--dry-run", "--version"):
-        return run([uv, *uv_words(invocation)], cwd=Path.cwd())  # writes and installs nothing
+        return run([uv, *invocation.uv_argv], cwd=Path.cwd())  # writes and installs nothing
     refused = sorted({o.name for o in invocation.options if o.name in UNGUARDED})
     if refused:
         raise PinwardenError(
             f"pinwarden uv {invocation.command}: {refused[0]} installs or locks what uv.lock does not "
             "pin, which pinwarden cannot review; run it without pinwarden if you must"
         )
-    return Guard(invocation, uv, err).run(sys.stdin)
+    return Guard(invocation, uv, err, shown(argv)).run(sys.stdin)
+
+
+def shown(argv: Sequence[str]) -> str:
+    """The command as the person typed it, to run again (a password in an index URL masked)."""
+    from ..shared.index.sources import redact_url
+
+    return redact_url(shlex.join(["pinwarden", "uv", *argv]))
 
 
 def uv_words(invocation: Invocation, *, options: Sequence[str] | None = None) -> list[str]:
@@ -81,15 +88,14 @@ def _env_flag(name: str) -> bool:
 
 
 class Guard:
-    def __init__(self, invocation: Invocation, uv: str, err: TextIO) -> None:
-        from ..shared.index.sources import redact_url
+    def __init__(self, invocation: Invocation, uv: str, err: TextIO, command: str) -> None:
         from .review import Reviewer
 
         self.inv = invocation
         self.uv = uv
         self.err = err
         self.place: Place = locate(invocation.last("--directory"), invocation.last("--project"), os.environ)
-        self.command = redact_url(shlex.join(["pinwarden", "uv", *self._pinwarden_words()]))
+        self.command = command
         self.reviewer = Reviewer(
             self.place.root,
             command=self.command,
@@ -97,11 +103,6 @@ class Guard:
             ledger=invocation.ledger,
             no_interaction=invocation.no_interaction,
         )
-
-    def _pinwarden_words(self) -> list[str]:
-        extra = ["--no-interaction"] if self.inv.no_interaction else []
-        extra += ["--pinwarden-ledger", self.inv.ledger] if self.inv.ledger else []
-        return [*self.inv.command.split(), *extra, *uv_words(self.inv)[len(self.inv.command.split()) :]]
 
     def say(self, text: str) -> None:
         self.err.write(text + "\n")

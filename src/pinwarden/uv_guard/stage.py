@@ -183,7 +183,9 @@ def staging_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k not in _STAGING_UNSET}
 
 
-def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> int:
+def run(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None, stdout: int | None = None
+) -> int:
     """uv's exit code; uv's output goes where pinwarden's does. While it runs, a Ctrl-C is uv's
     (it gets it from the terminal too): pinwarden waits for it, as a shell does for its job."""
     previous = signal.signal(signal.SIGINT, _wait_for_child)  # a handler, not SIG_IGN: exec resets it
@@ -191,7 +193,9 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None)
         sys.stdout.flush()
         sys.stderr.flush()
         try:
-            child = subprocess.Popen(list(argv), cwd=cwd, env=None if env is None else dict(env))
+            child = subprocess.Popen(
+                list(argv), cwd=cwd, env=None if env is None else dict(env), stdout=stdout
+            )
         except OSError as exc:
             raise PinwardenError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
         code = child.wait()
