@@ -6,6 +6,7 @@ runs with --locked, so nothing untrusted is written or installed."""
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from tests.support.compiled_project import (
     sha256,
 )
 from tests.support.index import build_wheel
-from tests.support.uv_project import LATE, UPLOADED, UvProject, ok, uv_project
+from tests.support.uv_project import LATE, UPLOADED, UvProject, ok, uv_project, write_pyproject
 
 pytestmark = pytest.mark.e2e
 
@@ -210,3 +211,91 @@ def test_a_build_tagged_wheel_for_a_new_version_asks_even_on_first_use(project: 
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("POSIX only", allow_module_level=True)
+
+
+def test_a_sibling_path_source_keeps_its_meaning_in_the_staging_copy(project: UvProject) -> None:
+    """`../sibling` in pyproject.toml and uv.lock: the staging copy sits beside the root."""
+    import io
+    import tarfile
+
+    from tests.support.index import build_sdist
+
+    name, data = build_sdist("pwdemo-sibling", "0.5")
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        archive.extractall(project.path.parent, filter="data")
+    (project.path.parent / name.removesuffix(".tar.gz")).rename(project.path.parent / "sibling")
+    text = project.pyproject.read_text().replace('"pwdemo-beta"]', '"pwdemo-beta", "pwdemo-sibling"]')
+    project.pyproject.write_text(text + '\n[tool.uv.sources]\npwdemo-sibling = { path = "../sibling" }\n')
+    ok(project.uv("sync"))
+    assert 'source = { directory = "../sibling" }' in project.lock.read_text()
+    assert project.installed()["pwdemo-sibling"] == "pwdemo-sibling-0.5"
+
+
+def test_a_workspace_member_locks_at_the_root(project: UvProject) -> None:
+    member = project.path / "packages" / "member"
+    member.mkdir(parents=True)
+    write_pyproject(member, [ALPHA], name="member")
+    project.pyproject.write_text(
+        project.pyproject.read_text() + '\n[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pinwarden", "uv", "lock"],
+        cwd=member,
+        env=project.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    ok(done)
+    assert not (member / "uv.lock").exists()
+    assert 'name = "member"' in project.lock.read_text()
+    assert f"[projects.{ALPHA}." in project.ledger.read_text()
+
+
+def test_ctrl_c_while_uv_locks_in_staging_writes_nothing_and_leaves_no_copy(tmp_path: Path) -> None:
+    """The signal is sent once uv is known to be inside the staged lock (it asked for a file, which
+    the index holds back until then): no timing involved."""
+    import os
+    import signal
+    import threading
+
+    from tests.support.index import PackageIndex
+    from tests.support.uv_project import uv_env
+
+    requested, released = threading.Event(), threading.Event()
+    index = PackageIndex()
+    index.add(ALPHA, "1.0", *WHEEL, upload_time=UPLOADED)
+    served = index.file_data
+
+    def held(key: str, filename: str) -> bytes:
+        requested.set()
+        released.wait(timeout=120)
+        return served(key, filename)
+
+    index.file_data = held  # type: ignore[method-assign]
+    path = tmp_path / "project"
+    write_pyproject(path, [ALPHA])
+    with index.serve():
+        run = subprocess.Popen(
+            [sys.executable, "-m", "pinwarden", "uv", "lock"],
+            cwd=path,
+            env=uv_env(tmp_path / "env", index.url),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            assert requested.wait(timeout=120), "uv never asked for the file"
+            os.killpg(run.pid, signal.SIGINT)
+        finally:
+            released.set()
+        _, err = run.communicate(timeout=120)
+    assert run.returncode == 2, err
+    assert err.rstrip().endswith("pinwarden: interrupted; nothing was written"), err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in path.iterdir()) == ["pyproject.toml"]
+    assert not list(tmp_path.glob(".pinwarden-uv-*"))

@@ -184,7 +184,7 @@ class Guard:
             else:
                 words = ["lock", *self.inv.words(keep=LOCK_OPTIONS), *project]
             cwd = staged_path(place.cwd, place, copy)
-            code = run([self.uv, *words], cwd=cwd, env=staging_env(os.environ))
+            code = run([self.uv, *words], cwd=cwd, env=staging_env(os.environ), staged=True)
             if code != 0:
                 self.say(f"pinwarden: uv failed (exit {code}); nothing was written")
                 return code

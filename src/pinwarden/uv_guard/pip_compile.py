@@ -76,7 +76,7 @@ def _compile(uv: str, invocation: Invocation, temp_output: Path, command: str) -
         env.setdefault("UV_CUSTOM_COMPILE_COMMAND", command)
     # uv prints the result on stdout too: held back, so that a refused result is never shown as written.
     argv = [uv, *words, *(["--", *positionals] if positionals else [])]
-    return run(argv, cwd=Path.cwd(), env=env, stdout=subprocess.DEVNULL)
+    return run(argv, cwd=Path.cwd(), env=env, stdout=subprocess.DEVNULL, staged=True)
 
 
 def index_urls(invocation: Invocation, environ: Mapping[str, str]) -> tuple[tuple[str, ...], bool]:

@@ -184,11 +184,22 @@ def staging_env(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def run(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None, stdout: int | None = None
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    stdout: int | None = None,
+    staged: bool = False,
 ) -> int:
     """uv's exit code; uv's output goes where pinwarden's does. While it runs, a Ctrl-C is uv's
-    (it gets it from the terminal too): pinwarden waits for it, as a shell does for its job."""
-    previous = signal.signal(signal.SIGINT, _wait_for_child)  # a handler, not SIG_IGN: exec resets it
+    (it gets it from the terminal too): pinwarden waits for it, as a shell does for its job. A
+    `staged` run that a Ctrl-C ended raises KeyboardInterrupt: nothing is written after it."""
+    interrupted: list[int] = []
+
+    def wait_for_child(signum: int, frame: object) -> None:
+        interrupted.append(signum)  # uv decides: it stops, or passes it on (`uv run`'s program)
+
+    previous = signal.signal(signal.SIGINT, wait_for_child)  # a handler, not SIG_IGN: exec resets it
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -201,11 +212,9 @@ def run(
         code = child.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
+    if staged and interrupted and code != 0:
+        raise KeyboardInterrupt
     return 128 - code if code < 0 else code  # killed by a signal: as a shell reports it
-
-
-def _wait_for_child(signum: int, frame: object) -> None:
-    """Ctrl-C while uv runs: uv decides (it stops, or passes it on to the program `uv run` runs)."""
 
 
 def quiet(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> tuple[int, str]:
