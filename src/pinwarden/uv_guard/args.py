@@ -87,6 +87,30 @@ UPGRADES = frozenset({"--upgrade", "--upgrade-package", "--upgrade-group"})
 UNGUARDED = frozenset({"--with", "--with-editable", "--with-requirements", "--script"})
 
 
+PINWARDEN_HELP = f"""
+pinwarden uv: a command that may write uv.lock (lock; sync, run, export, tree when uv.lock is out of
+date or with --upgrade, --upgrade-package or --refresh; add, remove) locks first in a staging copy
+beside the workspace root; the new uv.lock is compared with the pinwarden ledger, a version never
+seen is trusted on first use, anything new about a trusted version is asked (or, with nobody at
+the terminal, refused with the approve command), and only then is uv.lock written. The command
+then runs with --locked: uv never writes or installs from a lock pinwarden did not review. With
+nothing new, uv.lock is checked offline and nothing is staged. `uv pip compile` is reviewed as
+`pinwarden pip-compile` reviews pip-compile (always with --generate-hashes).
+
+pinwarden options (before the program of `uv run`; every other option is uv's own):
+  {NO_INTERACTION}          Never ask: refuse what needs a person's approval and print the
+                            approve command (as without a terminal, or with CI set).
+  {LEDGER} PATH   The ledger file (default: pinwarden-ledger.toml beside uv.lock, or
+                            [tool.pinwarden] ledger in pyproject.toml).
+
+Exit codes:
+  0  done, or nothing to write
+  1  refused or aborted: uv.lock, the ledger and the environment are unchanged
+  2  an error (bad arguments or input): one line on stderr starting 'pinwarden: error:'
+  uv's own exit code when uv fails (and the program's, for uv run)
+"""
+
+
 class UsageError(ValueError):
     """An argument the guard cannot take (one line, exit 2)."""
 

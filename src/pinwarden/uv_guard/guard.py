@@ -27,6 +27,7 @@ from ..shared.errors import PinwardenError
 from .args import (
     GUARDED,
     LOCK_OPTIONS,
+    PINWARDEN_HELP,
     SYNC_OPTIONS,
     UNGUARDED,
     UPGRADES,
@@ -55,7 +56,10 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
 
         return pip_compile(invocation, uv, out, err, shown(argv))
     if invocation.command not in GUARDED or invocation.has("--help", "--dry-run", "--version"):
-        return run([uv, *invocation.uv_argv], cwd=Path.cwd())  # writes and installs nothing
+        code = run([uv, *invocation.uv_argv], cwd=Path.cwd())  # writes and installs nothing
+        if invocation.command in GUARDED and invocation.has("--help"):
+            out.write(PINWARDEN_HELP)
+        return code
     refused = sorted({o.name for o in invocation.options if o.name in UNGUARDED})
     if refused:
         raise PinwardenError(

@@ -20,7 +20,7 @@ from ..piptools_ext.protocol import RunReport
 from ..piptools_ext.runner import _copy_output, _make_temp_dir
 from ..piptools_ext.session import Session
 from ..shared.store import LedgerStore, ledger_path, load_settings, refuse_guarded_output
-from .args import Invocation
+from .args import PINWARDEN_HELP, Invocation
 from .stage import run
 
 PYPI = "https://pypi.org/simple"
@@ -29,7 +29,10 @@ STDOUT = "-"
 
 def main(invocation: Invocation, uv: str, out: TextIO, err: TextIO, command: str) -> int:
     if invocation.has("--help", "--version"):
-        return run([uv, *invocation.uv_argv], cwd=Path.cwd())
+        code = run([uv, *invocation.uv_argv], cwd=Path.cwd())
+        if invocation.has("--help"):
+            out.write(PINWARDEN_HELP)
+        return code
     output = invocation.last("--output-file") or STDOUT
     settings, base = load_settings(Path.cwd())
     explicit = Path(invocation.ledger) if invocation.ledger else None
