@@ -117,6 +117,12 @@ def test_sync_never_installs_an_untrusted_file(locked: UvProject) -> None:
     # Nor with --frozen, which only reads the lock.
     ok(locked.uv("sync", "--frozen", "--reinstall"), 1)
     assert locked.installed()[ALPHA] == f"{ALPHA}-1.0"
+    # After review, the printed command records what the lock holds; then it installs.
+    [command] = approve_lines(err)
+    assert command.startswith(f"pinwarden approve {ALPHA}==1 uv.lock"), command
+    ok(locked.pinwarden(*shlex.split(command)[1:]))
+    ok(locked.uv("sync", "--reinstall"))
+    assert locked.installed()[ALPHA] == f"{ALPHA}-1.0-1"
 
 
 def test_a_sync_with_nothing_new_stages_nothing_and_asks_no_index(locked: UvProject) -> None:
