@@ -178,7 +178,7 @@ def _package(
         version = _guarded(problems, _version, package, source, f"package[{i}].version")
     if name is None or source is None or version is None:
         return None
-    files = _files(package, i, source, version, problems)
+    files = _files(package, i, source, canonical_version(version), problems)
     if len(problems.problems) != before:
         return None
     release = LockedRelease(
@@ -211,7 +211,8 @@ def _name(raw: Any, where: str) -> NormalizedName:
 
 
 def _version(package: dict[str, Any], source: _Source, where: str) -> str:
-    """The canonical version; DYNAMIC_VERSION for a source tree uv locks without one."""
+    """The version as written (LockedRelease keeps its canonical form); DYNAMIC_VERSION for a
+    source tree uv locks without one."""
     if "version" not in package:
         if source.uv_kind in _SOURCE_TREES:
             return DYNAMIC_VERSION
@@ -221,7 +222,7 @@ def _version(package: dict[str, Any], source: _Source, where: str) -> str:
         raise _Bad(where, "not a string")
     if _PLAIN_VERSION.fullmatch(raw) is None and not _is_pep440(raw):
         raise _Bad(where, f"{raw!r} is not a PEP 440 version")
-    return canonical_version(raw)
+    return raw
 
 
 def _is_pep440(text: str) -> bool:
