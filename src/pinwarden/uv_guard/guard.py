@@ -71,9 +71,9 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
 
 def shown(argv: Sequence[str]) -> str:
     """The command as the person typed it, to run again (a password in an index URL masked)."""
-    from ..shared.index.sources import redact_url
+    from ..shared.model import masked_source
 
-    return redact_url(shlex.join(["pinwarden", "uv", *argv]))
+    return masked_source(shlex.join(["pinwarden", "uv", *argv]))
 
 
 def uv_words(invocation: Invocation, *, options: Sequence[str] | None = None) -> list[str]:

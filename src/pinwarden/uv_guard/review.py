@@ -13,17 +13,14 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ..piptools_ext.prompt import is_interactive, terminal_asker
-from ..shared.approval import bindings
+# Only what the check of a clean uv.lock needs (every guarded run makes it): the flow of a review
+# (decide, prompt, report) is imported when there is something to review.
 from ..shared.compare import compare
-from ..shared.decide import Choice, Decisions, Plan, Question, apply, decide, plan
 from ..shared.errors import InputError, PinwardenError
-from ..shared.ledger import Ledger
 from ..shared.model import Finding, FindingKind, LockedRelease, NormalizedName, SourceKind
 from ..shared.notices import first_use_lines, shown_path
-from ..shared.render import findings_text
 from ..shared.store import (
     LedgerStore,
     atomic_write,
@@ -33,7 +30,10 @@ from ..shared.store import (
     project_root,
     utc_now,
 )
-from .lockedit import keep_files
+
+if TYPE_CHECKING:
+    from ..shared.decide import Decisions, Plan
+    from ..shared.ledger import Ledger
 
 EXIT_OK, EXIT_REFUSED = 0, 1
 LABEL = "uv.lock"
@@ -102,6 +102,8 @@ class Reviewer:
         findings = tuple(f for f in compare(self.store.load(), releases) if f.blocking)
         if not findings:
             return EXIT_OK
+        from ..shared.render import findings_text
+
         self.say(
             f"pinwarden: {self.lock_shown} holds versions or files the ledger does not trust; nothing was "
             "installed. Was it written by uv without pinwarden, or edited by hand?"
@@ -139,6 +141,8 @@ class Reviewer:
         return Examination(releases, index_urls, ordered, ledger, dict(lookup.unknown))
 
     def review(self, result: Result, stdin: TextIO | None) -> int:
+        from ..shared.decide import plan
+
         exam = self.examine(result.lock_text)
         the_plan = plan(exam.findings, first_use=self.settings.first_use)
         decisions = self._decide(exam, the_plan, stdin)
@@ -153,6 +157,8 @@ class Reviewer:
     def _commit(self, exam: Examination, the_plan: Plan, decisions: Decisions, result: Result) -> int:
         """Under the ledger's lock, against the ledger as it is then (fail closed if another run
         changed how it judges this lock meanwhile)."""
+        from ..shared.decide import apply
+
         with self.store.locked():
             current = self.store.load()
             judged = compare(exam.ledger, exam.releases)
@@ -173,6 +179,9 @@ class Reviewer:
         return EXIT_OK
 
     def _decide(self, exam: Examination, the_plan: Plan, stdin: TextIO | None) -> Decisions | None:
+        from ..piptools_ext.prompt import is_interactive, terminal_asker
+        from ..shared.decide import decide
+
         if not the_plan.questions:
             return decide(the_plan, None)
         interactive = stdin is not None and not self.no_interaction and is_interactive(stdin, self.err)
@@ -190,12 +199,7 @@ class Reviewer:
         asked = tuple(f for q in the_plan.questions for f in q.findings)
         self.say(self._findings(exam, asked).partition("\nIf these changes are expected")[0] + "\n")
         assert stdin is not None
-        ask = terminal_asker(stdin, self.err)
-
-        def answer(question: Question) -> Choice:
-            return ask(question)
-
-        decisions = decide(the_plan, answer)
+        decisions = decide(the_plan, terminal_asker(stdin, self.err))
         if decisions.aborted:
             self.say(f"pinwarden: aborted; nothing was written ({self._unchanged()})")
             return None
@@ -205,6 +209,8 @@ class Reviewer:
         """uv's lock, each rejected version cut down to its trusted files."""
         if not decisions.rejected:
             return text
+        from .lockedit import keep_files
+
         trusted = {r.key: {f.hash for f in r.files} for r in kept if r.key in decisions.rejected}
         empty = sorted(key for key, hashes in trusted.items() if not hashes)
         if empty:
@@ -252,6 +258,9 @@ class Reviewer:
     # -- reports ----------------------------------------------------------------------------------
 
     def _findings(self, exam: Examination, findings: Sequence[Finding] | None = None) -> str:
+        from ..shared.approval import bindings
+        from ..shared.render import findings_text
+
         shown = tuple(exam.findings if findings is None else findings)
         suffix = [w for url in exam.index_urls or ("URL",) for w in ("--from-index", url)]
         return findings_text(
