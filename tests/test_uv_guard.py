@@ -125,6 +125,18 @@ def test_sync_never_installs_an_untrusted_file(locked: UvProject) -> None:
     assert locked.installed()[ALPHA] == f"{ALPHA}-1.0-1"
 
 
+def test_a_trusted_lock_whose_file_the_index_replaced_installs_nothing(locked: UvProject) -> None:
+    """uv checks each download against uv.lock's hash: a trusted lock is all pinwarden must keep."""
+    from tests.support.compiled_project import NEW_WHEEL_BYTES
+
+    locked.index.replace(ALPHA, WHEEL[0], NEW_WHEEL_BYTES)
+    locked.env["UV_CACHE_DIR"] = str(locked.path.parent / "fresh-cache")
+    done = locked.uv("sync")
+    assert done.returncode == 1, done.stderr  # uv's own failure, passed through
+    assert "Hash mismatch" in done.stderr and "pinwarden" not in done.stderr
+    assert ALPHA not in locked.installed()
+
+
 def test_a_sync_with_nothing_new_stages_nothing_and_asks_no_index(locked: UvProject) -> None:
     ok(locked.uv("sync"))
     before = locked.state()
