@@ -317,3 +317,18 @@ def test_ctrl_c_while_uv_locks_in_staging_writes_nothing_and_leaves_no_copy(tmp_
     assert "Traceback" not in err
     assert sorted(p.name for p in path.iterdir()) == ["pyproject.toml"]
     assert not list(tmp_path.glob(".pinwarden-uv-*"))
+
+
+def test_the_first_guarded_sync_of_a_lock_made_by_uv_alone_records_it_on_first_use(
+    project: UvProject,
+) -> None:
+    ok(project.plain_uv("lock"))
+    lock = project.lock.read_bytes()
+    err = ok(project.uv("sync"))
+    assert "trusted 2 new versions on first use" in err
+    assert project.lock.read_bytes() == lock
+    assert project.installed()[ALPHA] == f"{ALPHA}-1.0"
+    # From then on, the ledger decides: the same lock passes, an unreviewed change does not.
+    project.index.add(ALPHA, "1.0", *TAGGED_WHEEL, upload_time=LATE)
+    ok(project.plain_uv("lock", "--upgrade"))
+    ok(project.uv("sync"), 1)
