@@ -19,7 +19,12 @@ from pinwarden.shared.locks import lock_format, parse_lock, parse_lock_bytes
 from pinwarden.shared.locks.poetry_lock import parse_poetry_lock
 from pinwarden.shared.locks.requirements import parse_requirements
 from pinwarden.shared.locks.uv_lock import DYNAMIC_VERSION, MAX_REVISION, parse_uv_lock
-from pinwarden.shared.model import FileHash, LockedFile, LockedRelease, SourceKind
+from pinwarden.shared.model import FileHash, LockedFile, LockedRelease, SourceKind, canonical_version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - 3.10 only
+    import tomli as tomllib
 
 DATA = Path(__file__).parent / "data" / "uv-locks"
 
@@ -580,6 +585,16 @@ def test_two_files_of_one_name_are_refused() -> None:
         ),
         (
             '{ url = "https://h/demo-1.0.tar.gz" }',
+            "",
+            "package[0]: no sdist nor wheel entry with the hash of the url source's file",
+        ),
+        (
+            '{ path = "demo-1.0-py3-none-any.whl" }',
+            "wheels = []\n",
+            "package[0]: no sdist nor wheel entry with the hash of the path source's file",
+        ),
+        (
+            '{ url = "https://h/demo-1.0.tar.gz" }',
             f"wheels = [{wheel()}]\n",
             "package[0].wheels: the url source is no wheel",
         ),
@@ -745,3 +760,59 @@ def test_bytes_are_strict_utf8(data: bytes, message: str) -> None:
     with pytest.raises(InputError) as info:
         parse_lock_bytes(data, "uv.lock")
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize("name", [r[0] for r in REAL], ids=lambda v: v[:24])
+def test_fast_reading_of_registry_files_is_the_full_reading(name: str) -> None:
+    """`_fast_file` reads the common registry file in one go; on every real file it reads, it gives
+    what the full reading gives (url, size and upload time too), and it reads nearly all of them."""
+    from pinwarden.shared.locks import uv_lock
+
+    doc = tomllib.loads((DATA / name).read_text(encoding="utf-8"))
+    fast = total = 0
+    for package in doc["package"]:
+        source = uv_lock._read_source(package["source"], "source")
+        if source.uv_kind != "registry":
+            continue
+        version = canonical_version(package["version"])
+        entries = [(package["sdist"], None)] if "sdist" in package else []
+        entries += [(w, version) for w in package.get("wheels", [])]
+        for entry, wheel_version in entries:
+            total += 1
+            quick = uv_lock._fast_file(entry, wheel_version)
+            if quick is None:
+                continue
+            fast += 1
+            if wheel_version is None:
+                full = uv_lock._sdist(entry, source, "sdist")
+            else:
+                full = uv_lock._wheel(entry, source, wheel_version, "wheel")
+            assert (quick, quick.url, quick.size, quick.upload_time) == (
+                full,
+                full.url,
+                full.size,
+                full.upload_time,
+            )
+    assert fast >= total * 0.99 > 0
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"hash": UPPER}, {"hash": sha("x", "md5")}, {"url": "https://h/demo-1.0-py3-none-any.whl?x"},
+        {"url": "https://h/demo%2D1.0-py3-none-any.whl"}, {"url": "https://h/"}, {"size": True}, {"size": -1},
+        {"upload-time": "2024-02-30T00:00:00Z"}, {"upload_time": "2024-01-01T00:00:00Z"}, {"zstd": {}},
+        {"url": "https://h/demo-2.0-py3-none-any.whl"}, {"url": "ftp://h/demo-1.0-py3-none-any.whl"},
+    ],
+)  # fmt: skip
+def test_fast_reading_leaves_anything_else_to_the_full_reading(changed: dict[str, Any]) -> None:
+    from pinwarden.shared.locks import uv_lock
+
+    entry = {
+        "url": "https://h/demo-1.0-py3-none-any.whl",
+        "hash": H1,
+        "size": 1,
+        "upload-time": "2024-01-01T00:00:00Z",
+    }
+    assert uv_lock._fast_file(entry, "1") is not None
+    assert uv_lock._fast_file({**entry, **changed}, "1") is None

@@ -83,10 +83,10 @@ def uv_rows(doc: dict[str, Any]) -> set[Row]:
 def pinwarden_rows(text: str) -> set[Row]:
     """What pinwarden reads, as the same rows; virtual packages (uv installs nothing) left out."""
     lock = parse_uv_lock(text, "uv.lock")
+    doc = tomllib.loads(text)
+    packages = doc.get("package", doc.get("distribution", []))
     virtual = {
-        (normalize_name(p["name"]), p["source"]["virtual"])
-        for p in tomllib.loads(text).get("package", tomllib.loads(text).get("distribution", []))
-        if "virtual" in p["source"]
+        (normalize_name(p["name"]), p["source"]["virtual"]) for p in packages if "virtual" in p["source"]
     }
     rows: set[Row] = set()
     for release in lock.releases:
@@ -397,6 +397,8 @@ MUTATIONS: dict[str, tuple[Callable[[str], str], str]] = {
     "path-wheel-renamed": (_first(r'filename = "localwheel-3\.0', 'filename = "localwheel2-3.0'),
         "refused: is not the name of the source's file"),
     "zstd": (_first(r'hash = ("[^"]*")', r"hash = \1, zstd = { hash = \1 }"), "refused: a zstd twin"),
+    "direct-file-unhashed": (_first(r'^sdist = \{ hash = "[^"]*" \}\n', ""),
+        "refused: no sdist nor wheel entry with the hash"),
     "no-requires-python": (_first(r"^requires-python = .*\n", ""), "refused: requires-python: missing"),
 }  # fmt: skip
 
