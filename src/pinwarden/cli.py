@@ -1136,9 +1136,11 @@ class _Masking:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        from .shared.index.sources import redact_url
+        # model's masking is index.sources.redact_url's, without importing the index package (its
+        # HTML and config parsers) into every command that prints.
+        from .shared.model import masked_source
 
-        return self._stream.write(redact_url(text))
+        return self._stream.write(masked_source(text))
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
