@@ -245,43 +245,25 @@ def bench_pip_compile(runs: int) -> bool:
 UV_GUARD_COMMANDS = (("lock", "--upgrade"), ("sync",))
 
 
-def uv_env(work: Path) -> dict[str, str]:
-    """isolated_env plus uv's own: no UV_* or uv.toml of this machine, one warm cache for both tools,
-    this interpreter for the project's environment, no Python downloads."""
-    from tests.support.index import isolated_env
-
-    env = {k: v for k, v in isolated_env(work / "env").items() if not k.startswith("UV_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as in child_env(): time the code, not the compiler
-    env.update(UV_CACHE_DIR=str(work / "uv-cache"), UV_PYTHON=sys.executable, UV_PYTHON_DOWNLOADS="never")
-    return env
-
-
-def uv_bench_project(path: Path, url: str, dependencies: list[str]) -> None:
-    """A virtual uv project (nothing of its own to build) whose only index is `url`."""
-    import json
-
-    path.mkdir()
-    (path / "pyproject.toml").write_text(
-        '[project]\nname = "uv-bench"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
-        f"dependencies = {json.dumps(dependencies)}\n\n[tool.uv]\npackage = false\n\n"
-        f'[[tool.uv.index]]\nname = "local"\nurl = {json.dumps(url)}\ndefault = true\n'
-    )
-
-
 def bench_uv_guard(runs: int) -> bool:
     from tests.support.index import find_tool
 
     uv, pinwarden = find_tool("uv"), find_tool("pinwarden")
     if uv is None or pinwarden is None:
         raise SystemExit("uv-guard section: uv and pinwarden must be installed (make bench)")
+    from tests.support.uv_project import uv_env, write_pyproject
+
     index, names = pip_compile_index()
     with tempfile.TemporaryDirectory() as tmp, index.serve() as url:
         work = Path(tmp)
-        env = uv_env(work)
+        # No UV_*, uv.toml or pip settings of this machine; the index as a user's uv.toml would name it
+        # (UV_DEFAULT_INDEX); one warm cache for both tools.
+        env = uv_env(work / "env", url)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as in child_env(): time the code, not the compiler
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], env=env, check=True)
         projects = {"plain": (work / "plain", [uv]), "pinwarden": (work / "pinwarden", [pinwarden, "uv"])}
         for cwd, _ in projects.values():  # two copies of one project: each lock is its own command's
-            uv_bench_project(cwd, url, names[:6])
+            write_pyproject(cwd, names[:6])
         for cwd, prefix in projects.values():  # the first runs write uv.lock (and the ledger), .venv, caches
             for args in UV_GUARD_COMMANDS:
                 subprocess.run([*prefix, *args], cwd=cwd, env=env, check=True, capture_output=True)
