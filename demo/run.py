@@ -2,7 +2,7 @@
 
 Each step says in one line what happens and why it matters, then runs the real `pinwarden`
 command. The demo checks its own expectations and exits non-zero if any step surprised it.
-Nothing leaves 127.0.0.1: the pip-compile story serves its own package index there.
+Nothing leaves 127.0.0.1: the Poetry, pip-compile and uv stories serve their own package index there.
 
 A story is a function taking the `Demo`; add one to STORIES and its steps are numbered on.
 """
@@ -10,6 +10,7 @@ A story is a function taking the `Demo`; add one to STORIES and its steps are nu
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -272,7 +273,79 @@ def poetry_plugin_story(demo: Demo) -> None:
         expect('how = "approval"' in ledger.read_text(), "no approval recorded")
 
 
-STORIES: list[Callable[[Demo], None]] = [poetry_plugin_story, pip_compile_story, poetry_lock_story]
+# -- a uv project, guarded by `pinwarden uv` ------------------------------------------------------------
+
+LANTERN = "pwdemo-lantern"
+LANTERN_REBUILT = build_wheel(LANTERN, "1.0", build_tag=1, marker="rebuilt upstream")
+
+
+def uv_project(path: Path, index_url: str, dependencies: list[str]) -> None:
+    """A uv project with nothing of its own to build, whose only index is the demo's."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "pyproject.toml").write_text(
+        '[project]\nname = "sample"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+        f"dependencies = {json.dumps(dependencies)}\n\n[tool.uv]\npackage = false\n\n"
+        f'[[tool.uv.index]]\nname = "local"\nurl = {json.dumps(index_url)}\ndefault = true\n'
+    )
+
+
+def uv_story(demo: Demo) -> None:
+    work = demo.fresh_dir("uv-project")
+    index = PackageIndex()
+    index.add(LANTERN, "1.0", *build_wheel(LANTERN, "1.0"), upload_time="2026-01-05T10:00:00Z")
+    index.add(LANTERN, "1.0", *build_sdist(LANTERN, "1.0"), upload_time="2026-01-05T10:00:00Z")
+    with index.serve() as url:
+        uv_project(work, url, [f"{LANTERN}>=1.0"])
+        lock, ledger = work / "uv.lock", work / "pinwarden-ledger.toml"
+        print(f"\n{BOLD}A uv project{RESET} in {work}, its index served on {url}")
+
+        demo.step(
+            "Lock with `pinwarden uv lock`",
+            "uv resolves as usual; pinwarden reviews its new uv.lock before it is written,"
+            " and trusts a version never seen before on first use.",
+        )
+        demo.pinwarden(work, "uv", "lock", expect=0)
+        expect(lock.is_file() and ledger.is_file(), "no uv.lock or no ledger")
+
+        demo.step(
+            "Upstream adds a build-tagged wheel to lantern 1.0",
+            'plain `uv lock --upgrade` writes its hash with "Resolved 2 packages" as the only output,'
+            " and `uv sync` would install it. The guard refuses, and says how to approve.",
+        )
+        index.add(LANTERN, "1.0", *LANTERN_REBUILT, upload_time="2026-06-20T10:00:00Z")
+        before = (lock.read_bytes(), ledger.read_bytes())
+        refused = demo.pinwarden(work, "uv", "lock", "--upgrade", expect=1)
+        expect((lock.read_bytes(), ledger.read_bytes()) == before, "a refusal changed a file")
+        approve = refused.rstrip().splitlines()[-1].strip()
+        digest = hashlib.sha256(LANTERN_REBUILT[1]).hexdigest()
+        expect(
+            approve.startswith(f"pinwarden approve {LANTERN}==1") and f"--hash sha256:{digest}" in approve,
+            "no approve command",
+        )
+
+        demo.step(
+            "A person reviews, then runs the approve command it printed",
+            "the ledger now trusts lantern 1.0's new wheel, bound to the hash the report showed.",
+        )
+        demo.pinwarden(work, *shlex.split(approve)[1:], expect=0)
+
+        demo.step(
+            "Lock again, then install",
+            "the approved wheel is written to uv.lock; `pinwarden uv sync` checks the lock offline,"
+            " then lets uv install exactly what it pins.",
+        )
+        demo.pinwarden(work, "uv", "lock", "--upgrade", expect=0)
+        expect(digest in lock.read_text(), "the approved wheel's hash was not written")
+        demo.pinwarden(work, "uv", "sync", expect=0)
+        demo.pinwarden(work, "check", expect=0)
+
+
+STORIES: list[Callable[[Demo], None]] = [
+    poetry_plugin_story,
+    pip_compile_story,
+    uv_story,
+    poetry_lock_story,
+]
 
 
 def main() -> int:
@@ -282,6 +355,16 @@ def main() -> int:
     demo = Demo(workdir)
     # No PIP_*, pip.conf or Poetry settings of this machine; caches and home inside the demo.
     demo.env = isolated_env(demo.fresh_dir("env"))
+    # ... nor uv's (UV_*, uv.toml: the uv project names its index in its pyproject.toml); its cache
+    # inside the demo, this interpreter for its environments, no downloads.
+    demo.env = {key: value for key, value in demo.env.items() if not key.startswith("UV_")}
+    demo.env.update(
+        XDG_CONFIG_DIRS=demo.env["XDG_CONFIG_HOME"],
+        UV_CACHE_DIR=str(workdir / "env" / "uv-cache"),
+        UV_PYTHON=sys.executable,
+        UV_PYTHON_DOWNLOADS="never",
+        UV_NO_PROGRESS="1",
+    )
     print(f"pinwarden demo in {workdir}")
     try:
         for story in STORIES:

@@ -1,4 +1,4 @@
-"""`make demo` runs its whole story (Poetry plugin, check, audit, approval, pip-compile) and exits 0."""
+"""`make demo` runs its whole story (Poetry plugin, check, audit, approval, pip-compile, uv) and exits 0."""
 
 from __future__ import annotations
 
@@ -31,4 +31,13 @@ def test_the_demo_tells_its_story(tmp_path: Path) -> None:
         for line in lines
     )
     assert any(line.startswith("pinwarden approve pwdemo-greeter==1 --from-index ") for line in lines)
+    # The uv story: `pinwarden uv lock --upgrade` refuses the late build-tagged wheel with the approve
+    # command, which is run; the relock writes it and `pinwarden uv sync` installs from the lock.
+    assert any(
+        line.startswith("pinwarden approve pwdemo-lantern==1 --from-index ") and " --hash sha256:" in line
+        for line in lines
+    )
+    assert "$ pinwarden uv lock --upgrade" in lines
+    assert "$ pinwarden uv sync" in lines
+    assert "pinwarden: 2 packages, all trusted; wrote uv.lock" in lines
     assert "demo finished: every step behaved as expected." in done.stdout
