@@ -15,7 +15,8 @@ Each section prints its figures and its limit; the script exits 1 when a limit i
           output in place and nothing moved, warm caches; limit 1.10x.
 - uv-guard: `pinwarden uv lock --upgrade` and `pinwarden uv sync` against plain `uv lock --upgrade`
           and `uv sync` on the same project (30 packages, wheels and sdists, from an index served on
-          127.0.0.1), reruns with nothing new, warm caches; limit 1.10x each.
+          127.0.0.1), reruns with nothing new, warm caches; limit 1.10x each. Shown beside them, the
+          floor of any front end written in Python: an interpreter that only execs uv.
 - audit:  `pinwarden audit` of the largest corpus poetry.lock (236 versions) against a replay index on
           127.0.0.1, against `pip-compile --no-reuse-hashes --generate-hashes` on the same pins from a
           fresh cache (benchmarks/audit_bench.py); wall time and requests; the audit at least 10x faster.
@@ -253,16 +254,22 @@ def bench_uv_guard(runs: int) -> bool:
         raise SystemExit("uv-guard section: uv and pinwarden must be installed (make bench)")
     from tests.support.uv_project import uv_env, write_pyproject
 
+    # What any front end written in Python pays before uv starts: an interpreter that only execs uv.
+    exec_uv = [sys.executable, "-c", f"import os, sys; os.execv({uv!r}, [{uv!r}, *sys.argv[1:]])"]
     index, names = pip_compile_index()
     with tempfile.TemporaryDirectory() as tmp, index.serve() as url:
         work = Path(tmp)
         # No UV_*, uv.toml or pip settings of this machine; the index as a user's uv.toml would name it
-        # (UV_DEFAULT_INDEX); one warm cache for both tools.
+        # (UV_DEFAULT_INDEX); one warm cache for all.
         env = uv_env(work / "env", url)
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # as in child_env(): time the code, not the compiler
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], env=env, check=True)
-        projects = {"plain": (work / "plain", [uv]), "pinwarden": (work / "pinwarden", [pinwarden, "uv"])}
-        for cwd, _ in projects.values():  # two copies of one project: each lock is its own command's
+        projects = {
+            "plain": (work / "plain", [uv]),
+            "pinwarden": (work / "pinwarden", [pinwarden, "uv"]),
+            "exec": (work / "exec", exec_uv),
+        }
+        for cwd, _ in projects.values():  # copies of one project: each lock is its own command's
             write_pyproject(cwd, names[:6])
         for cwd, prefix in projects.values():  # the first runs write uv.lock (and the ledger), .venv, caches
             for args in UV_GUARD_COMMANDS:
@@ -276,17 +283,17 @@ def bench_uv_guard(runs: int) -> bool:
         }
         after = {name: (cwd / "uv.lock").read_bytes() for name, (cwd, _) in projects.items()}
     locked = before["plain"].count(b"[[package]]") - 1  # the project itself is a package of uv.lock
-    if after != before or locked != PIP_COMPILE_PINS:
+    if after != before or len(set(before.values())) != 1 or locked != PIP_COMPILE_PINS:
         raise SystemExit("uv-guard section: the reruns changed uv.lock; nothing may move")
     print(f"uv-guard: reruns with nothing new, {locked} packages, median of {runs} interleaved runs")
     ratios = []
     for args, timings in results.items():
-        plain_t, guarded_t = timings["plain"][0], timings["pinwarden"][0]
+        plain_t, guarded_t, exec_t = (timings[name][0] for name in ("plain", "pinwarden", "exec"))
         ratios.append(guarded_t / plain_t)
         command = " ".join(args)
-        print(f"  uv {command:<24}           {plain_t * 1000:7.1f} ms")
-        print(f"  pinwarden uv {command:<24} {guarded_t * 1000:7.1f} ms")
-        print(f"  ratio {'':<24}              {ratios[-1]:7.2f}x (limit 1.10x)")
+        print(f"  uv {command:<32} {plain_t * 1000:7.1f} ms")
+        print(f"  pinwarden uv {command:<22} {guarded_t * 1000:7.1f} ms   {ratios[-1]:5.2f}x (limit 1.10x)")
+        print(f"  python, exec uv {command:<19} {exec_t * 1000:7.1f} ms   {exec_t / plain_t:5.2f}x (floor)")
     return all(ratio <= 1.10 for ratio in ratios)
 
 
