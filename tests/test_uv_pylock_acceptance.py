@@ -148,6 +148,19 @@ def respell_version(t: Target) -> None:
     t.package["version"] = str(t.package["version"]) + ".0"
 
 
+def respell_version_and_files(t: Target) -> None:
+    """The version and every file name spelled `X.0` (`4.10.0.0`): the same PEP 440 version, the
+    same files to an installer."""
+    old = str(t.package["version"])
+    respell_version(t)
+    for entry in _files(t.package):
+        for key in ("url", "name"):
+            if key in entry:
+                head, _, filename = str(entry[key]).rpartition("/")
+                dist, sep, rest = filename.partition(f"-{old}")
+                entry[key] = (f"{head}/" if head else "") + dist + sep + ".0" + rest if sep else entry[key]
+
+
 def lie_about_size(t: Target) -> None:
     entry = _files(t.package)[0]
     entry["size"] = int(entry["size"]) + 1
@@ -171,6 +184,7 @@ EDITS: dict[str, tuple[Edit, Callable[[Target], list[tuple[str, str | None]]]]] 
     "remove-file": (remove_file, lambda t: [("missing-file", _last_wheel(t))]),
     "foreign-host": (foreign_host, lambda t: [("foreign-host", _first(t))]),
     "respell-version": (respell_version, lambda t: []),
+    "respell-files": (respell_version_and_files, lambda t: []),
 }
 
 
