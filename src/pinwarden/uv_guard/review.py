@@ -161,8 +161,7 @@ class Reviewer:
 
         with self.store.locked():
             current = self.store.load()
-            judged = compare(exam.ledger, exam.releases)
-            if current != exam.ledger and compare(current, exam.releases) != judged:
+            if current != exam.ledger and _judged_otherwise(exam, current):
                 raise PinwardenError(
                     f"{self.ledger_shown} changed while this run waited (another command recorded trust); "
                     f"nothing was written: run the command again ({self.command})"
@@ -286,6 +285,10 @@ class Reviewer:
 
     def _unchanged(self) -> str:
         return f"{self.lock_shown} and the ledger are unchanged"
+
+
+def _judged_otherwise(exam: Examination, ledger: Ledger) -> bool:
+    return compare(ledger, exam.releases) != compare(exam.ledger, exam.releases)
 
 
 class _Refusal(PinwardenError):
