@@ -332,3 +332,22 @@ def test_the_first_guarded_sync_of_a_lock_made_by_uv_alone_records_it_on_first_u
     project.index.add(ALPHA, "1.0", *TAGGED_WHEEL, upload_time=LATE)
     ok(project.plain_uv("lock", "--upgrade"))
     ok(project.uv("sync"), 1)
+
+
+def test_lock_reviews_again_a_lock_uv_wrote_alone(locked: UvProject) -> None:
+    """`pinwarden uv lock` is the way out of a refused sync: it relocks for review, not refuses."""
+    locked.index.add(ALPHA, "1.0", *TAGGED_WHEEL, upload_time=LATE)
+    ok(locked.plain_uv("lock", "--upgrade"))
+    err = ok(locked.uv("sync"), 1)
+    assert "let uv lock again for review: pinwarden uv lock" in err
+    before = locked.state()
+    err = ok(locked.uv("lock"), 1)
+    assert "holds what the ledger does not trust: uv locks again in a staging copy" in err
+    assert f"NEW FILE    {TAGGED_WHEEL[0]}" in err
+    assert locked.state() == before
+    [command] = approve_lines(err)
+    ok(locked.pinwarden(*shlex.split(command)[1:]))
+    assert "pinwarden:" not in ok(locked.uv("lock"))  # trusted now: nothing to stage
+    assert locked.state()[0] == before[0]
+    ok(locked.uv("sync"))
+    assert locked.installed()[ALPHA] == f"{ALPHA}-1.0-1"

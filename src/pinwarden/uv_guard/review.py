@@ -98,15 +98,15 @@ class Reviewer:
 
         Nothing is trusted on first use here: a version never trusted is one no guarded lock run
         reviewed (a lock written by plain uv, or edited by hand)."""
-        releases, _ = read_lock(text, self.lock_shown)
-        findings = tuple(f for f in compare(self.store.load(), releases) if f.blocking)
+        findings = self.untrusted(text)
         if not findings:
             return EXIT_OK
         from ..shared.render import findings_text
 
         self.say(
             f"pinwarden: {self.lock_shown} holds versions or files the ledger does not trust; nothing was "
-            "installed. Was it written by uv without pinwarden, or edited by hand?"
+            "installed. Was it written by uv without pinwarden, or edited by hand? Review it and approve "
+            "it as below, or let uv lock again for review: pinwarden uv lock"
         )
         self.err.write(
             "\n"
@@ -118,6 +118,11 @@ class Reviewer:
             )
         )
         return EXIT_REFUSED
+
+    def untrusted(self, text: str) -> tuple[Finding, ...]:
+        """What in this uv.lock the ledger does not trust (offline; empty for a trusted lock)."""
+        releases, _ = read_lock(text, self.lock_shown)
+        return tuple(f for f in compare(self.store.load(), releases) if f.blocking)
 
     # -- a new lock -------------------------------------------------------------------------------
 
