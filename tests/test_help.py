@@ -40,6 +40,7 @@ CLI_COMMANDS = {
 # Commands that have no `poetry pinwarden` twin, and why. Anything else the CLI has, Poetry has too.
 CLI_ONLY = {
     "pip-compile": "pip-compile's wrapper; Poetry users have the plugin instead",
+    "uv": "uv's guard; Poetry users have the plugin instead",
     "accept-first-use": "the dependency-bot gate: run in CI on the checkout, by pinwarden alone",
 }
 
@@ -76,7 +77,7 @@ def cli_help(*argv: str) -> str:
 # pinwarden
 
 
-@pytest.mark.parametrize("name", sorted(set(CLI_COMMANDS) - {"pip-compile"}))
+@pytest.mark.parametrize("name", sorted(set(CLI_COMMANDS) - {"pip-compile", "uv"}))
 def test_every_cli_subcommand_help_says_what_defaults_and_exit_codes(name: str) -> None:
     parser = CLI_COMMANDS[name]
     text = cli_help(name)
@@ -286,3 +287,22 @@ def test_poetry_pinwarden_diff_is_pinwarden_diff(repo: Path) -> None:
     cli, plugin = both(repo, "no-such-revision")
     assert cli[0] == 2 and cli[2].startswith("pinwarden: error:")
     assert plugin == cli
+
+
+@pytest.mark.parametrize("command", [["lock"], ["sync"], ["pip", "compile"]])
+def test_uv_help_is_uvs_then_pinwardens(tmp_path: Path, command: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pinwarden", "uv", *command, "--help"],
+        cwd=tmp_path,
+        env=isolated_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--upgrade-package" in done.stdout, "uv's own options come first"
+    ours = done.stdout.split("pinwarden uv:", 1)[1]
+    assert "--no-interaction" in ours and "--pinwarden-ledger" in ours
+    assert "default: pinwarden-ledger.toml" in " ".join(ours.split())
+    assert {"0", "1", "2"} <= exit_codes_of(ours)

@@ -176,6 +176,19 @@ def build_parser(prog: str = "pinwarden") -> argparse.ArgumentParser:
             "pip-compile failing for its own reasons",
         ),
     )
+    sub.add_parser(
+        "uv",
+        add_help=False,
+        help="run uv, reviewing every new uv.lock before it is written or installed from (lock, "
+        "sync, run, export, tree, add, remove; uv pip compile)",
+        description="Run uv; a command that may write uv.lock locks in a staging copy first, and the "
+        "new lock is written only when every file is trusted; then the command runs with --locked.",
+        epilog=exit_codes(
+            "done, or nothing to write",
+            "refused or aborted; uv.lock, the ledger and the environment are unchanged",
+            "uv failing exits with uv's own code",
+        ),
+    )
     check = sub.add_parser(
         "check",
         parents=[common, locks],
@@ -1080,6 +1093,11 @@ def run(
         from .piptools_ext.wrapper import main as pip_compile_main
 
         return pip_compile_main(argv[1:], out, err)
+    if argv[:1] == ["uv"]:
+        # Every argument after it belongs to uv: argparse must not see them.
+        from .uv_guard.guard import main as uv_main
+
+        return uv_main(argv[1:], out, err)
     args = build_parser(prog).parse_args(argv)
     args.argv = argv  # an approval refused for want of a reason prints the command again
     if args.command == "audit":  # the one command that reports progress and errors as it goes

@@ -1,0 +1,217 @@
+"""`pinwarden uv COMMAND ...`: uv, with uv.lock reviewed before it changes and before uv installs from it.
+
+uv has no plugin system and always writes uv.lock at the workspace root, so:
+- a command that may write a new lock (`lock`, and `sync`/`run`/`export`/`tree` when uv.lock is out
+  of date or with --upgrade/--upgrade-package/--refresh; `add`/`remove` always) runs `uv lock` (for
+  add/remove the user's own command with --no-sync) in a staging copy of the workspace root;
+  the new uv.lock is reviewed there (review.py) and only an approved one is written into place,
+  with the pyproject.toml files add/remove edited;
+- the command then runs in place with `--locked`, so uv can neither write a lock pinwarden did not
+  review nor install from one: a lock uv finds out of date makes it fail instead;
+- with nothing new nothing is staged: uv.lock on disk is checked against the ledger (offline), then
+  the command runs with `--locked`; only if uv then finds the lock out of date is it staged.
+Any other uv command passes straight to uv. Exit codes: 0, 1 (refused, aborted), 2 (an error),
+or uv's own when uv fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from ..shared.errors import PinwardenError
+from .args import (
+    GUARDED,
+    LOCK_OPTIONS,
+    PINWARDEN_HELP,
+    SYNC_OPTIONS,
+    UNGUARDED,
+    UPGRADES,
+    Invocation,
+    UsageError,
+    parse,
+)
+from .stage import Place, find_uv, locate, pyprojects, quiet, run, staged_path, staging, staging_env
+
+if TYPE_CHECKING:
+    from .review import Result
+
+_PLACE_OPTIONS = frozenset({"--directory", "--project"})
+_REFRESH = frozenset({"--refresh", "--refresh-package"})
+RELOCK = -1  # _check_on_disk: uv.lock is to be locked again for review, not refused
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+
+
+def main(argv: list[str], out: TextIO, err: TextIO) -> int:
+    try:
+        invocation = parse(argv)
+    except UsageError as exc:
+        raise PinwardenError(f"pinwarden uv: {exc}") from None
+    uv = find_uv()
+    if invocation.command == "pip compile":
+        from .pip_compile import main as pip_compile
+
+        return pip_compile(invocation, uv, out, err, shown(argv))
+    if invocation.command not in GUARDED or invocation.has("--help", "--dry-run", "--version"):
+        code = run([uv, *invocation.uv_argv], cwd=Path.cwd())  # writes and installs nothing
+        if invocation.command in GUARDED and invocation.has("--help"):
+            out.write(PINWARDEN_HELP)
+        return code
+    refused = sorted({o.name for o in invocation.options if o.name in UNGUARDED})
+    if refused:
+        raise PinwardenError(
+            f"pinwarden uv {invocation.command}: {refused[0]} installs or locks what uv.lock does not "
+            "pin, which pinwarden cannot review; run it without pinwarden if you must"
+        )
+    return Guard(invocation, uv, err, shown(argv)).run(sys.stdin)
+
+
+def shown(argv: Sequence[str]) -> str:
+    """The command as the person typed it, to run again (a password in an index URL masked)."""
+    from ..shared.model import masked_source
+
+    return masked_source(shlex.join(["pinwarden", "uv", *argv]))
+
+
+def uv_words(invocation: Invocation, *, options: Sequence[str] | None = None) -> list[str]:
+    """uv's command line again, without pinwarden's options (global options after the command:
+    uv takes them there too)."""
+    words = invocation.command.split()
+    words += invocation.words() if options is None else list(options)
+    positionals = list(invocation.positionals)
+    if any(p.startswith("-") for p in positionals):
+        positionals.insert(0, "--")
+    return [*words, *positionals, *invocation.rest]
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+class Guard:
+    def __init__(self, invocation: Invocation, uv: str, err: TextIO, command: str) -> None:
+        from .review import Reviewer
+
+        self.inv = invocation
+        self.uv = uv
+        self.err = err
+        self.place: Place = locate(invocation.last("--directory"), invocation.last("--project"), os.environ)
+        self.command = command
+        self.reviewer = Reviewer(
+            self.place.root,
+            command=self.command,
+            err=err,
+            ledger=invocation.ledger,
+            no_interaction=invocation.no_interaction,
+        )
+
+    def say(self, text: str) -> None:
+        self.err.write(text + "\n")
+
+    def run(self, stdin: TextIO | None) -> int:
+        inv = self.inv
+        frozen = inv.has("--frozen", "--check-exists") or _env_flag("UV_FROZEN")
+        locked = inv.has("--locked", "--check") or _env_flag("UV_LOCKED")
+        edits = inv.command in ("add", "remove")
+        if edits and frozen:  # pyproject.toml only: no lock written, nothing installed
+            return self._in_place(uv_words(inv))
+        news = edits or inv.has(*UPGRADES, *_REFRESH)
+        if frozen or locked or not news:
+            if self.place.lock.is_file():
+                code = self._check_on_disk(stdin)
+                if code == RELOCK:
+                    self.say(
+                        f"pinwarden: {self.reviewer.lock_shown} holds what the ledger does not trust: uv "
+                        "locks again in a staging copy, reviewed before it is written"
+                    )
+                    return self._locked_then_run(stdin)
+                if code or frozen or locked:
+                    return code or self._in_place(uv_words(inv))
+                code = self._in_place([*uv_words(inv), "--locked"])
+                # `uv lock --locked` fails only when the lock is out of date (or uv cannot tell):
+                # then the staged run says which. Another command's failure may be its own.
+                if code == 0 or (inv.command != "lock" and not self._stale()):
+                    return code
+                self.say(
+                    f"pinwarden: {self.reviewer.lock_shown} is out of date: uv locks in a staging copy, "
+                    "reviewed before it is written"
+                )
+            elif frozen or locked:
+                return self._in_place(uv_words(inv))  # uv says there is no lock
+        return self._locked_then_run(stdin)
+
+    def _in_place(self, words: list[str]) -> int:
+        return run([self.uv, *words], cwd=Path.cwd())
+
+    def _check_on_disk(self, stdin: TextIO | None) -> int:
+        from ..shared.store import read_text
+        from .review import Result
+
+        text = read_text(self.place.lock, "uv.lock")
+        if not self.reviewer.has_ledger():  # the first guarded run: the lock as it is, on first use
+            return self.reviewer.review(Result(text), stdin)
+        if self.inv.command == "lock" and not self.inv.has(
+            "--locked", "--check", "--frozen", "--check-exists"
+        ):
+            return RELOCK if self.reviewer.untrusted(text) else 0  # `lock` relocks for review
+        return self.reviewer.check_installed_from(text)
+
+    def _stale(self) -> bool:
+        """Whether uv finds uv.lock out of date (asked only after the command failed)."""
+        options = self.inv.words(keep=LOCK_OPTIONS | _PLACE_OPTIONS, drop=UPGRADES | _REFRESH)
+        code, _ = quiet([self.uv, "lock", "--check", *options], cwd=Path.cwd())
+        return code != 0
+
+    def _locked_then_run(self, stdin: TextIO | None) -> int:
+        result = self._stage()
+        if isinstance(result, int):
+            return result
+        code = self.reviewer.review(result, stdin)
+        if code or self.inv.command == "lock":
+            return code
+        if self.inv.command in ("add", "remove"):
+            if self.inv.has("--no-sync") or _env_flag("UV_NO_SYNC"):
+                return 0
+            options = self.inv.words(keep=SYNC_OPTIONS | _PLACE_OPTIONS, drop=UPGRADES)
+            inexact = ["--inexact"] if self.inv.command == "add" else []
+            return self._in_place(["sync", "--locked", *inexact, *options])
+        return self._in_place(uv_words(self.inv, options=[*self.inv.words(drop=UPGRADES), "--locked"]))
+
+    def _stage(self) -> Result | int:
+        """uv's new lock (and edited pyproject.toml files), made in a staging copy; uv's exit code
+        when uv fails there."""
+        from .review import Result
+
+        place = self.place
+        before: dict[Path, bytes | None] = {
+            place.lock: place.lock.read_bytes() if place.lock.is_file() else None
+        }
+        edits = self.inv.command in ("add", "remove")
+        originals = pyprojects(place.root) if edits else {}
+        before.update({place.root / rel: data for rel, data in originals.items()})
+        with staging(place.root) as copy:
+            project = ["--project", str(staged_path(place.project, place, copy))]
+            if edits:
+                options = self.inv.words(drop=_PLACE_OPTIONS | {"--no-sync", "--locked"})
+                words = uv_words(self.inv, options=[*options, "--no-sync", *project])
+            else:
+                words = ["lock", *self.inv.words(keep=LOCK_OPTIONS), *project]
+            cwd = staged_path(place.cwd, place, copy)
+            code = run([self.uv, *words], cwd=cwd, env=staging_env(os.environ), staged=True)
+            if code != 0:
+                self.say(f"pinwarden: uv failed (exit {code}); nothing was written")
+                return code
+            staged_lock = copy / "uv.lock"
+            if not staged_lock.is_file():
+                raise PinwardenError("uv wrote no uv.lock in the staging copy; nothing was written")
+            text = staged_lock.read_bytes().decode("utf-8")
+            changed = {
+                place.root / rel: data.decode("utf-8")
+                for rel, data in pyprojects(copy).items()
+                if edits and originals.get(rel) != data
+            }
+        return Result(text, changed, before)
