@@ -351,3 +351,22 @@ def test_lock_reviews_again_a_lock_uv_wrote_alone(locked: UvProject) -> None:
     assert locked.state()[0] == before[0]
     ok(locked.uv("sync"))
     assert locked.installed()[ALPHA] == f"{ALPHA}-1.0-1"
+
+
+@pytest.mark.parametrize("spelling", ["localhost", "LOCALHOST"])
+def test_files_on_a_host_the_index_does_not_use_are_refused_until_allowed(
+    project: UvProject, spelling: str
+) -> None:
+    """The index hands its files to another host name: no approval trusts a host, so nothing is
+    written until `[tool.pinwarden] file-hosts` allows it (the same host:port, spelled as given)."""
+    port = project.index.url.split(":")[2].split("/")[0]
+    project.index.file_base = f"http://{spelling}:{port}"
+    before = project.state()
+    done = project.uv("lock")
+    err = ok(done, 1)
+    assert "host its index does not use" in err and "file-hosts" in err
+    assert project.state() == before
+    text = project.pyproject.read_text()
+    project.pyproject.write_text(text + f'\n[tool.pinwarden]\nfile-hosts = ["localhost:{port}"]\n')
+    ok(project.uv("lock"))
+    assert project.pinwarden("check").returncode == 0
