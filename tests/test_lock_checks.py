@@ -484,3 +484,15 @@ def test_a_new_version_on_a_foreign_host_is_not_offered_for_approval() -> None:
     lines = advice_lines(findings, table)
     assert not [line for line in lines if "approve" in line]
     assert "  relock (no approval trusts a host): relock uv.lock" in lines
+
+
+def test_the_offline_host_rule_and_the_download_host_rule_know_the_same_file_hosts() -> None:
+    """A file host check accepts is one pinwarden may download from to hash it, and back."""
+    from pinwarden.shared import lockfacts
+    from pinwarden.shared.index.download import KNOWN_FILE_HOSTS
+
+    offline = {
+        index.rsplit(":", 1)[0]: tuple(h.rsplit(":", 1)[0] for h in hosts)
+        for index, hosts in lockfacts._FILE_HOSTS.items()
+    }
+    assert offline == dict(KNOWN_FILE_HOSTS)

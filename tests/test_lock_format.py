@@ -144,7 +144,7 @@ def check_one(name: str, data: bytes) -> str:
         pep751 = is_valid_pylock_path(Path(name))
         assert pep751 == (lock.format == "pylock.toml"), f"pip reads {name} as PEP 751 iff {pep751}"
         if pep751:
-            theirs_pylock = pylock_oracle(data.decode("utf-8"))
+            theirs_pylock = pylock_oracle(data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
             assert theirs_pylock is not None, f"pinwarden reads {name} as PEP 751, pip refuses it:\n{data!r}"
             assert Counter(map(pylock_key, pylock_view(lock))) == Counter(map(pylock_key, theirs_pylock))
             return "pylock"

@@ -375,3 +375,21 @@ def test_a_bad_pylock_is_exit_2_with_one_line(tmp_path: Path) -> None:
 def test_weak_hash_is_read_for_check_to_report() -> None:
     release = parse_pylock(doc(wheel_package(hashes=f'{{md5 = "{"d" * 32}"}}')), "p").releases[0]
     assert release.files[0].hash == FileHash("md5", "d" * 32) and not release.files[0].hash.strong
+
+
+def test_a_local_archive_with_a_subdirectory_reads_through_the_cli(tmp_path: Path) -> None:
+    """Poetry's rule for local files (the name its path resolves to) is not pip's: the CLI reads a
+    pylock `path` archive as pip fetches it."""
+    (tmp_path / "pylock.toml").write_text(
+        doc(
+            '[[packages]]\nname = "arch"\n'
+            f'archive = {{path = "vendor/arch.zip", subdirectory = "pkg", hashes = {{sha256 = "{HEX}"}}}}\n'
+        )
+    )
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["init", "pylock.toml"], out, err) == 0, err.getvalue()
+    finally:
+        os.chdir(old)

@@ -332,3 +332,41 @@ def test_the_first_guarded_sync_of_a_lock_made_by_uv_alone_records_it_on_first_u
     project.index.add(ALPHA, "1.0", *TAGGED_WHEEL, upload_time=LATE)
     ok(project.plain_uv("lock", "--upgrade"))
     ok(project.uv("sync"), 1)
+
+
+def test_lock_reviews_again_a_lock_uv_wrote_alone(locked: UvProject) -> None:
+    """`pinwarden uv lock` is the way out of a refused sync: it relocks for review, not refuses."""
+    locked.index.add(ALPHA, "1.0", *TAGGED_WHEEL, upload_time=LATE)
+    ok(locked.plain_uv("lock", "--upgrade"))
+    err = ok(locked.uv("sync"), 1)
+    assert "let uv lock again for review: pinwarden uv lock" in err
+    before = locked.state()
+    err = ok(locked.uv("lock"), 1)
+    assert "holds what the ledger does not trust: uv locks again in a staging copy" in err
+    assert f"NEW FILE    {TAGGED_WHEEL[0]}" in err
+    assert locked.state() == before
+    [command] = approve_lines(err)
+    ok(locked.pinwarden(*shlex.split(command)[1:]))
+    assert "pinwarden:" not in ok(locked.uv("lock"))  # trusted now: nothing to stage
+    assert locked.state()[0] == before[0]
+    ok(locked.uv("sync"))
+    assert locked.installed()[ALPHA] == f"{ALPHA}-1.0-1"
+
+
+@pytest.mark.parametrize("spelling", ["localhost", "LOCALHOST"])
+def test_files_on_a_host_the_index_does_not_use_are_refused_until_allowed(
+    project: UvProject, spelling: str
+) -> None:
+    """The index hands its files to another host name: no approval trusts a host, so nothing is
+    written until `[tool.pinwarden] file-hosts` allows it (the same host:port, spelled as given)."""
+    port = project.index.url.split(":")[2].split("/")[0]
+    project.index.file_base = f"http://{spelling}:{port}"
+    before = project.state()
+    done = project.uv("lock")
+    err = ok(done, 1)
+    assert "host its index does not use" in err and "file-hosts" in err
+    assert project.state() == before
+    text = project.pyproject.read_text()
+    project.pyproject.write_text(text + f'\n[tool.pinwarden]\nfile-hosts = ["localhost:{port}"]\n')
+    ok(project.uv("lock"))
+    assert project.pinwarden("check").returncode == 0

@@ -148,6 +148,19 @@ def respell_version(t: Target) -> None:
     t.package["version"] = str(t.package["version"]) + ".0"
 
 
+def respell_version_and_files(t: Target) -> None:
+    """The version and every file name spelled `X.0` (`4.10.0.0`): the same PEP 440 version, the
+    same files to an installer."""
+    old = str(t.package["version"])
+    respell_version(t)
+    for entry in _files(t.package):
+        for key in ("url", "name"):
+            if key in entry:
+                head, _, filename = str(entry[key]).rpartition("/")
+                dist, sep, rest = filename.partition(f"-{old}")
+                entry[key] = (f"{head}/" if head else "") + dist + sep + ".0" + rest if sep else entry[key]
+
+
 def lie_about_size(t: Target) -> None:
     entry = _files(t.package)[0]
     entry["size"] = int(entry["size"]) + 1
@@ -171,6 +184,7 @@ EDITS: dict[str, tuple[Edit, Callable[[Target], list[tuple[str, str | None]]]]] 
     "remove-file": (remove_file, lambda t: [("missing-file", _last_wheel(t))]),
     "foreign-host": (foreign_host, lambda t: [("foreign-host", _first(t))]),
     "respell-version": (respell_version, lambda t: []),
+    "respell-files": (respell_version_and_files, lambda t: []),
 }
 
 
@@ -286,7 +300,8 @@ def test_a_foreign_host_is_not_adopted_by_init_and_file_hosts_allows_it(tmp_path
     foreign_host(target)
     (tmp_path / "uv.lock").write_text(tomlkit.dumps(doc), encoding="utf-8")
     code, out, _ = run(tmp_path, "init")
-    assert code == 1 and "these need a review" in out and "HOST" in out
+    assert code == 1 and "HOST" in out
+    assert "init adopts no file on a host its index does not use" in out
     assert not (tmp_path / "pinwarden-ledger.toml").exists()
     host = str(_files(target.package)[0]["url"]).split("/")[2]
     assert f"fetched from {host} (" in out

@@ -661,7 +661,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
         held = {f.key for f in findings if not _is_first_use(f, ledger)}
         conflicts = [f for f in findings if f.key in held]
         if conflicts:
-            out.write("pinwarden: init never overrides trust already recorded; these need a review:\n\n")
+            out.write(_init_refusal(conflicts))
             out.write(
                 findings_text(
                     conflicts,
@@ -687,6 +687,15 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"pinwarden: {summary}; the first audit reports files uploaded after that\n")
     _say_notice(out, ctx.ledger.path)
     return EXIT_OK
+
+
+def _init_refusal(conflicts: Sequence[Finding]) -> str:
+    if any(f.kind is FindingKind.FOREIGN_HOST for f in conflicts):
+        return (
+            "pinwarden: init adopts no file on a host its index does not use, and never overrides "
+            "trust already recorded; these need a review:\n\n"
+        )
+    return "pinwarden: init never overrides trust already recorded; these need a review:\n\n"
 
 
 def _is_first_use(finding: Finding, ledger: Ledger) -> bool:

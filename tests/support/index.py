@@ -283,6 +283,8 @@ class PackageIndex:
         self.json_enabled = True  # False: HTML only, whatever the client asks for.
         self.hash_algorithm = "sha256"  # Any hashlib name: used in HTML fragments and JSON `hashes`.
         self.requests: list[str] = []  # Paths as requested, for tests that count fetches.
+        # Set: file links are absolute on this origin (`http://host:port`), e.g. another host name.
+        self.file_base: str | None = None
         self._lock = threading.Lock()
         self._projects: dict[str, _Project] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -351,6 +353,8 @@ class PackageIndex:
         rows = []
         for filename, f in files:
             url = f"../../files/{key}/{urllib.parse.quote(filename)}"
+            if self.file_base is not None:
+                url = f"{self.file_base}/files/{key}/{urllib.parse.quote(filename)}"
             row: dict[str, Any] = {
                 "filename": filename,
                 "url": url,

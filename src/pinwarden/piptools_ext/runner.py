@@ -191,7 +191,7 @@ def _prepare(ctx: click.Context, split: SplitArgs, reporter: _Reporter) -> None:
     if output != "-":
         refuse_guarded_output(Path(output), store.path)
     indexes, no_index = index_urls(ctx)
-    temp_dir = _make_temp_dir(output)
+    temp_dir = make_temp_dir(output)
     temp_output = temp_dir / (Path(output).name if output != "-" else "requirements.txt")
     reporter.update(
         stage="prepared",
@@ -207,7 +207,7 @@ def _prepare(ctx: click.Context, split: SplitArgs, reporter: _Reporter) -> None:
         indexes=indexes,
         no_index=no_index,
     )
-    stripped = _copy_output(Path(output), temp_output, store) if output != "-" else []
+    stripped = copy_output(Path(output), temp_output, store) if output != "-" else []
     reporter.update(stripped=tuple(f"{name}=={version}" for name, version in stripped))
     os.environ.setdefault("CUSTOM_COMPILE_COMMAND", header_command(ctx))
     _override(ctx, temp_output, temp_dir if split.audit else None)
@@ -224,7 +224,7 @@ def _check_audit(ctx: click.Context, split: SplitArgs, output: str) -> None:
         raise click.UsageError(f"--audit checks an existing output file, and {output} is none")
 
 
-def _make_temp_dir(output: str) -> Path:
+def make_temp_dir(output: str) -> Path:
     """Beside the output, so relative paths and the final rename stay on one file system."""
     parent = Path(output).parent if output != "-" else Path(tempfile.gettempdir())
     try:
@@ -233,7 +233,7 @@ def _make_temp_dir(output: str) -> Path:
         raise PinwardenError(f"cannot create a temporary directory in {parent}: {exc.strerror}") from None
 
 
-def _copy_output(output: Path, temp_output: Path, store: LedgerStore) -> list[tuple[str, str]]:
+def copy_output(output: Path, temp_output: Path, store: LedgerStore) -> list[tuple[str, str]]:
     """Copy the existing output; pins the ledger no longer trusts lose their hashes (re-hashed)."""
     if not output.is_file():
         return []

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 _PLACE_OPTIONS = frozenset({"--directory", "--project"})
 _REFRESH = frozenset({"--refresh", "--refresh-package"})
+RELOCK = -1  # _check_on_disk: uv.lock is to be locked again for review, not refused
 _TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 
 
@@ -122,6 +123,12 @@ class Guard:
         if frozen or locked or not news:
             if self.place.lock.is_file():
                 code = self._check_on_disk(stdin)
+                if code == RELOCK:
+                    self.say(
+                        f"pinwarden: {self.reviewer.lock_shown} holds what the ledger does not trust: uv "
+                        "locks again in a staging copy, reviewed before it is written"
+                    )
+                    return self._locked_then_run(stdin)
                 if code or frozen or locked:
                     return code or self._in_place(uv_words(inv))
                 code = self._in_place([*uv_words(inv), "--locked"])
@@ -147,6 +154,10 @@ class Guard:
         text = read_text(self.place.lock, "uv.lock")
         if not self.reviewer.has_ledger():  # the first guarded run: the lock as it is, on first use
             return self.reviewer.review(Result(text), stdin)
+        if self.inv.command == "lock" and not self.inv.has(
+            "--locked", "--check", "--frozen", "--check-exists"
+        ):
+            return RELOCK if self.reviewer.untrusted(text) else 0  # `lock` relocks for review
         return self.reviewer.check_installed_from(text)
 
     def _stale(self) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..piptools_ext.protocol import RunReport
-from ..piptools_ext.runner import _copy_output, _make_temp_dir
+from ..piptools_ext.runner import copy_output, make_temp_dir
 from ..piptools_ext.session import Session
 from ..shared.store import LedgerStore, ledger_path, load_settings, refuse_guarded_output
 from .args import PINWARDEN_HELP, Invocation
@@ -40,10 +40,10 @@ def main(invocation: Invocation, uv: str, out: TextIO, err: TextIO, command: str
     if output != STDOUT:
         refuse_guarded_output(Path(output), store.path)
     indexes, no_index = index_urls(invocation, os.environ)
-    temp_dir = _make_temp_dir(output)
+    temp_dir = make_temp_dir(output)
     try:
         temp_output = temp_dir / (Path(output).name if output != STDOUT else "requirements.txt")
-        stripped = _copy_output(Path(output), temp_output, store) if output != STDOUT else []
+        stripped = copy_output(Path(output), temp_output, store) if output != STDOUT else []
         code = _compile(uv, invocation, temp_output, command)
         if code != 0:
             shown = "the output file" if output == STDOUT else output

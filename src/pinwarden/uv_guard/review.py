@@ -34,6 +34,7 @@ from ..shared.store import (
 if TYPE_CHECKING:
     from ..shared.decide import Decisions, Plan
     from ..shared.ledger import Ledger
+    from ..shared.lockfacts import LockRules
 
 EXIT_OK, EXIT_REFUSED = 0, 1
 LABEL = "uv.lock"
@@ -78,6 +79,7 @@ class Reviewer:
         self.lock = root / LABEL
         settings, base = load_settings(root)
         self.settings = settings
+        self.rules = settings.lock_rules()
         self.store = LedgerStore(ledger_path(Path(ledger) if ledger else None, settings, base, [self.lock]))
         self.command = command
         self.err = err
@@ -98,15 +100,15 @@ class Reviewer:
 
         Nothing is trusted on first use here: a version never trusted is one no guarded lock run
         reviewed (a lock written by plain uv, or edited by hand)."""
-        releases, _ = read_lock(text, self.lock_shown)
-        findings = tuple(f for f in compare(self.store.load(), releases) if f.blocking)
+        findings = self.untrusted(text)
         if not findings:
             return EXIT_OK
         from ..shared.render import findings_text
 
         self.say(
             f"pinwarden: {self.lock_shown} holds versions or files the ledger does not trust; nothing was "
-            "installed. Was it written by uv without pinwarden, or edited by hand?"
+            "installed. Was it written by uv without pinwarden, or edited by hand? Review it and approve "
+            "it as below, or let uv lock again for review: pinwarden uv lock"
         )
         self.err.write(
             "\n"
@@ -119,13 +121,18 @@ class Reviewer:
         )
         return EXIT_REFUSED
 
+    def untrusted(self, text: str) -> tuple[Finding, ...]:
+        """What in this uv.lock the ledger does not trust (offline; empty for a trusted lock)."""
+        releases, _ = read_lock(text, self.lock_shown)
+        return tuple(f for f in compare(self.store.load(), releases, self.rules) if f.blocking)
+
     # -- a new lock -------------------------------------------------------------------------------
 
     def examine(self, text: str) -> Examination:
         """Only versions with findings are looked up on the index: a run with nothing new asks nothing."""
         releases, index_urls = read_lock(text)
         ledger = self.store.load()
-        findings = compare(ledger, releases)
+        findings = compare(ledger, releases, self.rules)
         if not findings:
             return Examination(releases, index_urls, findings, ledger)
         from ..piptools_ext.lookup import look_up, still_served
@@ -144,6 +151,14 @@ class Reviewer:
         from ..shared.decide import plan
 
         exam = self.examine(result.lock_text)
+        if any(f.kind is FindingKind.FOREIGN_HOST for f in exam.findings):
+            # No approval trusts a host: the index hands files to a host it does not use for them.
+            self.say(
+                "pinwarden: uv's lock fetches files from a host its index does not use; "
+                f"nothing was written ({self._unchanged()})."
+            )
+            self.err.write("\n" + self._host_advice(exam))
+            return EXIT_REFUSED
         the_plan = plan(exam.findings, first_use=self.settings.first_use)
         decisions = self._decide(exam, the_plan, stdin)
         if decisions is None:
@@ -161,8 +176,7 @@ class Reviewer:
 
         with self.store.locked():
             current = self.store.load()
-            judged = compare(exam.ledger, exam.releases)
-            if current != exam.ledger and compare(current, exam.releases) != judged:
+            if current != exam.ledger and _judged_otherwise(exam, current, self.rules):
                 raise PinwardenError(
                     f"{self.ledger_shown} changed while this run waited (another command recorded trust); "
                     f"nothing was written: run the command again ({self.command})"
@@ -271,6 +285,15 @@ class Reviewer:
             bindings=bindings(shown, exam.releases),
         )
 
+    def _host_advice(self, exam: Examination) -> str:
+        """The report with resolve.py's way out: allow the host, then run this command again."""
+        from ..shared.render import findings_text
+        from ..shared.resolve import advice_lines, resolutions
+
+        table = resolutions(exam.findings, prog="pinwarden", lock_args="", relock=lambda _: self.command)
+        advice = advice_lines(exam.findings, table)
+        return findings_text(exam.findings, ledger_path=self.ledger_shown, approve_prefix="", advice=advice)
+
     def _ledger_args(self) -> list[str]:
         settings, base = load_settings(Path.cwd())
         default = ledger_path(None, settings, base, [self.lock])
@@ -286,6 +309,10 @@ class Reviewer:
 
     def _unchanged(self) -> str:
         return f"{self.lock_shown} and the ledger are unchanged"
+
+
+def _judged_otherwise(exam: Examination, ledger: Ledger, rules: LockRules) -> bool:
+    return compare(ledger, exam.releases, rules) != compare(exam.ledger, exam.releases, rules)
 
 
 class _Refusal(PinwardenError):

@@ -51,6 +51,7 @@ FILE_HOSTS_ENV = "PINWARDEN_FILE_HOSTS"
 KNOWN_FILE_HOSTS: Mapping[str, tuple[str, ...]] = {
     "pypi.org": ("files.pythonhosted.org",),
     "test.pypi.org": ("test-files.pythonhosted.org",),
+    "download.pytorch.org": ("download-r2.pytorch.org",),
 }
 _CHUNK = 1 << 16
 _T = TypeVar("_T")

@@ -17,7 +17,10 @@ from ..model import LockFile, SourceKind
 
 def refuse_renamed_files(lock: LockFile, lock_dir: Path) -> None:
     """PinwardenError when a `file` source's path, resolved as Poetry resolves it, is a file whose
-    name the package's hashes do not list (reached through a symlink, or written so)."""
+    name the package's hashes do not list (reached through a symlink, or written so). Poetry's rule
+    only: pip fetches a pylock.toml `path` as written (no symlink resolved) and judges its basename."""
+    if lock.format != "poetry.lock":
+        return
     for release in lock.releases:
         if release.source_kind is not SourceKind.FILE or not release.source_url:
             continue
