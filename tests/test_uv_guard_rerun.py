@@ -1,0 +1,44 @@
+"""`pinwarden uv lock --upgrade` with nothing new: what the benchmark's rerun measures
+(benchmarks/run.py uv-guard) does no more than check uv's lock against the ledger."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.support.uv_project import ok, uv_project
+
+pytestmark = pytest.mark.e2e
+
+# The guard in one process, then the modules it loaded: the review flow's stay out.
+RUN = (
+    "import sys; from pinwarden.cli import main; code = main(['uv', 'lock', '--upgrade']); "
+    "print(' '.join(sorted(sys.modules))); sys.exit(code)"
+)
+REVIEW_FLOW = ("pinwarden.shared.decide", "pinwarden.shared.signs", "filelock")
+
+
+def test_a_rerun_with_nothing_new_decides_records_and_writes_nothing(tmp_path: Path) -> None:
+    with uv_project(tmp_path) as project:
+        ok(project.uv("lock"))
+        before = project.state()
+        mtime = project.lock.stat().st_mtime_ns
+        done = subprocess.run(
+            [sys.executable, "-c", RUN],
+            cwd=project.path,
+            env=project.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "pinwarden: 3 packages, all trusted; uv.lock is unchanged" in done.stderr
+        loaded = set(done.stdout.split())
+        assert not loaded & set(REVIEW_FLOW), sorted(loaded & set(REVIEW_FLOW))
+        assert project.state() == before
+        assert project.lock.stat().st_mtime_ns == mtime
+        assert project.staging_dirs() == []
