@@ -1,5 +1,6 @@
-"""`pinwarden uv lock --upgrade` with nothing new: what the benchmark's rerun measures
-(benchmarks/run.py uv-guard) does no more than check uv's lock against the ledger."""
+"""`pinwarden uv lock --upgrade` as the benchmark (benchmarks/run.py uv-guard) and the demo (demo/run.py)
+run it: a rerun with nothing new does no more than check uv's lock against the ledger; a late
+build-tagged wheel is refused with each of its signs said once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.support.uv_project import ok, uv_project
+from tests.support.compiled_project import ALPHA, TAGGED_WHEEL
+from tests.support.uv_project import LATE, ok, uv_project
 
 pytestmark = pytest.mark.e2e
 
@@ -42,3 +44,17 @@ def test_a_rerun_with_nothing_new_decides_records_and_writes_nothing(tmp_path: P
         assert project.state() == before
         assert project.lock.stat().st_mtime_ns == mtime
         assert project.staging_dirs() == []
+
+
+def test_a_late_wheel_is_refused_with_each_sign_said_once(tmp_path: Path) -> None:
+    """uv.lock's upload-time shows the late upload offline and the index's page shows it again: the
+    report says it once."""
+    with uv_project(tmp_path) as project:
+        ok(project.uv("lock"))
+        project.index.add(ALPHA, "1.0", *TAGGED_WHEEL, upload_time=LATE)
+        err = ok(project.uv("lock", "--upgrade"), 1)
+        lines = [line.strip() for line in err.splitlines()]
+        late = [line for line in lines if line.startswith(f"warning     {TAGGED_WHEEL[0]}: late upload:")]
+        tagged = [line for line in lines if line.startswith(f"warning     {TAGGED_WHEEL[0]}: build tag 1")]
+        assert len(late) == 1, err
+        assert len(tagged) == 1, err
