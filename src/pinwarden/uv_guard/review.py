@@ -147,7 +147,7 @@ class Reviewer:
         # A sign the lock gave already (a late upload read from uv.lock's upload-time) is not said
         # twice when the index's page says it too.
         given = {(f.kind, f.project, f.version, f.filename) for f in kept}
-        signs = [s for s in signs if (s.kind, s.project, s.version, s.filename) not in given]
+        signs = tuple(s for s in signs if (s.kind, s.project, s.version, s.filename) not in given)
         ordered = tuple(sorted((*kept, *signs), key=Finding.sort_key))
         return Examination(releases, index_urls, ordered, ledger, dict(lookup.unknown))
 
