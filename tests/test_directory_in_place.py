@@ -6,7 +6,6 @@ placeholder), it installs instead of the trusted bytes and no hash pins it, so i
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -35,22 +34,18 @@ def _pylock_directory(version: str | None, name: str = "colorama") -> str:
     )
 
 
-def _run(argv: list[str], cwd: Path) -> tuple[int, str]:
+def _run(argv: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        code = main(argv, out, err)
-    finally:
-        os.chdir(old)
+    monkeypatch.chdir(cwd)
+    code = main(argv, out, err)
     return code, out.getvalue() + err.getvalue()
 
 
 @pytest.fixture
-def trusted(tmp_path: Path) -> Path:
+def trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project whose ledger trusts colorama 0.4.6 from PyPI (wheel and sdist)."""
     (tmp_path / "uv.lock").write_text(UV)
-    code, text = _run(["init", "uv.lock"], tmp_path)
+    code, text = _run(["init", "uv.lock"], tmp_path, monkeypatch)
     assert code == 0, text
     return tmp_path
 
@@ -58,11 +53,11 @@ def trusted(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("kind", ["directory", "editable", "virtual"])
 @pytest.mark.parametrize("version", [None, "0.4.7", "0.4.6.dev0", "1!0.1", "0.4.5"])
 def test_a_uv_lock_directory_for_a_trusted_project_is_a_finding(
-    trusted: Path, kind: str, version: str | None
+    trusted: Path, kind: str, version: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lock = trusted / "uv.lock"
     lock.write_text(_HEAD + _uv_directory(kind, version))
-    code, text = _run(["check", "uv.lock"], trusted)
+    code, text = _run(["check", "uv.lock"], trusted, monkeypatch)
     assert code == 1, text
     assert "a local directory that no hash pins, in place of the trusted 0.4.6" in text
 
@@ -70,17 +65,19 @@ def test_a_uv_lock_directory_for_a_trusted_project_is_a_finding(
 @pytest.mark.parametrize("version", [None, "0.4.7", "0.4.5"])
 @pytest.mark.parametrize("name", ["colorama"])  # pip refuses other spellings in pylock
 def test_a_pylock_directory_for_a_trusted_project_is_a_finding(
-    trusted: Path, version: str | None, name: str
+    trusted: Path, version: str | None, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (trusted / "pylock.toml").write_text(_pylock_directory(version, name))
-    code, text = _run(["check", "pylock.toml"], trusted)
+    code, text = _run(["check", "pylock.toml"], trusted, monkeypatch)
     assert code == 1, text
     assert "in place of the trusted 0.4.6" in text
 
 
-def test_the_same_version_as_a_directory_is_a_changed_source(trusted: Path) -> None:
+def test_the_same_version_as_a_directory_is_a_changed_source(
+    trusted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (trusted / "uv.lock").write_text(_HEAD + _uv_directory("directory", "0.4.6"))
-    code, text = _run(["check", "uv.lock"], trusted)
+    code, text = _run(["check", "uv.lock"], trusted, monkeypatch)
     assert code == 1 and "now a local directory" in text, text
 
 
