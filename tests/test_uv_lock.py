@@ -511,7 +511,10 @@ def test_source_trees_locked_twice_compare_by_path() -> None:
         package(version=None, source='{ editable = "a" }'),
         package(version=None, source='{ editable = "./a/" }'),
     )
-    assert one_problem(text) == "package[1]: demo is locked twice (also package[0]): uv refuses the lock"
+    assert (
+        one_problem(text)
+        == "package[1]: demo unversioned is locked twice (also package[0]): uv refuses the lock"
+    )
 
 
 def test_two_files_of_one_name_are_refused() -> None:

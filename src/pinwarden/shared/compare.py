@@ -53,6 +53,8 @@ def compare(
                 # A directory never trusted is the project's own code: nothing to swap. Once a version
                 # is trusted, a directory in its place is a change (`_source_change`).
                 findings.update(_new_version(release, siblings))
+            elif siblings.of(release.name):
+                findings.update(_directory_in_place(release, siblings.of(release.name)))
             if any(f.url is not None or f.upload_time is not None for f in release.files):
                 from .lockfacts import LockRules, offline_findings
 
@@ -120,6 +122,19 @@ def _new_version(release: LockedRelease, siblings: _Siblings) -> Iterator[Findin
         if not locked.hash.strong:
             yield _weak(release, locked)
         yield from _file_signs(release, locked, trusted=None)
+
+
+def _directory_in_place(release: LockedRelease, trusted: list[str]) -> Iterator[Finding]:
+    """A local directory for a project the ledger trusts from hashed files: whatever version it
+    names (none, when its metadata is dynamic), it installs in place of the trusted one, and no hash
+    pins it. Only a project never trusted otherwise is the project's own code."""
+    yield _finding(release, FindingKind.NEW_VERSION, hash=release.source_identity)
+    yield _finding(
+        release,
+        FindingKind.DIRECT_URL,
+        filename=release.source_url,
+        detail=f"a local directory that no hash pins, in place of the trusted {_listed(trusted)}",
+    )
 
 
 @dataclass(slots=True)

@@ -12,8 +12,9 @@ side through `uv export`). Where the two could part, this reader refuses rather 
 - one package locked twice (same name, equal version, same source: uv refuses the lock), two files
   of one package under one filename, a wheel whose filename's version is not the package's.
 
-A source tree whose version uv leaves dynamic (no `version`) is locked as version "": no PEP 440
-version, so it never meets a version another lock pins.
+A source tree whose version uv leaves dynamic (no `version`) is locked as version "unversioned",
+as the pylock reader keys one: no PEP 440 version, so it never meets a version another lock pins,
+and `approve NAME==unversioned` names it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ FORMAT = "uv.lock"
 LOCK_VERSION = 1
 # uv 0.13 writes revision 5; a newer uv may give a field a meaning this reader does not know.
 MAX_REVISION = 5
-DYNAMIC_VERSION = ""
+DYNAMIC_VERSION = "unversioned"  # pylock.UNVERSIONED: one spelling in the ledger
 
 _SOURCE_KINDS = {
     "registry": SourceKind.INDEX,
