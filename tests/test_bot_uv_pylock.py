@@ -336,3 +336,27 @@ def test_a_pylock_fetching_elsewhere_is_refused(pylock_repo: Repo, change: str) 
     assert len(pull_request_reasons(out)) == 1, out
     if change == "file-host":  # also the check's finding (file-hosts allows only the index's host)
         assert f"trusted: {ALPHA} 1.1: foreign-host" in out, out
+
+
+def test_a_fetch_setting_in_a_workspace_member_is_refused(served: PackageIndex, tmp_path: Path) -> None:
+    """uv takes the sources and indexes of every workspace member it locks, not only the root's."""
+    from tests.support.uv_project import local_project
+
+    repo = UvRepo(tmp_path / "repo", uv_env(tmp_path / "env", served.url), served)
+    member = local_project(repo.path / "packages" / "lib", "lib", "0.1.0")
+    (repo.path / "pyproject.toml").write_text(
+        pyproject(served, f"{ALPHA}==1.0", "lib")
+        + '\n[tool.uv.workspace]\nmembers = ["packages/lib"]\n\n[tool.uv.sources]\nlib = { workspace = true }\n'
+    )
+    run_uv(["lock", "--python", sys.executable], repo.path, repo.env)
+    assert repo.run("init")[0] == 0
+    git(repo.path, "init", "-q", "-b", "main")
+    for key, value in (("user.name", "pinwarden tests"), ("user.email", "tests@example.invalid")):
+        git(repo.path, "config", key, value)
+    repo.commit("base: a workspace")
+    git(repo.path, "checkout", "-q", "-b", "bot")
+    with (member / "pyproject.toml").open("a") as handle:
+        handle.write(f'\n[tool.uv]\nfind-links = ["{EVIL}"]\n')
+    repo.commit("the member finds links elsewhere")
+    out = offline_refusal(repo)
+    assert "pull request: packages/lib/pyproject.toml: [tool.uv] find-links differ(s)" in out, out

@@ -273,10 +273,34 @@ def fetch_reasons(locks: Sequence[LockFile], base: Revision) -> list[bot.Reason]
                     f"changes pip's options since {base.short()} (where or how pip fetches): {what}",
                 )
             )
-    directories = dict.fromkeys((cwd / lock.path).parent for lock in locks if lock.format != "poetry.lock")
+    directories = dict.fromkeys(
+        d for lock in locks if lock.format != "poetry.lock" for d in _uv_projects(lock, cwd, Path(base.top))
+    )
     for directory in directories:
         reasons += _uv_fetch_reasons(base, directory, cwd)
     return reasons
+
+
+def _uv_projects(lock: LockFile, cwd: Path, top: Path) -> list[Path]:
+    """The directories whose `[tool.uv]` uv reads for this lock: the lock's own, and for a uv.lock
+    each local project it locks in the repository (workspace members, path dependencies), whose
+    sources and indexes uv takes too (and whose uv.toml uv reads when run there). One outside the
+    repository is no pull request's to edit."""
+    import os
+
+    from .shared.model import SourceKind
+
+    home = (cwd / lock.path).parent
+    found = [home]
+    if lock.format != "uv.lock":
+        return found
+    for release in lock.releases:
+        place = release.source_url
+        if release.source_kind is SourceKind.DIRECTORY and place and not place.startswith("/"):
+            project = Path(os.path.normpath(home / place))
+            if project != home and project.is_relative_to(top):
+                found.append(project)
+    return found
 
 
 def _option_text(option: tuple[str, str]) -> str:
