@@ -344,9 +344,11 @@ def test_a_fetch_setting_in_a_workspace_member_is_refused(served: PackageIndex, 
 
     repo = UvRepo(tmp_path / "repo", uv_env(tmp_path / "env", served.url), served)
     member = local_project(repo.path / "packages" / "lib", "lib", "0.1.0")
+    workspace = (
+        '[tool.uv.workspace]\nmembers = ["packages/lib"]\n\n[tool.uv.sources]\nlib = { workspace = true }\n'
+    )
     (repo.path / "pyproject.toml").write_text(
-        pyproject(served, f"{ALPHA}==1.0", "lib")
-        + '\n[tool.uv.workspace]\nmembers = ["packages/lib"]\n\n[tool.uv.sources]\nlib = { workspace = true }\n'
+        pyproject(served, f"{ALPHA}==1.0", "lib", extra="\n" + workspace)
     )
     run_uv(["lock", "--python", sys.executable], repo.path, repo.env)
     assert repo.run("init")[0] == 0
