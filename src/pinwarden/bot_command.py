@@ -55,6 +55,10 @@ Records first use of the NEW versions in the ledger only when all of these hold:
   - 'pinwarden check' finds nothing but new-version (no trusted file changed, added or removed;
     no build tag, local version, direct URL, weak hash, filename mismatch); first-use = "trust";
   - each new version is looked up only on indexes its lock named at the base revision;
+  - where and how the installer fetches is as at the base revision: option lines of a
+    requirements file, [[tool.poetry.source]], poetry.toml; each uv.lock or pylock.toml
+    package's index or source, the indexes and file hosts these locks name, [tool.uv]'s fetch
+    and build settings (root and local projects) and uv.toml (also with nothing new to record);
   - the index shows no warning sign for it (late upload, late sdist, yank, shape change, project
     recreated);
   - every hash the lock holds for it matches the bytes pinwarden downloads from the index and

@@ -10,7 +10,9 @@ code, so it records nothing unless every rule holds, and reports every rule that
    build tag, a local version, a direct URL, a weak hash... are a person's to judge), every new
    version comes from an index (no git, URL or file source), and `first-use = "trust"`;
 3. each new version is looked up only on indexes its lock already named at the base revision (a
-   pull request that adds or swaps an index would choose who vouches for the bytes);
+   pull request that adds or swaps an index would choose who vouches for the bytes), and where and
+   how the installer fetches is as it was there (`source_reasons`, `uv_setting_reasons`; the edge
+   compares requirements options and Poetry's sources);
 4. the index shows no warning sign for it (audit.signs_for_review: late upload, late sdist, yank,
    shape change, recreated project), and has the project at all;
 5. every hash the lock holds for it is the digest of bytes pinwarden downloaded from those indexes
