@@ -219,3 +219,11 @@ def test_several_fetch_settings_are_one_reason() -> None:
 
 def test_fetch_settings_and_harmless_ones_do_not_overlap() -> None:
     assert not set(FETCHING) & bot.UV_SETTINGS_NOT_FETCHING
+
+
+def test_a_directory_spelled_otherwise_is_the_same_place() -> None:
+    base = lock(release("lib", "0.1", kind=SourceKind.DIRECTORY, index="packages/lib"))
+    now = lock(release("lib", "0.2", kind=SourceKind.DIRECTORY, index="./packages//lib/"))
+    assert bot.source_reasons(now, base, "main") == []
+    moved = lock(release("lib", "0.2", kind=SourceKind.DIRECTORY, index="vendor/lib"))
+    assert len(bot.source_reasons(moved, base, "main")) == 1

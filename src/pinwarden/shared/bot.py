@@ -26,7 +26,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .model import FileHash, Finding, FindingKind, LockedFile, LockedRelease, LockFile, SourceKind
+from .model import (
+    FileHash,
+    Finding,
+    FindingKind,
+    LockedFile,
+    LockedRelease,
+    LockFile,
+    SourceKind,
+    directory_path,
+)
 
 if TYPE_CHECKING:
     from .index.simple import IndexFile
@@ -286,7 +295,10 @@ def _where(release: LockedRelease) -> str:
     """Where the installer fetches a package from, one spelling per place (any version)."""
     if release.source_kind is SourceKind.INDEX:
         return f"index {_index(release.source_url)}" if release.source_url else "no index named"
-    return f"{release.source_kind.value} {release.source_url or ''}".strip()
+    place = release.source_url or ""
+    if release.source_kind is SourceKind.DIRECTORY and place:
+        place = directory_path(place)  # `./lib/` and `lib` are one directory
+    return f"{release.source_kind.value} {place}".strip()
 
 
 def _origin(url: str) -> str:
