@@ -55,6 +55,10 @@ Records first use of the NEW versions in the ledger only when all of these hold:
   - 'pinwarden check' finds nothing but new-version (no trusted file changed, added or removed;
     no build tag, local version, direct URL, weak hash, filename mismatch); first-use = "trust";
   - each new version is looked up only on indexes its lock named at the base revision;
+  - where and how the installer fetches is as at the base revision: option lines of a
+    requirements file, [[tool.poetry.source]], poetry.toml; each uv.lock or pylock.toml
+    package's index or source, the indexes and file hosts these locks name, [tool.uv]'s fetch
+    and build settings (root and local projects) and uv.toml (also with nothing new to record);
   - the index shows no warning sign for it (late upload, late sdist, yank, shape change, project
     recreated);
   - every hash the lock holds for it matches the bytes pinwarden downloads from the index and
@@ -93,6 +97,8 @@ def run(args: argparse.Namespace, out: TextIO, context: Any) -> int:
     settings, _ = load_settings(Path.cwd())
     judged_text = read_text(ctx.ledger.target, "ledger")
     reasons = _pull_request_reasons(args, ctx.ledger, base, revision(top, args.base), top)
+    # Where and how the installer fetches binds a pull request even when it brings nothing new.
+    reasons += fetch_reasons(ctx.locks, base)
     ledger = ctx.ledger.load()
     findings = compare(ledger, ctx.releases, settings.lock_rules())
     if not findings and not reasons:
@@ -103,7 +109,6 @@ def run(args: argparse.Namespace, out: TextIO, context: Any) -> int:
     targets = _targets(ctx.locks, fresh, base)
     for release, (indexes, known) in targets.items():
         reasons += bot.index_reasons(release, indexes, known)
-    reasons += fetch_reasons(ctx.locks, base)
     if reasons:  # offline refusals: no request to an index this pull request may have chosen
         return _refuse(out, reasons)
     found = _ask_indexes(args, ctx.locks, targets)
@@ -259,6 +264,9 @@ def fetch_reasons(locks: Sequence[LockFile], base: Revision) -> list[bot.Reason]
             reasons += _poetry_fetch_reasons(base, (cwd / lock.path).parent, cwd)
             continue
         old = _lock_at(base, lock, cwd)
+        if lock.format in bot.NEW_FETCH_FORMATS:
+            reasons += bot.source_reasons(lock, old, base.short())
+            continue
         if old is not None and old.options != lock.options:
             changed = sorted(set(lock.options) ^ set(old.options))
             what = ", ".join(_option_text(o) for o in changed) or "their order"
@@ -269,7 +277,34 @@ def fetch_reasons(locks: Sequence[LockFile], base: Revision) -> list[bot.Reason]
                     f"changes pip's options since {base.short()} (where or how pip fetches): {what}",
                 )
             )
+    directories = dict.fromkeys(
+        d for lock in locks if lock.format != "poetry.lock" for d in _uv_projects(lock, cwd, Path(base.top))
+    )
+    for directory in directories:
+        reasons += _uv_fetch_reasons(base, directory, cwd)
     return reasons
+
+
+def _uv_projects(lock: LockFile, cwd: Path, top: Path) -> list[Path]:
+    """The directories whose `[tool.uv]` uv reads for this lock: the lock's own, and for a uv.lock
+    each local project it locks in the repository (workspace members, path dependencies), whose
+    sources and indexes uv takes too (and whose uv.toml uv reads when run there). One outside the
+    repository is no pull request's to edit."""
+    import os
+
+    from .shared.model import SourceKind
+
+    home = (cwd / lock.path).parent
+    found = [home]
+    if lock.format != "uv.lock":
+        return found
+    for release in lock.releases:
+        place = release.source_url
+        if release.source_kind is SourceKind.DIRECTORY and place and not place.startswith("/"):
+            project = Path(os.path.normpath(home / place))
+            if project != home and project.is_relative_to(top):
+                found.append(project)
+    return found
 
 
 def _option_text(option: tuple[str, str]) -> str:
@@ -295,6 +330,34 @@ def _poetry_fetch_reasons(base: Revision, project: Path, cwd: Path) -> list[bot.
             bot.Reason("pull request", "poetry.toml", f"differs from {base.short()} (Poetry's settings)")
         )
     return reasons
+
+
+def _uv_fetch_reasons(base: Revision, project: Path, cwd: Path) -> list[bot.Reason]:
+    """uv's settings beside a lock uv may write or install from (uv.lock, pylock.toml, requirements
+    files uv pip compiles): `[tool.uv]`'s fetch settings in pyproject.toml, and uv.toml."""
+    from .shared.store import read_text
+
+    pyproject = project / "pyproject.toml"
+    old, new = (_uv_table(rev, pyproject, cwd) for rev in (base, None))
+    reasons = bot.uv_setting_reasons(old, new, _shown(pyproject, cwd), base.short())
+    local = project / "uv.toml"
+    now = read_text(local, "uv.toml") if local.exists() or local.is_symlink() else None
+    if now != base.read(local, cwd)[1]:
+        reasons.append(
+            bot.Reason("pull request", _shown(local, cwd), f"differs from {base.short()} (uv's settings)")
+        )
+    return reasons
+
+
+def _uv_table(rev: Revision | None, pyproject: Path, cwd: Path) -> dict[str, Any]:
+    uv = _tool(rev, pyproject, cwd).get("uv")
+    return uv if isinstance(uv, dict) else {} if uv is None else {"(not a table)": uv}
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    import os
+
+    return os.path.relpath(path, cwd)
 
 
 def _poetry_sources(rev: Revision | None, pyproject: Path, cwd: Path) -> object:

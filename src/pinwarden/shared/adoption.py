@@ -13,8 +13,11 @@ Where the date comes from, per lock file:
 - no git work tree (or no git): the lock file's modification time;
 - `init --trusted-since DATE`: that date, for every version, whatever git says.
 
-Old revisions are read leniently (project and version only, no validation): a revision that
-cannot be read dates nothing, which leaves a later date, never a wrong trust.
+Old revisions of a poetry.lock or a requirements file are read leniently (project and version
+only, no validation); old revisions of a uv.lock or pylock.toml by the format's own reader, so
+their versions are keyed as the current lock's are (a pylock.toml package without a version takes
+its files'). Either way a revision that cannot be read dates nothing, which leaves
+a later date, never a wrong trust.
 """
 
 from __future__ import annotations
@@ -39,8 +42,14 @@ _PACKAGE_KEY = re.compile(r'^(name|version)\s*=\s*"([^"\\]+)"\s*$')
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([A-Za-z0-9._+!-]+)")
 
 
+# The formats read by their own reader: their keys depend on more than a `name = version` line.
+_READ_FORMATS = ("uv.lock", "pylock.toml")
+
+
 def lock_versions(data: bytes, lock_format: str) -> frozenset[Key]:
     """The (project, version) pairs a lock's text names; nothing else is read."""
+    if lock_format in _READ_FORMATS:
+        return _read_versions(data, lock_format)
     text = data.decode("utf-8", "replace")
     pairs = _poetry_pairs(text) if lock_format == "poetry.lock" else _pinned_pairs(text)
     keys = set()
@@ -50,6 +59,19 @@ def lock_versions(data: bytes, lock_format: str) -> frozenset[Key]:
         except InvalidValue:
             continue
     return frozenset(keys)
+
+
+def _read_versions(data: bytes, lock_format: str) -> frozenset[Key]:
+    """The keys the format's reader gives, as for the current lock; none for a revision it refuses."""
+    from .errors import PinwardenError
+    from .locks import parse_lock_bytes
+
+    name = "uv.lock" if lock_format == "uv.lock" else "pylock.toml"  # the reader, whatever the rename
+    try:
+        lock = parse_lock_bytes(data, f"(an old {name})", name=name)
+    except PinwardenError:  # InputError, the readers' only error; any other refusal alike
+        return frozenset()
+    return frozenset(r.key for r in lock.releases)
 
 
 def _poetry_pairs(text: str) -> Iterable[tuple[str, str]]:

@@ -10,7 +10,9 @@ code, so it records nothing unless every rule holds, and reports every rule that
    build tag, a local version, a direct URL, a weak hash... are a person's to judge), every new
    version comes from an index (no git, URL or file source), and `first-use = "trust"`;
 3. each new version is looked up only on indexes its lock already named at the base revision (a
-   pull request that adds or swaps an index would choose who vouches for the bytes);
+   pull request that adds or swaps an index would choose who vouches for the bytes), and where and
+   how the installer fetches is as it was there (`source_reasons`, `uv_setting_reasons`; the edge
+   compares requirements options and Poetry's sources);
 4. the index shows no warning sign for it (audit.signs_for_review: late upload, late sdist, yank,
    shape change, recreated project), and has the project at all;
 5. every hash the lock holds for it is the digest of bytes pinwarden downloaded from those indexes
@@ -24,7 +26,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .model import FileHash, Finding, FindingKind, LockedFile, LockedRelease, SourceKind
+from .model import (
+    FileHash,
+    Finding,
+    FindingKind,
+    LockedFile,
+    LockedRelease,
+    LockFile,
+    SourceKind,
+    directory_path,
+)
 
 if TYPE_CHECKING:
     from .index.simple import IndexFile
@@ -182,4 +193,184 @@ def _locked_hash_reasons(subject: str, locked: LockedFile, downloads: Sequence[D
         )
         for d in copies
         if d.computed.get(digest.algorithm) != digest
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule 3, the installer's side, for locks that name each package's index and each file's URL
+# (uv.lock, pylock.toml): the lock says where every file comes from, so a pull request may change
+# that only by a person's review, even for files whose hashes would verify.
+
+_RULE = "pull request"
+NEW_FETCH_FORMATS = ("uv.lock", "pylock.toml")
+
+
+def source_reasons(lock: LockFile, old: LockFile | None, base: str) -> list[Reason]:
+    """What `lock` fetches from that `old` (the same lock at the base revision) did not: a package
+    fetched from another index or source, an index or a file host the base lock never named, a
+    file of a package served from another host. One reason per change."""
+    if old is None:
+        return [
+            Reason(_RULE, lock.path, f"is new since {base}: where its files come from was never reviewed")
+        ]
+    moved: set[str] = set()
+    reasons = _move_reasons(lock, old, moved, base)
+    reasons += _index_reasons(lock, old, moved, base)
+    return reasons + _host_reasons(lock, old, moved, base)
+
+
+def _places(lock: LockFile) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for release in lock.releases:
+        found.setdefault(release.name, set()).add(_where(release))
+    return found
+
+
+def _move_reasons(lock: LockFile, old: LockFile, moved: set[str], base: str) -> list[Reason]:
+    """A package of the base lock fetched from somewhere else now (any version)."""
+    before = _places(old)
+    reasons = []
+    for name, places in _places(lock).items():
+        was = before.get(name)
+        if was is not None and not places <= was:
+            moved.add(name)
+            now_text, was_text = ", ".join(sorted(places - was)), ", ".join(sorted(was))
+            reasons.append(
+                Reason(_RULE, f"{lock.path}: {name}", f"fetched from {now_text}; at {base} from {was_text}")
+            )
+    return reasons
+
+
+def _index_reasons(lock: LockFile, old: LockFile, moved: set[str], base: str) -> list[Reason]:
+    """An index the base lock did not name (for packages new to the lock)."""
+    known = {_index(r.source_url) for r in old.releases if _index_named(r)}
+    novel: dict[str, list[str]] = {}
+    for release in lock.releases:
+        if _index_named(release) and release.name not in moved and _index(release.source_url) not in known:
+            novel.setdefault(_index(release.source_url), []).append(release.name)
+    reasons = []
+    for index, names in sorted(novel.items()):
+        moved.update(names)
+        more = f" and {len(set(names)) - 1} more" if len(set(names)) > 1 else ""
+        reasons.append(
+            Reason(
+                _RULE,
+                lock.path,
+                f"names the index {index} (for {names[0]}{more}), which it did not at {base}",
+            )
+        )
+    return reasons
+
+
+def _host_reasons(lock: LockFile, old: LockFile, moved: set[str], base: str) -> list[Reason]:
+    hosts = {_origin(f.url) for r in old.releases for f in r.files if f.url}
+    was = {(r.name, f.filename): _origin(f.url) for r in old.releases for f in r.files if f.url}
+    found: dict[str, str] = {}  # a new origin -> its first file, in lock order
+    for release in lock.releases:
+        if release.name in moved:
+            continue  # said once, as the package's move
+        for file in release.files:
+            if file.url is None:
+                continue
+            origin = _origin(file.url)
+            if origin not in hosts or was.get((release.name, file.filename), origin) != origin:
+                found.setdefault(origin, file.filename or file.url)
+    return [
+        Reason(_RULE, f"{lock.path}: {filename}", f"fetched from {origin}, a host it was not at {base}")
+        for origin, filename in found.items()
+    ]
+
+
+def _index_named(release: LockedRelease) -> bool:
+    return release.source_kind is SourceKind.INDEX and release.source_url is not None
+
+
+def _index(url: str | None) -> str:
+    from .index.sources import index_identity
+
+    return index_identity(url or "")
+
+
+def _where(release: LockedRelease) -> str:
+    """Where the installer fetches a package from, one spelling per place (any version)."""
+    if release.source_kind is SourceKind.INDEX:
+        return f"index {_index(release.source_url)}" if release.source_url else "no index named"
+    place = release.source_url or ""
+    if release.source_kind is SourceKind.DIRECTORY and place:
+        place = directory_path(place)  # `./lib/` and `lib` are one directory
+    return f"{release.source_kind.value} {place}".strip()
+
+
+def _origin(url: str) -> str:
+    """The host a file is fetched from (`host:port`, as installers connect); for a URL with no such
+    host (file:, unreadable), the URL's directory."""
+    from .lockfacts import host_of
+
+    return host_of(url) or url.rpartition("/")[0]
+
+
+# [tool.uv] settings that do not change where uv fetches from, nor whether or how it builds (uv's
+# settings reference): resolution inputs whose result the lock shows, and local behaviour. Every
+# other key (index, index-url, extra-index-url, find-links, no-index, index-strategy, sources,
+# no-sources, no-binary*, no-build*, build-constraint-dependencies, extra-build-*, config-settings*,
+# dependency-metadata, pip, allow-insecure-host, keyring-provider, native-tls, python-*-mirror...),
+# and any key this list does not know, is a fetch setting: fail closed.
+UV_SETTINGS_NOT_FETCHING = frozenset(
+    {
+        "add-bounds",
+        "build-backend",
+        "cache-dir",
+        "cache-keys",
+        "check-url",
+        "compile-bytecode",
+        "concurrent-builds",
+        "concurrent-downloads",
+        "concurrent-installs",
+        "conflicts",
+        "constraint-dependencies",
+        "default-groups",
+        "dependency-groups",
+        "dev-dependencies",
+        "environments",
+        "exclude-dependencies",
+        "exclude-newer",
+        "exclude-newer-package",
+        "fork-strategy",
+        "link-mode",
+        "managed",
+        "no-cache",
+        "offline",
+        "override-dependencies",
+        "package",
+        "prerelease",
+        "preview",
+        "publish-url",
+        "python-preference",
+        "reinstall",
+        "reinstall-package",
+        "required-environments",
+        "required-version",
+        "resolution",
+        "trusted-publishing",
+        "upgrade",
+        "upgrade-package",
+        "workspace",
+    }
+)
+
+
+def uv_setting_reasons(
+    old: Mapping[str, object], new: Mapping[str, object], where: str, base: str
+) -> list[Reason]:
+    """`[tool.uv]` at the base revision and now: one reason naming every fetch setting changed."""
+    keys = sorted((set(old) | set(new)) - UV_SETTINGS_NOT_FETCHING)
+    changed = [key for key in keys if old.get(key) != new.get(key)]
+    if not changed:
+        return []
+    return [
+        Reason(
+            _RULE,
+            where,
+            f"[tool.uv] {', '.join(changed)} differ(s) from {base} (where or how uv fetches or builds)",
+        )
     ]
