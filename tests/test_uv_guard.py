@@ -69,9 +69,13 @@ def test_a_late_build_tagged_wheel_is_refused_then_approved_then_relocked(locked
     assert command.startswith(f"pinwarden approve {ALPHA}==1 --from-index {locked.index.url}")
     assert sha256(TAGGED_WHEEL[1]) in command
     ok(locked.pinwarden(*shlex.split(command)[1:]))
+    # The approval bound to the new wheel's digest adds it; the files trusted before stay trusted.
+    assert "vanished" not in locked.ledger.read_text()
     err = ok(locked.uv("lock", "--upgrade"))
     assert "wrote uv.lock" in err
     assert TAGGED_WHEEL[0] in locked.lock.read_text()
+    check = locked.pinwarden("check")
+    assert check.returncode == 0, check.stdout + check.stderr
     # Relocking again finds nothing new and leaves the lock alone.
     after = locked.state()
     assert "uv.lock is unchanged" in ok(locked.uv("lock", "--upgrade"))

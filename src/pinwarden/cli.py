@@ -828,7 +828,15 @@ def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
             )
             return EXIT_FINDINGS
         before = compare(ledger, judged.releases)
-        store.save(record(ledger, judged.releases, how=TrustHow.APPROVAL, at=utc_now(), reason=reason))
+        recorded = record(
+            ledger,
+            judged.releases,
+            how=TrustHow.APPROVAL,
+            at=utc_now(),
+            reason=reason,
+            partial=bool(args.hashes),
+        )
+        store.save(recorded)
     _report_approval(out, specs, before, store.path)
     return EXIT_OK
 

@@ -81,7 +81,14 @@ def approve_from_sources(
             return 1
         before = compare(trusted, judged.releases)
         warden.store.save(
-            record(trusted, judged.releases, how=TrustHow.APPROVAL, at=utc_now(), reason=reason)
+            record(
+                trusted,
+                judged.releases,
+                how=TrustHow.APPROVAL,
+                at=utc_now(),
+                reason=reason,
+                partial=bool(bound),
+            )
         )
     _report_approval(out, [(r.name, r.version) for r in releases], before, warden.store.path)
     notice = ledger_notice(warden.store.path, project_root(poetry.pyproject_path.parent))

@@ -46,8 +46,11 @@ def record(
     at: str,
     reason: str | None = None,
     since: Mapping[Key, str] | None = None,
+    partial: bool = False,
 ) -> Ledger:
     """Trust what the given releases hold now; releases of one version from several locks are merged.
+    `partial`: the releases name only some files of each version (an approval bound to digests), so a
+    trusted file they leave out keeps its state instead of being taken as gone.
 
     Files the ledger trusted that none of these locks lists any more are kept as vanished. A local
     directory, which no hash pins, is recorded only in place of trust the ledger already holds for
@@ -61,7 +64,10 @@ def record(
     dates = {key: moment for key, moment in (since or {}).items() if moment < at}  # only ever earlier
     updated = [
         _record_one(
-            ledger.get(*key), group, TrustEvent(how=how, at=at, reason=reason or None, since=dates.get(key))
+            ledger.get(*key),
+            group,
+            TrustEvent(how=how, at=at, reason=reason or None, since=dates.get(key)),
+            partial=partial,
         )
         for key, group in grouped.items()
     ]
@@ -69,11 +75,18 @@ def record(
 
 
 def _record_one(
-    trusted: TrustedRelease | None, group: list[LockedRelease], event: TrustEvent
+    trusted: TrustedRelease | None, group: list[LockedRelease], event: TrustEvent, *, partial: bool = False
 ) -> TrustedRelease:
     first = group[0]
     _refuse_disagreement(group)
-    slots = [_Slot(f.filename, set(f.hashes), size=f.size) for f in trusted.files] if trusted else []
+    slots = (
+        [
+            _Slot(f.filename, set(f.hashes), present=partial and not f.vanished, size=f.size)
+            for f in trusted.files
+        ]
+        if trusted
+        else []
+    )
     # Named files first: an approved change may replace a named digest that a requirements file
     # (no filename) still pins, and that digest must stay trusted as an unnamed one.
     locked_files = [f for r in group for f in r.files if f.hash.strong]
