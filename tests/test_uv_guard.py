@@ -68,7 +68,9 @@ def test_a_late_build_tagged_wheel_is_refused_then_approved_then_relocked(locked
     [command] = approve_lines(err)
     assert command.startswith(f"pinwarden approve {ALPHA}==1 --from-index {locked.index.url}")
     assert sha256(TAGGED_WHEEL[1]) in command
-    ok(locked.pinwarden(*shlex.split(command)[1:]))
+    approved = locked.pinwarden(*shlex.split(command)[1:])
+    ok(approved)
+    assert "new-file" in approved.stdout and "missing-file" not in approved.stdout
     # The approval bound to the new wheel's digest adds it; the files trusted before stay trusted.
     assert "vanished" not in locked.ledger.read_text()
     err = ok(locked.uv("lock", "--upgrade"))

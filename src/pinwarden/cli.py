@@ -778,7 +778,7 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
     """`approve NAME==VERSION --from-index [URL]`: show what the index serves now, then trust it."""
-    from .shared.approval import judge, ledger_algorithms
+    from .shared.approval import bound_changes, judge, ledger_algorithms
     from .shared.auditing import approval_indexes, poetry_source_credentials
     from .shared.index.client import ClientSettings, HttpClient, usable_cache_dir
     from .shared.index.fetch import SimpleIndex, redact_url
@@ -827,7 +827,7 @@ def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
                 "pinwarden: the ledger changed meanwhile; nothing was recorded, run the command again\n"
             )
             return EXIT_FINDINGS
-        before = compare(ledger, judged.releases)
+        before = bound_changes(compare(ledger, judged.releases), bound=bool(args.hashes))
         recorded = record(
             ledger,
             judged.releases,

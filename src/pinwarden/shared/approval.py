@@ -202,3 +202,11 @@ def _digest(text: str | None) -> tuple[FileHash, ...]:
     except InvalidValue:
         return ()
     return (digest,) if digest is not None and digest.strong else ()
+
+
+def bound_changes(findings: Sequence[Finding], *, bound: bool) -> tuple[Finding, ...]:
+    """What an approval changes: one bound to digests names only those files, so the version's
+    other files are not gone (trust.record keeps them as they were)."""
+    if not bound:
+        return tuple(findings)
+    return tuple(f for f in findings if f.kind is not FindingKind.MISSING_FILE)
