@@ -147,7 +147,8 @@ def test_locate_finds_the_workspace_root_of_a_member(tmp_path: Path, monkeypatch
     assert place.lock == root.resolve() / "uv.lock"
     # An excluded member is a project of its own.
     (root / "pyproject.toml").write_text(
-        '[project]\nname = "ws"\nversion = "0.1"\n\n[tool.uv.workspace]\nmembers = ["packages/*"]\nexclude = ["packages/a"]\n'
+        '[project]\nname = "ws"\nversion = "0.1"\n\n'
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\nexclude = ["packages/a"]\n'
     )
     assert locate(UV, None, None, env).root == (root / "packages" / "a").resolve()
     monkeypatch.chdir(tmp_path)
