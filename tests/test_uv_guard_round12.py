@@ -92,8 +92,8 @@ class TestRunOfAScriptWithItsOwnDependencies:
             (("run", "tool.pyw"), "tool.pyw"),
             (("--directory", "sub", "run", "nested.py"), "nested.py"),
             (("run", "-"), "-"),
-            (("run", "https://example.org/script.py"), "https://example.org/script.py"),
-            (("run", "-m", "http://example.org/x"), "http://example.org/x"),
+            (("run", "https://127.0.0.1:9/script.py"), "https://127.0.0.1:9/script.py"),  # never fetched
+            (("run", "-m", "http://127.0.0.1:9/x"), "http://127.0.0.1:9/x"),
             (("run", "--gui-script", "script.py"), "--gui-script"),
         ],
     )
