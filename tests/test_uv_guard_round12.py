@@ -389,3 +389,40 @@ class TestTheStagingCopyJoinsNoParentWorkspace:
         assert ((top / "uv.lock").read_bytes(), (top / "pinwarden-ledger.toml").read_bytes()) == before
         assert not (top / "packages" / "legacy" / "uv.lock").exists()
         assert not list((top / "packages").glob(".pinwarden-uv-*"))
+
+
+@pytest.mark.skipif(UV is None, reason="uv is not installed beside this Python")
+@pytest.mark.parametrize("existed", [True, False])
+def test_a_change_outside_the_copy_during_the_staged_run_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existed: bool
+) -> None:
+    """Had uv taken the copy into a parent workspace anyway (a glob edited meanwhile), its lock
+    changes: an error, and a uv.lock that was there is put back byte for byte."""
+    import io
+
+    from pinwarden.uv_guard import guard as guard_module
+
+    project = tmp_path / "parent" / "project"
+    write_pyproject(project, [])
+    parent_lock = tmp_path / "parent" / "uv.lock"
+    if existed:
+        parent_lock.write_text("the parent's lock\n")
+
+    def uv_writes_the_parent(argv: list[str], **kwargs: object) -> int:
+        parent_lock.write_text("rewritten by uv\n")
+        return 0
+
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setattr(guard_module, "run", uv_writes_the_parent)
+    assert UV is not None
+    guard = guard_module.Guard(parse(["lock"]), UV, io.StringIO(), "pinwarden uv lock")
+    changed = r"uv\.lock changed while uv locked in the staging copy"
+    with pytest.raises(PinwardenError, match=changed) as caught:
+        guard._stage()
+    if existed:
+        assert "restored" in str(caught.value)
+        assert parent_lock.read_text() == "the parent's lock\n"
+    else:
+        assert "review it before anything installs from it" in str(caught.value)
+    assert not list((tmp_path / "parent").glob(".pinwarden-uv-*"))
