@@ -19,7 +19,9 @@ def _names(text: str) -> list[str]:
     return text.split()
 
 
-# Long options that take a value in some guarded command (`--script` and `--no-binary`: _takes_value).
+# Long options that take a value in some guarded command (`--script` and `--no-binary`: _takes_value),
+# the hidden ones and aliases too (uv 0.13's clap `hide = true` args, crates/uv-cli/src/lib.rs):
+# an unknown option is refused, never guessed to be a flag (its value would be read as the command).
 _VALUE_LONG = frozenset(
     _names(
         """
@@ -34,9 +36,79 @@ _VALUE_LONG = frozenset(
     --prerelease-package --project --prune --python --python-platform --python-version
     --refresh-package --reinstall-package --requirements --resolution --rev --tag --torch-backend
     --upgrade-group --upgrade-package --with --with-editable --with-requirements
+    --build-constraint --client-cert --config --config-settings --constraint --exclude
+    --max-recursion-depth --max-rounds --only-emit-package --only-install-package --override
+    --pip-args --preview-feature --preview-features --python-fetch --python-preference --requirement
+    --resolver --trusted-host --unsafe-package
         """
     )
 )
+# Long options known to take no value (visible and hidden, aliases included).
+_FLAG_LONG = frozenset(
+    _names(
+        """
+    --active --all-extras --all-groups --all-packages --allow-python-downloads --allow-unsafe
+    --annotate --binary --build --build-isolation --check --check-exists --compile --compile-bytecode
+    --deps --dev --dry-run --editable --emit-build-options --emit-find-links --emit-index-annotation
+    --emit-index-url --emit-marker-expression --emit-options --emit-trusted-host --exact
+    --force-reinstall --frozen --generate-hashes --gui-script --hashes --header --help --inexact
+    --invert --isolated --lfs --locked --managed-python --module --native-tls --no-active
+    --no-all-extras --no-allow-unsafe --no-annotate --no-binary --no-build --no-build-isolation
+    --no-cache --no-check --no-color --no-compile --no-compile-bytecode --no-config --no-dedupe
+    --no-default-groups --no-deps --no-dev --no-editable --no-emit-build-options --no-emit-find-links
+    --no-emit-index-annotation --no-emit-index-url --no-emit-local --no-emit-marker-expression
+    --no-emit-options --no-emit-project --no-emit-trusted-host --no-emit-workspace --no-env-file
+    --no-exact --no-generate-hashes --no-hashes --no-header --no-index --no-install-local
+    --no-install-project --no-install-workspace --no-installer-metadata --no-managed-python
+    --no-native-tls --no-offline --no-preview --no-progress --no-project --no-python-downloads
+    --no-refresh --no-reinstall --no-require-build-hashes --no-reuse-hashes --no-sources
+    --no-strip-extras --no-strip-markers --no-sync --no-system --no-system-certs --no-universal
+    --no-upgrade --no-workspace --no_workspace --offline --only-dev --only-emit-local
+    --only-emit-project --only-emit-workspace --only-install-local --only-install-project
+    --only-install-workspace --outdated --pre --preview --quiet --raw --raw-sources --refresh
+    --reinstall --require-build-hashes --reuse-hashes --reverse --script --show-resolution
+    --show-settings --show-sizes --strip-extras --strip-markers --system --system-certs --universal
+    --upgrade --verbose --workspace
+        """
+    )
+)
+# uv's global options: the only ones uv takes before the command.
+_GLOBAL_VALUE = frozenset(
+    _names(
+        """
+    --allow-insecure-host --cache-dir --color --config-file --directory --preview-feature
+    --preview-features --project --python-fetch --python-preference --trusted-host
+        """
+    )
+)
+_GLOBAL_FLAG = frozenset(
+    _names(
+        """
+    --allow-python-downloads --help --isolated --managed-python --native-tls --no-cache --no-color
+    --no-config --no-installer-metadata --no-managed-python --no-native-tls --no-offline --no-preview
+    --no-progress --no-python-downloads --no-system-certs --offline --preview --quiet --show-settings
+    --system-certs --verbose --version
+        """
+    )
+)
+# Aliases uv takes for an option the guard reads or passes on: read under uv's own name.
+ALIASES = {
+    "--config-settings": "--config-setting",
+    "--trusted-host": "--allow-insecure-host",
+    "--preview-feature": "--preview-features",
+    "--compile": "--compile-bytecode",
+    "--no-compile": "--no-compile-bytecode",
+    "--force-reinstall": "--reinstall",
+    "--constraint": "--constraints",
+    "--requirement": "--requirements",
+    "--build-constraint": "--build-constraints",
+    "--exclude": "--excludes",
+    "--override": "--overrides",
+    "--no-exact": "--inexact",
+    "--raw-sources": "--raw",
+    "--reverse": "--invert",
+    "--no_workspace": "--no-project",
+}
 _SHORT = {
     "-i": "--index-url",
     "-f": "--find-links",
@@ -48,6 +120,7 @@ _SHORT = {
     "-q": "--quiet",
     "-v": "--verbose",
     "-h": "--help",
+    "-V": "--version",
 }
 _SHORT_BY_COMMAND = {
     "run": {"-m": "--module", "-w": "--with", "-s": "--script"},
@@ -70,6 +143,9 @@ LOCK_OPTIONS = frozenset(
     --prerelease --prerelease-package --python --quiet --refresh --refresh-package
     --require-build-hashes --resolution --system-certs --upgrade --upgrade-group --upgrade-package
     --verbose
+    --allow-python-downloads --build --build-isolation --native-tls --no-color
+    --no-installer-metadata --no-native-tls --no-offline --no-preview --no-refresh
+    --no-system-certs --no-upgrade --preview --preview-features --python-fetch --python-preference
         """
     )
 )
@@ -79,12 +155,15 @@ SYNC_OPTIONS = LOCK_OPTIONS | frozenset(
         """
     --active --compile-bytecode --no-install-local --no-install-project --no-install-workspace
     --reinstall --reinstall-package --inexact --output-format --python-platform
+    --no-active --no-compile-bytecode --no-reinstall --exact
         """
     )
 )
 UPGRADES = frozenset({"--upgrade", "--upgrade-package", "--upgrade-group"})
 # Options that install what uv.lock does not pin, or lock a script instead: never guarded silently.
-UNGUARDED = frozenset({"--with", "--with-editable", "--with-requirements", "--script"})
+UNGUARDED = frozenset({"--with", "--with-editable", "--with-requirements", "--script", "--gui-script"})
+# Where uv's words are read option by option (elsewhere, after the command, they pass to uv as given).
+STRICT = GUARDED | {"pip compile"}
 
 
 PINWARDEN_HELP = f"""
@@ -160,7 +239,8 @@ class Invocation:
 
 
 def parse(argv: Sequence[str]) -> Invocation:
-    """Raises UsageError for a pinwarden option without its value or an option missing its value."""
+    """Raises UsageError for a pinwarden option without its value, an option missing its value, or an
+    option the tables do not know (before the command, or within a command pinwarden guards)."""
     args = list(argv)
     options: list[Option] = []
     kept: list[str] = []  # uv's words as given, without pinwarden's
@@ -172,7 +252,12 @@ def parse(argv: Sequence[str]) -> Invocation:
     i = 0
     while i < len(args):
         token, start = args[i], i
-        if token == "--" or (command == "run" and not token.startswith("-")):
+        if command and command != "pip" and command not in STRICT:
+            kept.extend(args[i:])  # another uv command: its words are uv's to read
+            break
+        if token == "--" and (not command or command == "pip"):
+            raise UsageError("`--` before the uv command")
+        if token == "--" or (command == "run" and (token == "-" or not token.startswith("-"))):
             # uv run: the program and its arguments are the program's; after `--`, positionals.
             rest = tuple(args[i:]) if command == "run" else ()
             positionals.extend(args[i + 1 :] if command != "run" else ())
@@ -187,9 +272,8 @@ def parse(argv: Sequence[str]) -> Invocation:
             options.extend(parsed)
         elif not command:
             command = token
-            if token == "pip" and i + 1 < len(args) and not args[i + 1].startswith("-"):
-                command = f"pip {args[i + 1]}"
-                i += 1
+        elif command == "pip":
+            command = f"pip {token}"
         else:
             positionals.append(token)
         if token != NO_INTERACTION and not token.startswith(LEDGER):
@@ -221,20 +305,46 @@ def _takes_value(name: str, command: str) -> bool:
     return name in _VALUE_LONG
 
 
+def known(name: str, command: str) -> bool:
+    """Whether the tables know `name` where it stands: before the command (or between `pip` and its
+    command) only uv's global options, within a guarded command any of them."""
+    if not command or command == "pip":
+        return name in _GLOBAL_VALUE or name in _GLOBAL_FLAG
+    return name in _VALUE_LONG or name in _FLAG_LONG
+
+
+def _unknown(name: str, command: str) -> UsageError:
+    where = f"uv {command}" if command and command != "pip" else "before the uv command"
+    return UsageError(
+        f"{name} is not an option pinwarden knows {where} (it may take a value pinwarden would misread); "
+        "nothing was run"
+    )
+
+
 def _option(args: list[str], i: int, command: str) -> tuple[list[Option], int]:
     token = args[i]
     if token.startswith("--"):
         name, eq, inline = token.partition("=")
+        if not known(name, command):
+            raise _unknown(name, command)
+        canonical = ALIASES.get(name, name)
         if eq:
-            return [Option(name, inline)], i
+            if not _takes_value(name, command):
+                raise UsageError(f"{name} takes no value")
+            if not inline:
+                raise UsageError(f"{name} needs a value")
+            return [Option(canonical, inline)], i
         if _takes_value(name, command):
             value, i = _value(args, i, name)
-            return [Option(name, value)], i
-        return [Option(name)], i
+            return [Option(canonical, value)], i
+        return [Option(canonical)], i
     shorts = {**_SHORT, **_SHORT_BY_COMMAND.get(command, {})}
     found: list[Option] = []
     for position, char in enumerate(token[1:], start=1):
-        name = shorts.get(f"-{char}", f"-{char}")
+        long = shorts.get(f"-{char}")
+        if long is None or not known(long, command):
+            raise _unknown(f"-{char}", command)
+        name = long
         if _takes_value(name, command):
             tail = token[position + 1 :].removeprefix("=")
             if tail:

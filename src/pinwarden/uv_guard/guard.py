@@ -35,7 +35,20 @@ from .args import (
     UsageError,
     parse,
 )
-from .stage import Place, find_uv, locate, pyprojects, quiet, run, staged_path, staging, staging_env
+from .stage import (
+    Place,
+    file_bytes,
+    find_uv,
+    locate,
+    outside,
+    pyprojects,
+    quiet,
+    run,
+    staged_path,
+    staging,
+    staging_env,
+    workspace_root,
+)
 
 if TYPE_CHECKING:
     from .review import Result
@@ -67,7 +80,47 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
             f"pinwarden uv {invocation.command}: {refused[0]} installs or locks what uv.lock does not "
             "pin, which pinwarden cannot review; run it without pinwarden if you must"
         )
+    if invocation.command == "run":
+        _refuse_a_script(invocation)
     return Guard(invocation, uv, err, shown(argv)).run(sys.stdin)
+
+
+def _refuse_a_script(inv: Invocation) -> None:
+    """`uv run TARGET`: uv resolves and installs a script's own dependencies (PEP 723 inline
+    metadata, or its `TARGET.lock`) outside uv.lock, so such a run is refused. uv's rules
+    (crates/uv/src/commands/project/run.rs, ParsedRunCommand::from_args): `-` is a script read from
+    stdin, an http(s) URL a remote script, a .py/.pyc/.pyw file (or any file with --gui-script, which
+    is refused with --script) a script whose metadata uv reads; `python`, a module (-m), a directory
+    and any other program run in the project's environment."""
+    words = inv.rest[1:] if inv.rest[:1] == ("--",) else inv.rest
+    if not words:
+        return
+    target = words[0]
+    why = ""
+    if target == "-":
+        why = "reads a script from stdin, whose inline metadata (# /// script) uv resolves"
+    elif target.split("/", 1)[0].lower() in ("http:", "https:"):
+        why = "runs a remote script, whose inline metadata (# /// script) uv resolves"
+    elif not inv.has("--module") and target.lower() != "python":
+        path = _run_dir(inv) / target
+        if path.suffix.lower() in (".py", ".pyc", ".pyw") and path.is_file():
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise PinwardenError(f"cannot read {target}: {exc.strerror or exc}") from None
+            if b"# /// script" in data:
+                why = "is a script with inline metadata (# /// script), whose dependencies uv resolves"
+    if why:
+        raise PinwardenError(
+            f"pinwarden uv run: {target} {why} and installs outside uv.lock, which pinwarden cannot "
+            "review; nothing was run (run it without pinwarden if you must)"
+        )
+
+
+def _run_dir(inv: Invocation) -> Path:
+    """Where uv resolves the target: the working directory after --directory (or UV_WORKING_DIR)."""
+    directory = inv.last("--directory") or os.environ.get("UV_WORKING_DIR") or None
+    return Path.cwd() / directory if directory else Path.cwd()
 
 
 def shown(argv: Sequence[str]) -> str:
@@ -99,7 +152,14 @@ class Guard:
         self.inv = invocation
         self.uv = uv
         self.err = err
-        self.place: Place = locate(invocation.last("--directory"), invocation.last("--project"), os.environ)
+        self.place: Place = locate(
+            uv, invocation.last("--directory"), invocation.last("--project"), os.environ
+        )
+        if self.place.lock.is_symlink():
+            # A link is where a pull request steers uv's writes (find 07): one rule, no link.
+            raise PinwardenError(
+                f"{self.place.lock} is a symbolic link: pinwarden guards a uv.lock that is a regular file"
+            )
         self.command = command
         self.reviewer = Reviewer(
             self.place.root,
@@ -108,6 +168,25 @@ class Guard:
             ledger=invocation.ledger,
             no_interaction=invocation.no_interaction,
         )
+        if invocation.ledger is None and not self.reviewer.settings.ledger:
+            self._no_new_ledger_below_another()
+
+    def _no_new_ledger_below_another(self) -> None:
+        """A first guarded run trusts the lock on first use in a new ledger beside uv.lock. Below a
+        directory that holds a ledger, that is refused: a pull request that makes a member its own
+        root (a pyproject.toml between them) would otherwise get its own uv.lock trusted afresh."""
+        from ..shared.store import LEDGER_FILENAME
+
+        if self.reviewer.has_ledger():
+            return
+        for directory in self.place.root.resolve().parents:
+            found = directory / LEDGER_FILENAME
+            if found.is_file():
+                raise PinwardenError(
+                    f"no ledger beside {self.reviewer.lock_shown}, but {found} is above it: name the ledger "
+                    "to use (--pinwarden-ledger PATH, or [tool.pinwarden] ledger in pyproject.toml) "
+                    "rather than start a new one on first use"
+                )
 
     def say(self, text: str) -> None:
         self.err.write(text + "\n")
@@ -131,7 +210,9 @@ class Guard:
                     return self._locked_then_run(stdin)
                 if code or frozen or locked:
                     return code or self._in_place(uv_words(inv))
-                code = self._in_place([*uv_words(inv), "--locked"])
+                # Every option pinwarden adds goes before the first positional (`uv run PROGRAM
+                # ARGS`: after it, words are the program's).
+                code = self._in_place(uv_words(inv, options=[*inv.words(), "--locked"]))
                 # `uv lock --locked` fails only when the lock is out of date (or uv cannot tell):
                 # then the staged run says which. Another command's failure may be its own.
                 if code == 0 or (inv.command != "lock" and not self._stale()):
@@ -194,14 +275,29 @@ class Guard:
         originals = pyprojects(place.root) if edits else {}
         before.update({place.root / rel: data for rel, data in originals.items()})
         with staging(place.root) as copy:
-            project = ["--project", str(staged_path(place.project, place, copy))]
+            staged_project = staged_path(place.project, place, copy)
+            env = staging_env(os.environ)
+            # A copy beside the root can match a parent workspace's `members` glob (`packages/*`):
+            # no name or place beside the root is safe from every glob, and `../` paths need it
+            # there. So uv is asked first whether the copy is its own root.
+            seen = workspace_root(self.uv, ["--project", str(staged_project)], cwd=copy, env=env)
+            if seen.resolve() != copy.resolve():
+                raise PinwardenError(
+                    f"uv takes the staging copy of {place.root} into the workspace at {seen} (its members "
+                    "glob matches the copy's name); nothing was run"
+                )
+            around = outside(copy, place.root)
+            project = ["--project", str(staged_project)]
             if edits:
                 options = self.inv.words(drop=_PLACE_OPTIONS | {"--no-sync", "--locked"})
                 words = uv_words(self.inv, options=[*options, "--no-sync", *project])
             else:
                 words = ["lock", *self.inv.words(keep=LOCK_OPTIONS), *project]
             cwd = staged_path(place.cwd, place, copy)
-            code = run([self.uv, *words], cwd=cwd, env=staging_env(os.environ), staged=True)
+            try:
+                code = run([self.uv, *words], cwd=cwd, env=env, staged=True)
+            finally:
+                self._unchanged_around(around)
             if code != 0:
                 self.say(f"pinwarden: uv failed (exit {code}); nothing was written")
                 return code
@@ -215,3 +311,26 @@ class Guard:
                 if edits and originals.get(rel) != data
             }
         return Result(text, changed, before)
+
+    def _unchanged_around(self, around: dict[Path, bytes | None]) -> None:
+        """After the staged run: nothing uv could have written outside the copy changed, or that is
+        an error (the copy joined another workspace meanwhile)."""
+        from ..shared.store import atomic_write
+
+        changed = [path for path, data in around.items() if file_bytes(path) != data]
+        if not changed:
+            return
+        restored = []
+        for path in changed:  # uv's own writes (it writes whole files): put back as they were
+            data = around[path]
+            if path.name == "uv.lock" and data is not None and not path.is_symlink():
+                try:
+                    atomic_write(path, data.decode("utf-8"))
+                except (UnicodeDecodeError, OSError):
+                    continue
+                restored.append(path)
+        state = "restored" if len(restored) == len(changed) else "review it before anything installs from it"
+        raise PinwardenError(
+            f"{changed[0]} changed while uv locked in the staging copy (uv took the copy into another "
+            f"workspace); {state}; nothing else was written"
+        )

@@ -18,11 +18,9 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path
 
 from ..shared.errors import PinwardenError
-from ..shared.toml import load_toml
 
 STAGING_PREFIX = ".pinwarden-uv-"
 _SKIPPED_NAMES = frozenset(
@@ -56,7 +54,11 @@ class Place:
         return self.root / "uv.lock"
 
 
-def locate(directory: str | None, project: str | None, environ: Mapping[str, str]) -> Place:
+def locate(uv: str, directory: str | None, project: str | None, environ: Mapping[str, str]) -> Place:
+    """The workspace root is uv's own answer (`uv workspace dir`, with the user's --directory,
+    --project and environment): a reimplementation of uv's discovery differed from it (a
+    non-workspace ancestor, `./` in members, globs), and then another uv.lock was checked than the
+    one uv installs from."""
     cwd = Path.cwd()
     directory = directory or environ.get("UV_WORKING_DIR") or None
     if directory:
@@ -66,7 +68,19 @@ def locate(directory: str | None, project: str | None, environ: Mapping[str, str
     found = _nearest_pyproject(start)
     if found is None:
         raise PinwardenError(f"no pyproject.toml in {start} or any parent directory: no uv project to guard")
-    return Place(cwd=cwd, project=found, root=_workspace_root(found))
+    places = ["--directory", directory] if directory else []
+    places += ["--project", project] if project else []
+    return Place(cwd=cwd, project=found, root=workspace_root(uv, places, cwd=Path.cwd(), env=environ))
+
+
+def workspace_root(uv: str, places: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None) -> Path:
+    """`uv workspace dir`: the root uv locks and installs for; its failure is an error."""
+    code, out, err = _capture([uv, "workspace", "dir", *places], cwd=cwd, env=env)
+    lines = [line for line in out.splitlines() if line.strip()]
+    if code != 0 or len(lines) != 1 or not Path(lines[0]).is_absolute():
+        why = next((line for line in err.splitlines() if line.strip()), f"exit {code}")
+        raise PinwardenError(f"uv cannot tell the workspace root (uv workspace dir: {why.strip()})")
+    return Path(lines[0])
 
 
 def _nearest_pyproject(start: Path) -> Path | None:
@@ -74,42 +88,6 @@ def _nearest_pyproject(start: Path) -> Path | None:
         if (directory / "pyproject.toml").is_file():
             return directory
     return None
-
-
-def _workspace_root(project: Path) -> Path:
-    """The nearest directory at or above the project whose [tool.uv.workspace] takes it in."""
-    for directory in (project, *project.parents):
-        workspace = _workspace_table(directory / "pyproject.toml")
-        if workspace is None:
-            continue
-        if directory == project or _member(project, directory, workspace):
-            return directory
-    return project
-
-
-def _workspace_table(pyproject: Path) -> Mapping[str, object] | None:
-    if not pyproject.is_file():
-        return None
-    try:
-        data = load_toml(pyproject.read_text(encoding="utf-8"), str(pyproject), "pyproject.toml")
-    except (OSError, UnicodeDecodeError):
-        raise PinwardenError(f"{pyproject}: cannot read it") from None
-    tool = data.get("tool")
-    uv = tool.get("uv") if isinstance(tool, dict) else None
-    workspace = uv.get("workspace") if isinstance(uv, dict) else None
-    return workspace if isinstance(workspace, dict) else None
-
-
-def _member(project: Path, root: Path, workspace: Mapping[str, object]) -> bool:
-    relative = project.relative_to(root).as_posix()
-
-    def matches(key: str) -> bool:
-        patterns = workspace.get(key)
-        return isinstance(patterns, list) and any(
-            isinstance(p, str) and fnmatch(relative, p.rstrip("/")) for p in patterns
-        )
-
-    return matches("members") and not matches("exclude")
 
 
 # -- the staging copy --------------------------------------------------------------------------
@@ -142,6 +120,7 @@ def staging(root: Path) -> Iterator[Path]:
     try:
         try:
             shutil.copytree(root, copy, symlinks=True, ignore=_skipped, dirs_exist_ok=True)
+            _materialize(copy)
         except (OSError, shutil.Error) as exc:
             why = _why(exc)
             raise PinwardenError(f"cannot copy {root} to a staging copy in {root.parent}: {why}") from None
@@ -150,11 +129,65 @@ def staging(root: Path) -> Iterator[Path]:
         shutil.rmtree(copy, ignore_errors=True)
 
 
+# What uv may write in a project (uv.lock at the root, the pyproject.toml files `uv add`/`uv remove`
+# edit) or read as settings: a regular file in the copy, never a link uv would write through.
+_WRITTEN = frozenset({"uv.lock", "pyproject.toml", "uv.toml"})
+_MAX_LINKED_DIRS = 64
+
+
+def _materialize(copy: Path) -> None:
+    """Links in the copy that uv could write through into the real project (a relative link that
+    climbs out of the copy and back leads to the same file from the sibling copy): a linked
+    uv.lock/pyproject.toml/uv.toml becomes a copy of its target's bytes (a dangling one is dropped),
+    a linked directory a copy of its tree (links in it handled alike; a bounded number of them)."""
+    linked_dirs = 0
+    for directory, dirs, files in os.walk(copy):
+        for name in [*dirs, *files]:
+            path = Path(directory, name)
+            if not path.is_symlink():
+                continue
+            if path.is_dir() and (_skipped_name(name) or _venv_or_cache(path.resolve())):
+                path.unlink()  # what staging skips: a linked virtualenv or cache is not copied
+            elif path.is_dir():
+                linked_dirs += 1
+                if linked_dirs > _MAX_LINKED_DIRS:
+                    raise PinwardenError(f"{copy}: too many linked directories to stage (a link loop?)")
+                target = path.resolve()
+                if copy.resolve().is_relative_to(target):
+                    raise PinwardenError(f"{path.relative_to(copy)}: a link to a directory holding it")
+                path.unlink()
+                shutil.copytree(target, path, symlinks=True, ignore=_skipped)
+            elif name in _WRITTEN:
+                data = path.read_bytes() if path.is_file() else None
+                path.unlink()
+                if data is not None:
+                    path.write_bytes(data)
+        # os.walk lists a linked directory among `dirs` and never enters it: now a real one, it does.
+
+
 def _why(exc: Exception) -> str:
     if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
         source, _, reason = exc.args[0][0]
         return f"{source}: {reason}"
     return str(getattr(exc, "strerror", None) or exc)
+
+
+def outside(copy: Path, root: Path) -> dict[Path, bytes | None]:
+    """What uv could write outside the copy if it took the copy for a member of another workspace:
+    the real root's uv.lock and pyproject.toml, and those of every directory above the copy (None:
+    absent)."""
+    paths = [root / "uv.lock", root / "pyproject.toml"]
+    paths += [d / name for d in copy.resolve().parents for name in ("uv.lock", "pyproject.toml")]
+    return {path: file_bytes(path) for path in paths}
+
+
+def file_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:  # a directory, unreadable: compared as such
+        return b"\0unreadable"
 
 
 def staged_path(path: Path, place: Place, copy: Path) -> Path:
@@ -219,6 +252,11 @@ def run(
 
 def quiet(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> tuple[int, str]:
     """A uv run whose output is pinwarden's to read (a check), not the user's."""
+    code, _, err = _capture(argv, cwd=cwd, env=env)
+    return code, err
+
+
+def _capture(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
     try:
         done = subprocess.run(
             list(argv),
@@ -230,4 +268,4 @@ def quiet(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = Non
         )
     except OSError as exc:
         raise PinwardenError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
-    return done.returncode, done.stderr
+    return done.returncode, done.stdout, done.stderr
