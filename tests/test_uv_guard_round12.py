@@ -426,3 +426,57 @@ def test_a_change_outside_the_copy_during_the_staged_run_is_an_error(
     else:
         assert "review it before anything installs from it" in str(caught.value)
     assert not list((tmp_path / "parent").glob(".pinwarden-uv-*"))
+
+
+class TestUvVersion:
+    """`uv version VALUE` / `--bump` rewrites pyproject.toml, locks again and syncs: never passed
+    straight to uv (second round of the attack noticed `version` was not guarded)."""
+
+    @pytest.mark.parametrize(
+        "words",
+        [
+            ("version", "1.2"),
+            ("version", "--bump", "patch"),
+            ("version", "--bump=minor"),
+            ("-q", "version", "2.0"),
+            ("version", "--short", "--bump", "major"),
+            ("version", "--package", "app", "3.0"),
+            ("version", "--no-sync", "1.0"),
+            ("version", "--locked", "1.0"),
+        ],
+    )
+    def test_setting_a_version_is_refused(self, words: tuple[str, ...]) -> None:
+        from pinwarden.uv_guard.args import parse
+        from pinwarden.uv_guard.guard import version_sets
+
+        assert version_sets(parse(list(words)).uv_argv)
+
+    @pytest.mark.parametrize(
+        "words",
+        [
+            ("version",),
+            ("version", "--short"),
+            ("version", "--output-format", "json"),
+            ("version", "--output-format=json"),
+            ("version", "--package", "app"),
+            ("version", "--bump", "patch", "--dry-run"),
+            ("version", "--frozen", "1.2"),
+        ],
+    )
+    def test_reading_or_writing_only_pyproject_passes(self, words: tuple[str, ...]) -> None:
+        from pinwarden.uv_guard.args import parse
+        from pinwarden.uv_guard.guard import version_sets
+
+        assert not version_sets(parse(list(words)).uv_argv)
+
+
+def test_pinwarden_uv_version_bump_is_one_line_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    with uv_project(tmp_path) as project:
+        ok(project.uv("lock"))
+        before = (project.pyproject.read_bytes(), project.state())
+        done = project.uv("version", "--bump", "patch")
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("pinwarden: error: pinwarden uv version:")
+        assert done.stderr.count("\n") == 1
+        assert (project.pyproject.read_bytes(), project.state()) == before
+        assert project.uv("version", "--short").stdout.strip() == "0.1.0"  # reading passes to uv

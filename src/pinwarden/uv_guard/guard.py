@@ -69,6 +69,11 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
         from .pip_compile import main as pip_compile
 
         return pip_compile(invocation, uv, out, err, shown(argv))
+    if invocation.command == "version" and version_sets(invocation.uv_argv):
+        raise PinwardenError(
+            "pinwarden uv version: setting the version makes uv lock again and sync, past pinwarden's "
+            "review; set it with --frozen (pyproject.toml only), then run: pinwarden uv lock"
+        )
     if invocation.command not in GUARDED or invocation.has("--help", "--dry-run", "--version"):
         code = run([uv, *invocation.uv_argv], cwd=Path.cwd())  # writes and installs nothing
         if invocation.command in GUARDED and invocation.has("--help"):
@@ -121,6 +126,31 @@ def _run_dir(inv: Invocation) -> Path:
     """Where uv resolves the target: the working directory after --directory (or UV_WORKING_DIR)."""
     directory = inv.last("--directory") or os.environ.get("UV_WORKING_DIR") or None
     return Path.cwd() / directory if directory else Path.cwd()
+
+
+# `uv version` words that only read (or write nothing: --dry-run, or pyproject.toml only: --frozen).
+_VERSION_READS = frozenset({"--short", "-q", "--quiet", "-v", "--verbose", "--no-progress"})
+_VERSION_SAFE = frozenset({"--dry-run", "--frozen", "-h", "--help"})
+_VERSION_VALUED = frozenset({"--output-format", "--package", "--color"})
+
+
+def version_sets(uv_argv: Sequence[str]) -> bool:
+    """Whether `uv version ...` would set a version, which relocks and syncs unreviewed. Fail
+    closed: any word not known to only read counts as setting one (a VALUE, --bump, what uv adds)."""
+    words = list(uv_argv)
+    tail = words[words.index("version") + 1 :]
+    if _env_flag("UV_FROZEN") or any(w in _VERSION_SAFE for w in tail):
+        return False
+    i = 0
+    while i < len(tail):
+        word = tail[i]
+        if word in _VERSION_VALUED:
+            i += 2
+            continue
+        if word.partition("=")[0] not in _VERSION_VALUED and word not in _VERSION_READS:
+            return True
+        i += 1
+    return False
 
 
 def shown(argv: Sequence[str]) -> str:
