@@ -6,15 +6,14 @@ Tampering is done on the text, as a person or a tool would edit the file.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.support.cli_run import cli_run
 
-from pinwarden.cli import main
 from pinwarden.shared.filenames import belongs_to, parse_filename
 from pinwarden.shared.locks import is_poetry_lock, parse_lock
 from pinwarden.shared.model import LockedRelease, SourceKind
@@ -47,17 +46,8 @@ TEXT_LABEL = {
 
 
 def run(cwd: Path, *argv: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    import os
-
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(old)
-    assert "Traceback" not in err.getvalue()
-    return code, out.getvalue() + err.getvalue()
+    code, out, err = cli_run(cwd, *argv)
+    return code, out + err
 
 
 @dataclass

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 import os
 import random
 import shutil
@@ -37,6 +36,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from tests.support.cli_run import cli_run
 from tests.support.index import PackageIndex, build_wheel, isolated_env
 from tests.test_poetry_lock_diff import Reading, _pinwarden_release, lock_text, poetry_reading, sha
 from tests.test_pylock_diff import _key as pylock_key
@@ -44,7 +44,7 @@ from tests.test_pylock_diff import mine as pylock_view
 from tests.test_pylock_diff import oracle as pylock_oracle
 from tests.test_requirements_pip_differential import pip_view
 
-from pinwarden.cli import _read_lock, main
+from pinwarden.cli import _read_lock
 from pinwarden.shared.errors import PinwardenError
 from pinwarden.shared.model import LockFile, SourceKind
 
@@ -513,14 +513,7 @@ def index() -> Iterator[str]:
 
 
 def run(cwd: Path, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(old)
-    return code, out.getvalue(), err.getvalue()
+    return cli_run(cwd, *argv)
 
 
 def pip_installs(cwd: Path, env: dict[str, str], index_url: str, name: str) -> str:

@@ -5,12 +5,12 @@ The locks are discovered (none named); the hashes and sizes are colorama 0.4.6's
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 from pathlib import Path
 
-from pinwarden.cli import main
+from tests.support.cli_run import cli_run
+
 from pinwarden.shared.ledger import loads
 
 WHEEL = "colorama-0.4.6-py2.py3-none-any.whl"
@@ -73,15 +73,8 @@ wheels = [{{ url = "{W_URL}", size = 25335, hashes = {{ sha256 = "{W}" }} }}]
 
 
 def run(cwd: Path, *argv: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(old)
-    assert "Traceback" not in err.getvalue()
-    return code, out.getvalue() + err.getvalue()
+    code, out, err = cli_run(cwd, *argv)
+    return code, out + err
 
 
 def git(cwd: Path, *argv: str) -> None:

@@ -7,16 +7,13 @@ writes it (registry source, file URLs, sizes, upload times).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.cli_run import cli_run
 from tests.support.index import PackageIndex, build_wheel
-
-from pinwarden.cli import main
 
 ALPHA = build_wheel("pwuv-alpha", "1.0")
 BETA = build_wheel("pwuv-beta", "1.0")
@@ -50,15 +47,8 @@ def uv_lock(a: PackageIndex, b: PackageIndex) -> str:
 
 
 def run(cwd: Path, *argv: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(old)
-    assert "Traceback" not in err.getvalue()
-    return code, out.getvalue() + err.getvalue()
+    code, out, err = cli_run(cwd, *argv)
+    return code, out + err
 
 
 def test_audit_asks_each_package_its_own_registry(

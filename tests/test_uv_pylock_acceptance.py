@@ -7,9 +7,7 @@ parsed TOML (tomlkit keeps the rest of the text as it was), as a pull request wo
 from __future__ import annotations
 
 import copy
-import io
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +15,8 @@ from typing import Any
 
 import pytest
 import tomlkit
+from tests.support.cli_run import cli_run
 
-from pinwarden.cli import main
 from pinwarden.shared.filenames import parse_filename
 from pinwarden.shared.locks import parse_lock
 from pinwarden.shared.model import LockedRelease, SourceKind, canonical_version
@@ -37,15 +35,7 @@ def lock_name(path: Path) -> str:
 
 
 def run(cwd: Path, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(old)
-    assert "Traceback" not in err.getvalue()
-    return code, out.getvalue(), err.getvalue()
+    return cli_run(cwd, *argv)
 
 
 def findings(cwd: Path) -> tuple[int, list[tuple[str, str, str, str | None]]]:

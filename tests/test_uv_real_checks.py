@@ -4,18 +4,15 @@ late upload from the lock's own upload-time), then approved like any finding."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.cli_run import cli_run
 from tests.support.index import PackageIndex, build_sdist, build_wheel
 from tests.support.uv_project import run_uv, uv_env
-
-from pinwarden.cli import main
 
 NAME = "pwuvreal-dep"  # cannot exist on PyPI: a leak to the real index fails loudly
 WHEEL = build_wheel(NAME, "1.0")
@@ -35,15 +32,8 @@ def index() -> Iterator[PackageIndex]:
 
 
 def run(cwd: Path, *argv: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        code = main(list(argv), out, err)
-    finally:
-        os.chdir(old)
-    assert "Traceback" not in err.getvalue()
-    return code, out.getvalue() + err.getvalue()
+    code, out, err = cli_run(cwd, *argv)
+    return code, out + err
 
 
 def uv_lock(project: Path, index: PackageIndex, env: dict[str, str], *extra: str) -> None:
