@@ -1,8 +1,11 @@
-"""The `pinwarden` command (and `python -m pinwarden`): cli.main, after one head start.
+"""The `pinwarden` command (and `python -m pinwarden`): cli.main, after one head start, or the uv guard.
 
 `pinwarden pip-compile ...` starts pip-compile before pinwarden imports its core, so that the
 imports overlap with pip-compile's run instead of adding to it (see piptools_ext/launch.py), and
 ends without the interpreter's teardown of every module.
+
+`pinwarden uv ...` goes straight to the uv guard, which imports only what its run needs: cli.py and
+its imports would cost more than a no-op `uv sync`. It ends as cli.main does (ending.py).
 """
 
 from __future__ import annotations
@@ -10,9 +13,15 @@ from __future__ import annotations
 import gc
 import sys
 
+TYPE_CHECKING = False  # typing's import costs more than a no-op `uv sync` can spare
+if TYPE_CHECKING:
+    from typing import TextIO
+
 
 def main() -> int:
     argv = sys.argv[1:]
+    if argv[:1] == ["uv"]:
+        return _uv(argv[1:])
     if argv[:1] != ["pip-compile"]:
         from .cli import main as cli_main
 
@@ -32,3 +41,17 @@ def main() -> int:
     finally:
         gc.enable()
     return launch.end_now(cli_main(argv))  # nothing of the command is left to run
+
+
+def _uv(argv: list[str]) -> int:
+    from .ending import ended
+
+    def body(out: TextIO, err: TextIO) -> int:
+        from .uv_guard.guard import main as uv_main
+
+        return uv_main(argv, out, err)
+
+    code = ended(body)
+    from .piptools_ext.launch import end_now  # uv has run: the teardown of every module is only cost
+
+    end_now(code)
