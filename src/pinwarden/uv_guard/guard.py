@@ -51,7 +51,7 @@ from .stage import (
 )
 
 if TYPE_CHECKING:
-    from .review import Result
+    from .review import Result, Reviewer
 
 _PLACE_OPTIONS = frozenset({"--directory", "--project"})
 _REFRESH = frozenset({"--refresh", "--refresh-package"})
@@ -141,19 +141,24 @@ def uv_words(invocation: Invocation, *, options: Sequence[str] | None = None) ->
     return [*words, *positionals, *invocation.rest]
 
 
+def _warm_up() -> None:
+    """While `uv workspace dir` answers: the imports of the check of uv.lock (no file is read
+    before uv says which uv.lock is the one)."""
+    from ..shared.locks import uv_lock  # noqa: F401
+    from . import review  # noqa: F401
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
 class Guard:
     def __init__(self, invocation: Invocation, uv: str, err: TextIO, command: str) -> None:
-        from .review import Reviewer
-
         self.inv = invocation
         self.uv = uv
         self.err = err
         self.place: Place = locate(
-            uv, invocation.last("--directory"), invocation.last("--project"), os.environ
+            uv, invocation.last("--directory"), invocation.last("--project"), os.environ, _warm_up
         )
         if self.place.lock.is_symlink():
             # A link is where a pull request steers uv's writes (find 07): one rule, no link.
@@ -161,15 +166,26 @@ class Guard:
                 f"{self.place.lock} is a symbolic link: pinwarden guards a uv.lock that is a regular file"
             )
         self.command = command
-        self.reviewer = Reviewer(
-            self.place.root,
-            command=self.command,
-            err=err,
-            ledger=invocation.ledger,
-            no_interaction=invocation.no_interaction,
-        )
-        if invocation.ledger is None and not self.reviewer.settings.ledger:
-            self._no_new_ledger_below_another()
+        self._reviewer: Reviewer | None = None
+
+    @property
+    def reviewer(self) -> Reviewer:
+        """The project's settings and ledger, read when first needed: a staged run reads them while
+        uv locks in the copy (nothing is written or installed before the review either way)."""
+        if self._reviewer is None:
+            from .review import Reviewer
+
+            inv = self.inv
+            self._reviewer = Reviewer(
+                self.place.root,
+                command=self.command,
+                err=self.err,
+                ledger=inv.ledger,
+                no_interaction=inv.no_interaction,
+            )
+            if inv.ledger is None and not self._reviewer.settings.ledger:
+                self._no_new_ledger_below_another()
+        return self._reviewer
 
     def _no_new_ledger_below_another(self) -> None:
         """A first guarded run trusts the lock on first use in a new ledger beside uv.lock. Below a
@@ -295,7 +311,14 @@ class Guard:
                 words = ["lock", *self.inv.words(keep=LOCK_OPTIONS), *project]
             cwd = staged_path(place.cwd, place, copy)
             try:
-                code = run([self.uv, *words], cwd=cwd, env=env, staged=True)
+                current = before[place.lock]
+                code = run(
+                    [self.uv, *words],
+                    cwd=cwd,
+                    env=env,
+                    staged=True,
+                    meanwhile=lambda: self.reviewer.prepare(current),
+                )
             finally:
                 self._unchanged_around(around)
             if code != 0:
