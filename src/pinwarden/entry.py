@@ -51,6 +51,8 @@ def _uv(argv: list[str]) -> int:
 
         return uv_main(argv, out, err)
 
+    # A short run that frees next to nothing: a collection would only take time from uv's start.
+    gc.disable()
     code = ended(body)
     from .piptools_ext.launch import end_now  # uv has run: the teardown of every module is only cost
 

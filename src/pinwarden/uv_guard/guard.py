@@ -82,7 +82,7 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
         )
     if invocation.command == "run":
         _refuse_a_script(invocation)
-    return Guard(invocation, uv, err, shown(argv)).run(sys.stdin)
+    return Guard(invocation, uv, err, argv).run(sys.stdin)
 
 
 def _refuse_a_script(inv: Invocation) -> None:
@@ -153,7 +153,7 @@ def _env_flag(name: str) -> bool:
 
 
 class Guard:
-    def __init__(self, invocation: Invocation, uv: str, err: TextIO, command: str) -> None:
+    def __init__(self, invocation: Invocation, uv: str, err: TextIO, argv: Sequence[str]) -> None:
         self.inv = invocation
         self.uv = uv
         self.err = err
@@ -165,7 +165,7 @@ class Guard:
             raise PinwardenError(
                 f"{self.place.lock} is a symbolic link: pinwarden guards a uv.lock that is a regular file"
             )
-        self.command = command
+        self.argv = argv  # shown in messages: masked when the reviewer is made, not before uv starts
         self._reviewer: Reviewer | None = None
 
     @property
@@ -178,7 +178,7 @@ class Guard:
             inv = self.inv
             self._reviewer = Reviewer(
                 self.place.root,
-                command=self.command,
+                command=shown(self.argv),
                 err=self.err,
                 ledger=inv.ledger,
                 no_interaction=inv.no_interaction,
