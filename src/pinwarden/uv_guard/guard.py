@@ -21,7 +21,6 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
 from ..shared.errors import PinwardenError
 from .args import (
@@ -50,7 +49,11 @@ from .stage import (
     workspace_root,
 )
 
+# typing's import is not on the way to uv's start (tomllib's imports bring it while uv answers).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from .review import Result, Reviewer
 
 _PLACE_OPTIONS = frozenset({"--directory", "--project"})
