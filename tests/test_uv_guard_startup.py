@@ -72,3 +72,41 @@ def test_a_password_in_an_error_is_masked(project: UvProject) -> None:
     done = project.uv("sync", "--no-such-option=https://user:s3cret@example.invalid/simple")
     assert done.returncode == 2
     assert "s3cret" not in done.stderr and "pinwarden: error: " in done.stderr
+
+
+def test_the_early_answer_is_used_only_for_the_very_command(
+    project: UvProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pinwarden.uv_guard import early
+
+    monkeypatch.chdir(project.path)
+    monkeypatch.setattr(early.os, "environ", dict(project.env))
+    uv = str(Path(sys.executable).parent / "uv")
+    here = str(project.path)
+    early.start(["sync", "--project", "."])
+    assert early.take([uv, "workspace", "dir"], here, project.env) is None  # not the one started
+    assert early.take([uv, "workspace", "dir", "--project", "."], here, project.env) is None  # taken
+    early.start(["sync", "--project", "."])
+    other_env = {**project.env, "UV_PROJECT": "elsewhere"}
+    assert early.take([uv, "workspace", "dir", "--project", "."], here, other_env) is None
+    early.start(["run", "--project=.", "--", "prog", "--project", "x"])
+    code, out, _ = early.take([uv, "workspace", "dir", "--project", "."], here, project.env) or (1, "", "")
+    assert code == 0 and Path(out.strip()) == project.path.resolve()
+
+
+def test_guarded_commands_with_places_run_as_before(project: UvProject) -> None:
+    ok(project.uv("sync"))
+    sub = project.path / "sub"
+    sub.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "pinwarden", "uv", "--directory", "..", "sync"],
+        cwd=sub,
+        env=project.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    ok(done)
+    assert "pinwarden: error" not in done.stderr

@@ -43,7 +43,15 @@ def main() -> int:
     return launch.end_now(cli_main(argv))  # nothing of the command is left to run
 
 
+# The commands whose guard asks `uv workspace dir` first (args.GUARDED, without importing args).
+_ASKS_THE_ROOT = frozenset({"lock", "add", "remove", "sync", "run", "export", "tree"})
+
+
 def _uv(argv: list[str]) -> int:
+    from .uv_guard import early
+
+    if _ASKS_THE_ROOT.intersection(argv):
+        early.start(argv)  # uv answers while the guard is imported
     from .ending import ended
 
     def body(out: TextIO, err: TextIO) -> int:
@@ -53,7 +61,10 @@ def _uv(argv: list[str]) -> int:
 
     # A short run that frees next to nothing: a collection would only take time from uv's start.
     gc.disable()
-    code = ended(body)
+    try:
+        code = ended(body)
+    finally:
+        early.abandon()  # not asked for (an error, or a command uv runs unguarded)
     from .piptools_ext.launch import end_now  # uv has run: the teardown of every module is only cost
 
     end_now(code)

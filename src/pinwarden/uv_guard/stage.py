@@ -77,7 +77,7 @@ def locate(
         raise PinwardenError(f"no pyproject.toml in {start} or any parent directory: no uv project to guard")
     places = ["--directory", directory] if directory else []
     places += ["--project", project] if project else []
-    root = workspace_root(uv, places, cwd=Path.cwd(), env=environ, meanwhile=meanwhile)
+    root = workspace_root(uv, places, cwd=Path.cwd(), env=environ, meanwhile=meanwhile, early=True)
     return Place(cwd=cwd, project=found, root=root)
 
 
@@ -88,9 +88,19 @@ def workspace_root(
     cwd: Path,
     env: Mapping[str, str] | None,
     meanwhile: Callable[[], object] | None = None,
+    early: bool = False,
 ) -> Path:
-    """`uv workspace dir`: the root uv locks and installs for; its failure is an error."""
-    code, out, err = _capture([uv, "workspace", "dir", *places], cwd=cwd, env=env, meanwhile=meanwhile)
+    """`uv workspace dir`: the root uv locks and installs for; its failure is an error. `early`:
+    the answer of the run entry.py started, if it was exactly this one (early.py)."""
+    argv = [uv, "workspace", "dir", *places]
+    answer = None
+    if early:
+        from . import early as started
+
+        if meanwhile is not None:
+            meanwhile()
+        answer = started.take(argv, str(cwd), os.environ if env is None else env)
+    code, out, err = answer or _capture(argv, cwd=cwd, env=env, meanwhile=None if early else meanwhile)
     lines = [line for line in out.splitlines() if line.strip()]
     if code != 0 or len(lines) != 1 or not Path(lines[0]).is_absolute():
         why = next((line for line in err.splitlines() if line.strip()), f"exit {code}")
