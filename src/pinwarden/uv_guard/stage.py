@@ -94,13 +94,11 @@ def workspace_root(
     the answer of the run entry.py started, if it was exactly this one (early.py)."""
     argv = [uv, "workspace", "dir", *places]
     answer = None
-    if early:
+    if early:  # uv answered while the guard was imported: `meanwhile` has nothing to overlap now
         from . import early as started
 
-        if meanwhile is not None:
-            meanwhile()
         answer = started.take(argv, str(cwd), os.environ if env is None else env)
-    code, out, err = answer or _capture(argv, cwd=cwd, env=env, meanwhile=None if early else meanwhile)
+    code, out, err = answer or _capture(argv, cwd=cwd, env=env, meanwhile=meanwhile)
     lines = [line for line in out.splitlines() if line.strip()]
     if code != 0 or len(lines) != 1 or not Path(lines[0]).is_absolute():
         why = next((line for line in err.splitlines() if line.strip()), f"exit {code}")
