@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
 from .shared.compare import compare
@@ -1127,44 +1127,11 @@ def main(
     prog: str = "pinwarden",
     fetcher: Fetcher | None = None,
 ) -> int:
-    """Every error ends here as one line on stderr and exit code 2; never a traceback."""
-    # Every message passes a mask: a password in any URL (an index, a git source) is never printed.
-    out = cast(TextIO, _Masking(out or sys.stdout))
-    err = cast(TextIO, _Masking(err or sys.stderr))
-    try:
-        return run(list(sys.argv[1:] if argv is None else argv), out, err, prog, fetcher)
-    except (PinwardenError, InvalidValue) as exc:
-        err.write(f"pinwarden: error: {exc}\n")
-    except KeyboardInterrupt:
-        err.write("pinwarden: interrupted; nothing was written\n")
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:
-        if os.environ.get("PINWARDEN_DEBUG"):
-            raise
-        err.write(f"pinwarden: internal error: {type(exc).__name__}: {exc} (PINWARDEN_DEBUG=1 shows where)\n")
-    return EXIT_ERROR
+    """Every error ends here as one line on stderr and exit code 2; never a traceback (ending.py)."""
+    from .ending import ended
 
-
-class _Masking:
-    """A text stream that masks URL passwords in what is written, delegating everything else."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        # model's masking is index.sources.redact_url's, without importing the index package (its
-        # HTML and config parsers) into every command that prints.
-        from .shared.model import masked_source
-
-        return self._stream.write(masked_source(text))
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+    words = list(sys.argv[1:] if argv is None else argv)
+    return ended(lambda o, e: run(words, o, e, prog, fetcher), out, err)
 
 
 if __name__ == "__main__":  # pragma: no cover

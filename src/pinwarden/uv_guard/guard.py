@@ -21,7 +21,6 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
 from ..shared.errors import PinwardenError
 from .args import (
@@ -50,8 +49,12 @@ from .stage import (
     workspace_root,
 )
 
+# typing's import is not on the way to uv's start (tomllib's imports bring it while uv answers).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .review import Result
+    from typing import TextIO
+
+    from .review import Result, Reviewer
 
 _PLACE_OPTIONS = frozenset({"--directory", "--project"})
 _REFRESH = frozenset({"--refresh", "--refresh-package"})
@@ -87,7 +90,7 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
         )
     if invocation.command == "run":
         _refuse_a_script(invocation)
-    return Guard(invocation, uv, err, shown(argv)).run(sys.stdin)
+    return Guard(invocation, uv, err, argv).run(sys.stdin)
 
 
 def _refuse_a_script(inv: Invocation) -> None:
@@ -171,35 +174,51 @@ def uv_words(invocation: Invocation, *, options: Sequence[str] | None = None) ->
     return [*words, *positionals, *invocation.rest]
 
 
+def _warm_up() -> None:
+    """While `uv workspace dir` answers: the imports of the check of uv.lock (no file is read
+    before uv says which uv.lock is the one)."""
+    from ..shared.locks import uv_lock  # noqa: F401
+    from . import review  # noqa: F401
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
 class Guard:
-    def __init__(self, invocation: Invocation, uv: str, err: TextIO, command: str) -> None:
-        from .review import Reviewer
-
+    def __init__(self, invocation: Invocation, uv: str, err: TextIO, argv: Sequence[str]) -> None:
         self.inv = invocation
         self.uv = uv
         self.err = err
         self.place: Place = locate(
-            uv, invocation.last("--directory"), invocation.last("--project"), os.environ
+            uv, invocation.last("--directory"), invocation.last("--project"), os.environ, _warm_up
         )
         if self.place.lock.is_symlink():
             # A link is where a pull request steers uv's writes (find 07): one rule, no link.
             raise PinwardenError(
                 f"{self.place.lock} is a symbolic link: pinwarden guards a uv.lock that is a regular file"
             )
-        self.command = command
-        self.reviewer = Reviewer(
-            self.place.root,
-            command=self.command,
-            err=err,
-            ledger=invocation.ledger,
-            no_interaction=invocation.no_interaction,
-        )
-        if invocation.ledger is None and not self.reviewer.settings.ledger:
-            self._no_new_ledger_below_another()
+        self.argv = argv  # shown in messages: masked when the reviewer is made, not before uv starts
+        self._reviewer: Reviewer | None = None
+
+    @property
+    def reviewer(self) -> Reviewer:
+        """The project's settings and ledger, read when first needed: a staged run reads them while
+        uv locks in the copy (nothing is written or installed before the review either way)."""
+        if self._reviewer is None:
+            from .review import Reviewer
+
+            inv = self.inv
+            self._reviewer = Reviewer(
+                self.place.root,
+                command=shown(self.argv),
+                err=self.err,
+                ledger=inv.ledger,
+                no_interaction=inv.no_interaction,
+            )
+            if inv.ledger is None and not self._reviewer.settings.ledger:
+                self._no_new_ledger_below_another()
+        return self._reviewer
 
     def _no_new_ledger_below_another(self) -> None:
         """A first guarded run trusts the lock on first use in a new ledger beside uv.lock. Below a
@@ -325,7 +344,14 @@ class Guard:
                 words = ["lock", *self.inv.words(keep=LOCK_OPTIONS), *project]
             cwd = staged_path(place.cwd, place, copy)
             try:
-                code = run([self.uv, *words], cwd=cwd, env=env, staged=True)
+                current = before[place.lock]
+                code = run(
+                    [self.uv, *words],
+                    cwd=cwd,
+                    env=env,
+                    staged=True,
+                    meanwhile=lambda: self.reviewer.prepare(current),
+                )
             finally:
                 self._unchanged_around(around)
             if code != 0:

@@ -86,6 +86,7 @@ class Reviewer:
         self.no_interaction = no_interaction
         self.ledger_shown = shown_path(self.store.path, Path.cwd())
         self.lock_shown = shown_path(self.lock, Path.cwd())
+        self._trusted: tuple[str, Examination] | None = None  # prepare()'s: a trusted uv.lock
 
     def say(self, text: str) -> None:
         self.err.write(text if text.endswith("\n") else text + "\n")
@@ -151,7 +152,27 @@ class Reviewer:
         ordered = tuple(sorted((*kept, *signs), key=Finding.sort_key))
         return Examination(releases, index_urls, ordered, ledger, dict(lookup.unknown))
 
+    def prepare(self, current: bytes | None) -> None:
+        """While uv locks in the staging copy: judge the uv.lock on disk (offline), so that when uv
+        writes it again byte for byte and the ledger trusts all of it, nothing is left to do then."""
+        if current is None or not self.has_ledger():
+            return
+        try:
+            text = current.decode("utf-8")
+            releases, index_urls = read_lock(text)
+            ledger = self.store.load()
+            findings = compare(ledger, releases, self.rules)
+        except (PinwardenError, UnicodeDecodeError):
+            return  # uv's new lock is judged on its own, as without this head start
+        if not findings:
+            self._trusted = (text, Examination(releases, index_urls, findings, ledger))
+
     def review(self, result: Result, stdin: TextIO | None) -> int:
+        known = self._trusted
+        if known and known[0] == result.lock_text and not result.edits and self._on_disk(known[0]):
+            # uv wrote uv.lock again byte for byte, and it was judged trusted while uv ran.
+            self._all_trusted(len(known[1].releases), written=False)
+            return EXIT_OK
         exam = self.examine(result.lock_text)
         if not exam.findings and not result.edits and self._on_disk(result.lock_text):
             # The rerun with nothing new: uv wrote what uv.lock holds and the ledger trusts all of

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +54,18 @@ class Place:
         return self.root / "uv.lock"
 
 
-def locate(uv: str, directory: str | None, project: str | None, environ: Mapping[str, str]) -> Place:
+def locate(
+    uv: str,
+    directory: str | None,
+    project: str | None,
+    environ: Mapping[str, str],
+    meanwhile: Callable[[], object] | None = None,
+) -> Place:
     """The workspace root is uv's own answer (`uv workspace dir`, with the user's --directory,
     --project and environment): a reimplementation of uv's discovery differed from it (a
     non-workspace ancestor, `./` in members, globs), and then another uv.lock was checked than the
-    one uv installs from."""
+    one uv installs from. `meanwhile` runs while uv answers (imports: nothing that reads a file
+    whose place depends on the answer)."""
     cwd = Path.cwd()
     directory = directory or environ.get("UV_WORKING_DIR") or None
     if directory:
@@ -70,12 +77,28 @@ def locate(uv: str, directory: str | None, project: str | None, environ: Mapping
         raise PinwardenError(f"no pyproject.toml in {start} or any parent directory: no uv project to guard")
     places = ["--directory", directory] if directory else []
     places += ["--project", project] if project else []
-    return Place(cwd=cwd, project=found, root=workspace_root(uv, places, cwd=Path.cwd(), env=environ))
+    root = workspace_root(uv, places, cwd=Path.cwd(), env=environ, meanwhile=meanwhile, early=True)
+    return Place(cwd=cwd, project=found, root=root)
 
 
-def workspace_root(uv: str, places: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None) -> Path:
-    """`uv workspace dir`: the root uv locks and installs for; its failure is an error."""
-    code, out, err = _capture([uv, "workspace", "dir", *places], cwd=cwd, env=env)
+def workspace_root(
+    uv: str,
+    places: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    meanwhile: Callable[[], object] | None = None,
+    early: bool = False,
+) -> Path:
+    """`uv workspace dir`: the root uv locks and installs for; its failure is an error. `early`:
+    the answer of the run entry.py started, if it was exactly this one (early.py)."""
+    argv = [uv, "workspace", "dir", *places]
+    answer = None
+    if early:  # uv answered while the guard was imported: `meanwhile` has nothing to overlap now
+        from . import early as started
+
+        answer = started.take(argv, str(cwd), os.environ if env is None else env)
+    code, out, err = answer or _capture(argv, cwd=cwd, env=env, meanwhile=meanwhile)
     lines = [line for line in out.splitlines() if line.strip()]
     if code != 0 or len(lines) != 1 or not Path(lines[0]).is_absolute():
         why = next((line for line in err.splitlines() if line.strip()), f"exit {code}")
@@ -223,10 +246,13 @@ def run(
     env: Mapping[str, str] | None = None,
     stdout: int | None = None,
     staged: bool = False,
+    meanwhile: Callable[[], object] | None = None,
 ) -> int:
     """uv's exit code; uv's output goes where pinwarden's does. While it runs, a Ctrl-C is uv's
     (it gets it from the terminal too): pinwarden waits for it, as a shell does for its job. A
-    `staged` run that a Ctrl-C ended raises KeyboardInterrupt: nothing is written after it."""
+    `staged` run that a Ctrl-C ended raises KeyboardInterrupt: nothing is written after it.
+    `meanwhile` is pinwarden's own work, done while uv runs (on the other core); if it fails, uv
+    is stopped and waited for before the error goes on."""
     interrupted: list[int] = []
 
     def wait_for_child(signum: int, frame: object) -> None:
@@ -242,6 +268,13 @@ def run(
             )
         except OSError as exc:
             raise PinwardenError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except BaseException:
+                child.terminate()
+                child.wait()
+                raise
         code = child.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -256,16 +289,31 @@ def quiet(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = Non
     return code, err
 
 
-def _capture(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+def _capture(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    meanwhile: Callable[[], object] | None = None,
+) -> tuple[int, str, str]:
     try:
-        done = subprocess.run(
+        child = subprocess.Popen(
             list(argv),
             cwd=cwd,
             env=None if env is None else dict(env),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
     except OSError as exc:
         raise PinwardenError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
-    return done.returncode, done.stdout, done.stderr
+    with child:
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except BaseException:
+                child.kill()
+                child.communicate()
+                raise
+        out, err = child.communicate()
+    return child.returncode, out, err
