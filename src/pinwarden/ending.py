@@ -56,6 +56,10 @@ def ended(body: Callable[[TextIO, TextIO], int], out: TextIO | None = None, err:
 
         if isinstance(exc, (PinwardenError, InvalidValue)):
             err.write(f"pinwarden: error: {exc}\n")
+        elif isinstance(exc, OSError) and exc.filename is not None:
+            # A path the system refuses (too long, no permission, not a directory): bad input, as
+            # the one-line rule says, whichever module met it first.
+            err.write(f"pinwarden: error: {_one_line(str(exc.filename))}: {exc.strerror or exc}\n")
         elif os.environ.get("PINWARDEN_DEBUG"):
             raise
         else:
@@ -63,3 +67,7 @@ def ended(body: Callable[[TextIO, TextIO], int], out: TextIO | None = None, err:
                 f"pinwarden: internal error: {type(exc).__name__}: {exc} (PINWARDEN_DEBUG=1 shows where)\n"
             )
     return EXIT_ERROR
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\n", "\\n").replace("\r", "\\r")

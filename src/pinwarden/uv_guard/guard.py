@@ -77,6 +77,11 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
             "pinwarden uv version: setting the version makes uv lock again and sync, past pinwarden's "
             "review; set it with --frozen (pyproject.toml only), then run: pinwarden uv lock"
         )
+    if invocation.command not in GUARDED and not passes_through(invocation):
+        raise PinwardenError(
+            f"pinwarden uv: `uv {invocation.command}` is not one pinwarden knows to leave uv.lock and "
+            "the environment alone (it may lock or sync past review); run it with uv alone if you must"
+        )
     if invocation.command not in GUARDED or invocation.has("--help", "--dry-run", "--version"):
         code = run([uv, *invocation.uv_argv], cwd=Path.cwd())  # writes and installs nothing
         if invocation.command in GUARDED and invocation.has("--help"):
@@ -129,6 +134,27 @@ def _run_dir(inv: Invocation) -> Path:
     """Where uv resolves the target: the working directory after --directory (or UV_WORKING_DIR)."""
     directory = inv.last("--directory") or os.environ.get("UV_WORKING_DIR") or None
     return Path.cwd() / directory if directory else Path.cwd()
+
+
+# uv commands that neither lock nor sync the project (fail closed: one uv adds, like `check` and
+# `audit`, which sync or resolve, is refused until it is known). `pip compile` is guarded apart.
+_PASS_THROUGH = frozenset(
+    {"", "auth", "init", "tool", "python", "venv", "build", "publish", "cache", "self", "help", "format"}
+)
+_PASS_THROUGH_PIP = frozenset({"", "install", "sync", "uninstall", "freeze", "list", "show", "tree", "check"})
+
+
+def passes_through(invocation: Invocation) -> bool:
+    command, _, sub = invocation.command.partition(" ")
+    if command == "version":
+        return True  # the forms that set one are refused above (version_sets)
+    if command == "pip":
+        return sub in _PASS_THROUGH_PIP
+    if command == "workspace":  # `workspace metadata` resolves (and may lock); dir and list only read
+        words = list(invocation.uv_argv)
+        tail = [w for w in words[words.index("workspace") + 1 :] if not w.startswith("-")]
+        return tail[:1] in (["dir"], ["list"])
+    return command in _PASS_THROUGH
 
 
 # `uv version` words that only read (or write nothing: --dry-run, or pyproject.toml only: --frozen).
@@ -216,23 +242,25 @@ class Guard:
                 ledger=inv.ledger,
                 no_interaction=inv.no_interaction,
             )
-            if inv.ledger is None and not self._reviewer.settings.ledger:
+            if inv.ledger is None:  # a path on the command line is a person's; pyproject.toml's may be a PR's
                 self._no_new_ledger_below_another()
         return self._reviewer
 
     def _no_new_ledger_below_another(self) -> None:
-        """A first guarded run trusts the lock on first use in a new ledger beside uv.lock. Below a
-        directory that holds a ledger, that is refused: a pull request that makes a member its own
-        root (a pyproject.toml between them) would otherwise get its own uv.lock trusted afresh."""
+        """A first guarded run trusts the lock on first use in a new ledger. Where a ledger of the
+        default name lies beside uv.lock or above it, that is refused: a pull request that makes a
+        member its own root (a pyproject.toml between them), or that points `[tool.pinwarden] ledger`
+        elsewhere, would otherwise get its uv.lock trusted afresh."""
         from ..shared.store import LEDGER_FILENAME
 
         if self.reviewer.has_ledger():
             return
-        for directory in self.place.root.resolve().parents:
+        root = self.place.root.resolve()
+        for directory in (root, *root.parents):
             found = directory / LEDGER_FILENAME
             if found.is_file():
                 raise PinwardenError(
-                    f"no ledger beside {self.reviewer.lock_shown}, but {found} is above it: name the ledger "
+                    f"no ledger at {self.reviewer.ledger_shown}, but {found} exists: name the ledger "
                     "to use (--pinwarden-ledger PATH, or [tool.pinwarden] ledger in pyproject.toml) "
                     "rather than start a new one on first use"
                 )
