@@ -167,6 +167,8 @@ def test_a_moved_package_is_said_once() -> None:
 # [tool.uv]: the fetch settings, whatever else changes
 
 FETCHING = {
+    "cache-dir": ".uv-cache",  # round 12: a committed cache uv believes
+    "cache-keys": [{"file": "x"}],
     "index": [{"name": "x", "url": "https://evil.example/simple/"}],
     "index-url": "https://evil.example/simple/",
     "extra-index-url": ["https://evil.example/simple/"],

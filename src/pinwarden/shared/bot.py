@@ -313,14 +313,13 @@ def _origin(url: str) -> str:
 # settings reference): resolution inputs whose result the lock shows, and local behaviour. Every
 # other key (index, index-url, extra-index-url, find-links, no-index, index-strategy, sources,
 # no-sources, no-binary*, no-build*, build-constraint-dependencies, extra-build-*, config-settings*,
-# dependency-metadata, pip, allow-insecure-host, keyring-provider, native-tls, python-*-mirror...),
+# dependency-metadata, pip, allow-insecure-host, keyring-provider, native-tls, python-*-mirror,
+# cache-dir and cache-keys: uv believes its cache, and a cache in the repository is a PR's...),
 # and any key this list does not know, is a fetch setting: fail closed.
 UV_SETTINGS_NOT_FETCHING = frozenset(
     {
         "add-bounds",
         "build-backend",
-        "cache-dir",
-        "cache-keys",
         "check-url",
         "compile-bytecode",
         "concurrent-builds",

@@ -246,6 +246,27 @@ class Guard:
                 self._no_new_ledger_below_another()
         return self._reviewer
 
+    def _no_cache_from_the_project(self) -> None:
+        """uv believes its cache: a wheel unpacked there is installed without hashing it again, and
+        cached index pages give the hashes it locks. A cache inside the project whose files git
+        tracks (or with no git to tell) may be a pull request's, so nothing runs on it. The cache
+        directory is uv's own answer, with the command's cache and config options."""
+        from .stage import answer
+
+        keep = {"--cache-dir", "--no-cache", "--config-file", "--no-config", "--directory", "--project"}
+        code, out, err = answer([self.uv, *self.inv.words(keep=keep), "cache", "dir"], cwd=Path.cwd())
+        if code != 0:
+            raise PinwardenError(f"uv cannot say where its cache is: {err.strip().splitlines()[-1:]}")
+        printed = out.strip()
+        root = self.place.root.resolve()
+        candidates = {(Path.cwd() / printed).resolve(), (root / printed).resolve()}
+        inside = sorted(c for c in candidates if c == root or root in c.parents)
+        if inside and _tracked_or_unknown(root, inside):
+            raise PinwardenError(
+                f"uv's cache ({printed}) is inside the project, where a pull request can put files uv "
+                "installs unchecked: use a cache outside it (UV_CACHE_DIR, or no cache-dir setting)"
+            )
+
     def _no_new_ledger_below_another(self) -> None:
         """A first guarded run trusts the lock on first use in a new ledger. Where a ledger of the
         default name lies beside uv.lock or above it, that is refused: a pull request that makes a
@@ -270,6 +291,7 @@ class Guard:
 
     def run(self, stdin: TextIO | None) -> int:
         inv = self.inv
+        self._no_cache_from_the_project()
         frozen = inv.has("--frozen", "--check-exists") or _env_flag("UV_FROZEN")
         locked = inv.has("--locked", "--check") or _env_flag("UV_LOCKED")
         edits = inv.command in ("add", "remove")
@@ -418,3 +440,19 @@ class Guard:
             f"{changed[0]} changed while uv locked in the staging copy (uv took the copy into another "
             f"workspace); {state}; nothing else was written"
         )
+
+
+def _tracked_or_unknown(root: Path, places: Sequence[Path]) -> bool:
+    """Whether git tracks a file under any of `places` (True where git cannot tell: no repository)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--", *map(str, places)],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return done.returncode != 0 or bool(done.stdout)

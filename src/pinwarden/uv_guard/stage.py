@@ -283,6 +283,11 @@ def run(
     return 128 - code if code < 0 else code  # killed by a signal: as a shell reports it
 
 
+def answer(argv: Sequence[str], *, cwd: Path) -> tuple[int, str, str]:
+    """A uv run that reports something for pinwarden to read: (exit code, stdout, stderr)."""
+    return _capture(argv, cwd=cwd)
+
+
 def quiet(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> tuple[int, str]:
     """A uv run whose output is pinwarden's to read (a check), not the user's."""
     code, _, err = _capture(argv, cwd=cwd, env=env)
