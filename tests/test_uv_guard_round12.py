@@ -281,7 +281,7 @@ class TestTheWorkspaceRootIsUvs:
         subprocess.run([UV, "lock"], cwd=app, env=project.env, check=True, capture_output=True)  # type: ignore[list-item]
         for venv in list(top.rglob(".venv")):
             shutil.rmtree(venv)
-        one_error(run_in(project, app, "uv", "sync"), "no ledger beside uv.lock", "pinwarden-ledger.toml")
+        one_error(run_in(project, app, "uv", "sync"), "name the ledger to use", "pinwarden-ledger.toml")
         assert not evil_installed(top)
         assert not (app / "pinwarden-ledger.toml").exists()
         # Named, the ledger judges that lock: the replaced file is refused.
