@@ -21,6 +21,7 @@ import shutil
 import sys
 import tarfile
 import threading
+import time
 import urllib.parse
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -285,6 +286,8 @@ class PackageIndex:
         self.requests: list[str] = []  # Paths as requested, for tests that count fetches.
         # Set: file links are absolute on this origin (`http://host:port`), e.g. another host name.
         self.file_base: str | None = None
+        # Seconds each response waits, as a remote index's round trip would (benchmarks only).
+        self.latency = 0.0
         self._lock = threading.Lock()
         self._projects: dict[str, _Project] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -512,6 +515,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, send_body: bool) -> None:
         self.index._log(self.path)
+        if self.index.latency:
+            time.sleep(self.index.latency)
         path = urllib.parse.urlsplit(self.path).path
         parts = [urllib.parse.unquote(p) for p in path.split("/")]
         try:
