@@ -298,15 +298,17 @@ class Guard:
         if edits and frozen:  # pyproject.toml only: no lock written, nothing installed
             return self._in_place(uv_words(inv))
         news = edits or inv.has(*UPGRADES, *_REFRESH)
+        disk_trusted: bool | None = None  # the uv.lock on disk, if judged before uv runs
         if frozen or locked or not news:
             if self.place.lock.is_file():
                 code = self._check_on_disk(stdin)
                 if code == RELOCK:
                     self.say(
                         f"pinwarden: {self.reviewer.lock_shown} holds what the ledger does not trust: uv "
-                        "locks again in a staging copy, reviewed before it is written"
+                        "locks again in a staging copy, reviewed before it is written (without that "
+                        "uv.lock: uv resolves from the index)"
                     )
-                    return self._locked_then_run(stdin)
+                    return self._locked_then_run(stdin, disk_trusted=False)
                 if code or frozen or locked:
                     return code or self._in_place(uv_words(inv))
                 # Every option pinwarden adds goes before the first positional (`uv run PROGRAM
@@ -320,9 +322,10 @@ class Guard:
                     f"pinwarden: {self.reviewer.lock_shown} is out of date: uv locks in a staging copy, "
                     "reviewed before it is written"
                 )
+                disk_trusted = True  # judged above: uv may keep it as uv's preference
             elif frozen or locked:
                 return self._in_place(uv_words(inv))  # uv says there is no lock
-        return self._locked_then_run(stdin)
+        return self._locked_then_run(stdin, disk_trusted=disk_trusted)
 
     def _in_place(self, words: list[str]) -> int:
         return run([self.uv, *words], cwd=Path.cwd())
@@ -346,8 +349,8 @@ class Guard:
         code, _ = quiet([self.uv, "lock", "--check", *options], cwd=Path.cwd())
         return code != 0
 
-    def _locked_then_run(self, stdin: TextIO | None) -> int:
-        result = self._stage()
+    def _locked_then_run(self, stdin: TextIO | None, *, disk_trusted: bool | None) -> int:
+        result = self._stage(disk_trusted)
         if isinstance(result, int):
             return result
         code = self.reviewer.review(result, stdin)
@@ -361,11 +364,15 @@ class Guard:
             return self._in_place(["sync", "--locked", *inexact, *options])
         return self._in_place(uv_words(self.inv, options=[*self.inv.words(drop=UPGRADES), "--locked"]))
 
-    def _stage(self) -> Result | int:
+    def _stage(self, disk_trusted: bool | None = None) -> Result | int:
         """uv's new lock (and edited pyproject.toml files), made in a staging copy; uv's exit code
-        when uv fails there."""
-        from .review import Result
+        when uv fails there.
 
+        uv keeps a uv.lock that still satisfies the project, entries and all: one the ledger does
+        not fully trust (a hand-edited file, hash or version) is not in the copy when uv runs, so
+        what the review trusts on first use is what uv resolved from the index, never a lock text
+        someone wrote. `disk_trusted` is what the caller judged already (None: not judged; it is
+        judged while uv runs, and only if untrusted does uv run again, in a fresh copy without it)."""
         place = self.place
         before: dict[Path, bytes | None] = {
             place.lock: place.lock.read_bytes() if place.lock.is_file() else None
@@ -373,7 +380,35 @@ class Guard:
         edits = self.inv.command in ("add", "remove")
         originals = pyprojects(place.root) if edits else {}
         before.update({place.root / rel: data for rel, data in originals.items()})
+        if disk_trusted is not None or before[place.lock] is None:
+            keep = disk_trusted is not False
+            return self._stage_once(before, originals, keep_lock=keep, judge=keep)
+        result = self._stage_once(before, originals, keep_lock=True, judge=True)
+        if isinstance(result, int) or not self.reviewer.disk_untrusted:
+            return result
+        self.say(
+            f"pinwarden: {self.reviewer.lock_shown} holds what the ledger does not trust: uv locks again "
+            "in a staging copy without it (uv resolves from the index)"
+        )
+        return self._stage_once(before, originals, keep_lock=False, judge=False)
+
+    def _stage_once(
+        self,
+        before: dict[Path, bytes | None],
+        originals: dict[Path, bytes],
+        *,
+        keep_lock: bool,
+        judge: bool,
+    ) -> Result | int:
+        """One uv run in a fresh staging copy (without uv.lock unless `keep_lock`); `judge`: the
+        uv.lock on disk is judged meanwhile (Reviewer.prepare)."""
+        from .review import Result
+
+        place = self.place
+        edits = self.inv.command in ("add", "remove")
         with staging(place.root) as copy:
+            if not keep_lock:
+                (copy / "uv.lock").unlink(missing_ok=True)
             staged_project = staged_path(place.project, place, copy)
             env = staging_env(os.environ)
             # A copy beside the root can match a parent workspace's `members` glob (`packages/*`):
@@ -400,7 +435,7 @@ class Guard:
                     cwd=cwd,
                     env=env,
                     staged=True,
-                    meanwhile=lambda: self.reviewer.prepare(current),
+                    meanwhile=(lambda: self.reviewer.prepare(current)) if judge else None,
                 )
             finally:
                 self._unchanged_around(around)

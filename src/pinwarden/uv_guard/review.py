@@ -87,6 +87,9 @@ class Reviewer:
         self.ledger_shown = shown_path(self.store.path, Path.cwd())
         self.lock_shown = shown_path(self.lock, Path.cwd())
         self._trusted: tuple[str, Examination] | None = None  # prepare()'s: a trusted uv.lock
+        # prepare()'s: the uv.lock on disk holds what the ledger does not trust (or cannot be read),
+        # so uv's run that kept it is not what the index serves (the guard locks again without it).
+        self.disk_untrusted = False
 
     def say(self, text: str) -> None:
         self.err.write(text if text.endswith("\n") else text + "\n")
@@ -154,7 +157,11 @@ class Reviewer:
 
     def prepare(self, current: bytes | None) -> None:
         """While uv locks in the staging copy: judge the uv.lock on disk (offline), so that when uv
-        writes it again byte for byte and the ledger trusts all of it, nothing is left to do then."""
+        writes it again byte for byte and the ledger trusts all of it, nothing is left to do then.
+        One it does not trust sets `disk_untrusted`: uv keeps a lock that still satisfies the
+        project, so its run would hand the review a text someone wrote, not what uv resolved.
+        Without a ledger (the first guarded run) the lock on disk is trusted on first use as is."""
+        self.disk_untrusted = False
         if current is None or not self.has_ledger():
             return
         try:
@@ -163,9 +170,11 @@ class Reviewer:
             ledger = self.store.load()
             findings = compare(ledger, releases, self.rules)
         except (PinwardenError, UnicodeDecodeError):
-            return  # uv's new lock is judged on its own, as without this head start
+            self.disk_untrusted = True  # fail closed: uv locks again without it
+            return
         if not findings:
             self._trusted = (text, Examination(releases, index_urls, findings, ledger))
+        self.disk_untrusted = any(f.blocking for f in findings)
 
     def review(self, result: Result, stdin: TextIO | None) -> int:
         known = self._trusted
