@@ -179,7 +179,12 @@ def test_a_git_commit_moved_is_still_said_so() -> None:
 
 def test_a_directory_never_trusted_is_the_projects_own_code() -> None:
     assert compare(Ledger(), [unhashed(SourceKind.DIRECTORY)]) == ()
-    assert compare(trusted(hashed()), [unhashed(SourceKind.DIRECTORY, "2.0")]) == ()
+
+
+def test_a_directory_of_another_version_of_a_trusted_project_is_a_question() -> None:
+    """Round 11: it installs in place of the trusted files, and no hash pins it."""
+    kinds = {f.kind for f in compare(trusted(hashed()), [unhashed(SourceKind.DIRECTORY, "2.0")])}
+    assert kinds == {FindingKind.NEW_VERSION, FindingKind.DIRECT_URL}
 
 
 # ---------------------------------------------------------------------------------------------
