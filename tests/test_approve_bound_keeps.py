@@ -23,7 +23,13 @@ def test_a_bound_approval_keeps_the_other_trusted_files() -> None:
     trusted = record(Ledger(), [_release(W, S)], how=TrustHow.INIT, at="2026-01-01T00:00:00Z")
     judged = judge(trusted, [_release(W, S, T)], [T.hash])
     assert [f.filename for f in judged.releases[0].files] == [T.filename]
-    after = record(trusted, judged.releases, how=TrustHow.APPROVAL, at="2026-01-02T00:00:00Z", partial=True)
+    after = record(
+        trusted,
+        judged.releases,
+        how=TrustHow.APPROVAL,
+        at="2026-01-02T00:00:00Z",
+        served={W.hash, S.hash, T.hash},
+    )
     files = {f.filename: f.vanished for f in after.releases[(NAME, "1")].files}
     assert files == {W.filename: False, S.filename: False, T.filename: False}
 
@@ -32,7 +38,9 @@ def test_a_bound_approval_leaves_a_vanished_file_vanished() -> None:
     trusted = record(Ledger(), [_release(W, S)], how=TrustHow.INIT, at="2026-01-01T00:00:00Z")
     trusted = record(trusted, [_release(W)], how=TrustHow.APPROVAL, at="2026-01-02T00:00:00Z")
     judged = judge(trusted, [_release(W, T)], [T.hash])
-    after = record(trusted, judged.releases, how=TrustHow.APPROVAL, at="2026-01-03T00:00:00Z", partial=True)
+    after = record(
+        trusted, judged.releases, how=TrustHow.APPROVAL, at="2026-01-03T00:00:00Z", served={W.hash, T.hash}
+    )
     files = {f.filename: f.vanished for f in after.releases[(NAME, "1")].files}
     assert files == {W.filename: False, S.filename: True, T.filename: False}
 

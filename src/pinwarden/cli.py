@@ -778,7 +778,7 @@ def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
     """`approve NAME==VERSION --from-index [URL]`: show what the index serves now, then trust it."""
-    from .shared.approval import bound_changes, judge, ledger_algorithms
+    from .shared.approval import bound_changes, judge, ledger_algorithms, served_now
     from .shared.auditing import approval_indexes, poetry_source_credentials
     from .shared.index.client import ClientSettings, HttpClient, usable_cache_dir
     from .shared.index.fetch import SimpleIndex, redact_url
@@ -827,14 +827,14 @@ def cmd_approve_from_index(args: argparse.Namespace, out: TextIO) -> int:
                 "pinwarden: the ledger changed meanwhile; nothing was recorded, run the command again\n"
             )
             return EXIT_FINDINGS
-        before = bound_changes(compare(ledger, judged.releases), bound=bool(args.hashes))
+        before = bound_changes(compare(ledger, judged.releases), served_now(chosen, bound=bool(args.hashes)))
         recorded = record(
             ledger,
             judged.releases,
             how=TrustHow.APPROVAL,
             at=utc_now(),
             reason=reason,
-            partial=bool(args.hashes),
+            served=served_now(chosen, bound=bool(args.hashes)),
         )
         store.save(recorded)
     _report_approval(out, specs, before, store.path)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..cli import _report_approval, _split_approve_items
-from ..shared.approval import bound_changes, judge, ledger_algorithms
+from ..shared.approval import bound_changes, judge, ledger_algorithms, served_now
 from ..shared.compare import compare
 from ..shared.errors import PinwardenError
 from ..shared.filenames import not_of_release, same_version
@@ -79,7 +79,7 @@ def approve_from_sources(
         if refusal:
             out.writelines(line + "\n" for line in refusal)
             return 1
-        before = bound_changes(compare(trusted, judged.releases), bound=bool(bound))
+        before = bound_changes(compare(trusted, judged.releases), served_now(releases, bound=bool(bound)))
         warden.store.save(
             record(
                 trusted,
@@ -87,7 +87,7 @@ def approve_from_sources(
                 how=TrustHow.APPROVAL,
                 at=utc_now(),
                 reason=reason,
-                partial=bool(bound),
+                served=served_now(releases, bound=bool(bound)),
             )
         )
     _report_approval(out, [(r.name, r.version) for r in releases], before, warden.store.path)

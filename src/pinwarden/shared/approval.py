@@ -204,9 +204,27 @@ def _digest(text: str | None) -> tuple[FileHash, ...]:
     return (digest,) if digest is not None and digest.strong else ()
 
 
-def bound_changes(findings: Sequence[Finding], *, bound: bool) -> tuple[Finding, ...]:
-    """What an approval changes: one bound to digests names only those files, so the version's
-    other files are not gone (trust.record keeps them as they were)."""
-    if not bound:
-        return tuple(findings)
-    return tuple(f for f in findings if f.kind is not FindingKind.MISSING_FILE)
+def served_now(releases: Sequence[LockedRelease], *, bound: bool) -> frozenset[FileHash]:
+    """The digests the index serves now, when an approval is bound to some of them (else none)."""
+    return frozenset(f.hash for r in releases for f in r.files) if bound else frozenset()
+
+
+def bound_changes(findings: Sequence[Finding], served: Collection[FileHash]) -> tuple[Finding, ...]:
+    """What an approval changes: one bound to digests names only those, so a trusted file the index
+    still serves is not gone (trust.record keeps it)."""
+    return tuple(
+        f
+        for f in findings
+        if not (
+            f.kind is FindingKind.MISSING_FILE
+            and f.trusted_hash is not None
+            and _served(f.trusted_hash, served)
+        )
+    )
+
+
+def _served(text: str, served: Collection[FileHash]) -> bool:
+    try:
+        return FileHash.parse(text) in served
+    except InvalidValue:
+        return False

@@ -7,7 +7,7 @@ decision: `init` (adoption), first use of a never-seen version, or a person's ap
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import PinwardenError
@@ -46,11 +46,11 @@ def record(
     at: str,
     reason: str | None = None,
     since: Mapping[Key, str] | None = None,
-    partial: bool = False,
+    served: Collection[FileHash] = (),
 ) -> Ledger:
     """Trust what the given releases hold now; releases of one version from several locks are merged.
-    `partial`: the releases name only some files of each version (an approval bound to digests), so a
-    trusted file they leave out keeps its state instead of being taken as gone.
+    `served`: digests the index serves now beside the releases' own (an approval bound to some of
+    them names only those): a trusted file among them is not gone.
 
     Files the ledger trusted that none of these locks lists any more are kept as vanished. A local
     directory, which no hash pins, is recorded only in place of trust the ledger already holds for
@@ -67,7 +67,7 @@ def record(
             ledger.get(*key),
             group,
             TrustEvent(how=how, at=at, reason=reason or None, since=dates.get(key)),
-            partial=partial,
+            served=served,
         )
         for key, group in grouped.items()
     ]
@@ -75,13 +75,17 @@ def record(
 
 
 def _record_one(
-    trusted: TrustedRelease | None, group: list[LockedRelease], event: TrustEvent, *, partial: bool = False
+    trusted: TrustedRelease | None,
+    group: list[LockedRelease],
+    event: TrustEvent,
+    *,
+    served: Collection[FileHash] = (),
 ) -> TrustedRelease:
     first = group[0]
     _refuse_disagreement(group)
     slots = (
         [
-            _Slot(f.filename, set(f.hashes), present=partial and not f.vanished, size=f.size)
+            _Slot(f.filename, set(f.hashes), present=not set(f.hashes).isdisjoint(served), size=f.size)
             for f in trusted.files
         ]
         if trusted
