@@ -262,17 +262,7 @@ def test_a_workspace_member_locks_at_the_root(project: UvProject) -> None:
     project.pyproject.write_text(
         project.pyproject.read_text() + '\n[tool.uv.workspace]\nmembers = ["packages/*"]\n'
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pinwarden", "uv", "lock"],
-        cwd=member,
-        env=project.env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    ok(done)
+    ok(project.pinwarden("uv", "lock", cwd=member))
     assert not (member / "uv.lock").exists()
     assert 'name = "member"' in project.lock.read_text()
     assert f"[projects.{ALPHA}." in project.ledger.read_text()

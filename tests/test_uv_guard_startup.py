@@ -98,15 +98,6 @@ def test_guarded_commands_with_places_run_as_before(project: UvProject) -> None:
     ok(project.uv("sync"))
     sub = project.path / "sub"
     sub.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "pinwarden", "uv", "--directory", "..", "sync"],
-        cwd=sub,
-        env=project.env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    done = project.pinwarden("uv", "--directory", "..", "sync", cwd=sub)
     ok(done)
     assert "pinwarden: error" not in done.stderr

@@ -210,12 +210,13 @@ class UvProject:
         return self.path / "pyproject.toml"
 
     def pinwarden(
-        self, *args: str, stdin: int | None = subprocess.DEVNULL
+        self, *args: str, stdin: int | None = subprocess.DEVNULL, cwd: Path | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """`pinwarden ARGS` in the project (or `cwd`: a member, a subdirectory)."""
         argv = [sys.executable, "-m", "pinwarden", *args]
         return subprocess.run(
             argv,
-            cwd=self.path,
+            cwd=cwd or self.path,
             env=self.env,
             stdin=stdin,
             capture_output=True,
